@@ -1,0 +1,1 @@
+"""Definitions, jobs, schedules, partitions and the videolake CLI."""

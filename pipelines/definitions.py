@@ -1,0 +1,34 @@
+"""The code location: every asset, check, job, sensor and resource, configured from EnvVar."""
+
+
+import dagster as dg
+
+from assets import catalog_quality_checks, ingested_videos, landing_zone, video_probes, video_thumbnails
+from pipelines.jobs import catalog_quality_job, ingest_job
+from resources import CatalogResource, IngestSettingsResource, LandingZoneResource, StorageResource
+from sensors import catalog_quality_sensor, landing_zone_sensor
+from videolake import constants as c
+
+
+def build_resources() -> dict[str, dg.ConfigurableResource]:
+    """Resources filled from the environment when a run or tick starts (never at import)."""
+    return {
+        "catalog": CatalogResource(url=dg.EnvVar(c.ENV_CATALOG_URL)),
+        "hot_storage": StorageResource(url=dg.EnvVar(c.ENV_HOT_STORAGE)),
+        "quarantine_storage": StorageResource(url=dg.EnvVar(c.ENV_QUARANTINE)),
+        "landing": LandingZoneResource(url=dg.EnvVar(c.ENV_LANDING)),
+        "ingest_settings": IngestSettingsResource(
+            stable_after_seconds=dg.EnvVar.int(c.ENV_STABLE_AFTER_SECONDS),
+            batch_max_files=dg.EnvVar.int(c.ENV_BATCH_MAX_FILES),
+            workers=dg.EnvVar.int(c.ENV_WORKERS),
+        ),
+    }
+
+
+defs = dg.Definitions(
+    assets=[landing_zone, ingested_videos, video_probes, video_thumbnails],
+    asset_checks=[catalog_quality_checks],
+    jobs=[ingest_job, catalog_quality_job],
+    sensors=[landing_zone_sensor, catalog_quality_sensor],
+    resources=build_resources(),
+)

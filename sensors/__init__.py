@@ -1,0 +1,6 @@
+"""Dagster sensors: the landing zone and the catalog-quality trigger."""
+
+from sensors.landing_sensor import landing_zone_sensor
+from sensors.quality_sensor import catalog_quality_sensor
+
+__all__ = ["catalog_quality_sensor", "landing_zone_sensor"]

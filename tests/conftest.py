@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.media_files import make_bad_files
+from tests.servers import start_postgres, start_seaweedfs, stop_postgres, stop_seaweedfs
+from videolake.media.samples import make_clip
+
+
+# -- servers ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    base = tmp_path_factory.mktemp("postgres")
+    server, pid = start_postgres(base)
+    yield server
+    stop_postgres(server, pid)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    server = start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    stop_seaweedfs(server)
+
+
+@pytest.fixture
+def s3_env(s3_server, monkeypatch):
+    """The standard AWS variables pointing at the test SeaweedFS."""
+    for key, value in s3_server.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return s3_server
+
+
+@pytest.fixture
+def pg_catalog_url(pg_server):
+    return pg_server.url(pg_server.create_database())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catalog_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalog.sqlite'}"
+    server = request.getfixturevalue("pg_server")
+    return server.url(server.create_database())
+
+
+# -- media -----------------------------------------------------------------------------------------
+@dataclass
+class Clips:
+    folder: Path
+    good: Path  # 5 s 640x360 h264+aac mp4
+    other: Path  # a different 3 s clip
+    segment_ts: Path
+    portrait: Path  # rotated 90 degrees by its display matrix
+    bad: dict[str, Path]
+
+    def variant(self, dest: Path, seed: int) -> Path:
+        """A distinct small clip (different content, hence a different sha256)."""
+        return make_clip(dest, duration=1, size="320x180", frequency=200 + seed * 7, pattern="testsrc2",
+                         extra_output_args={"metadata": f"comment=variant {seed}"})
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory) -> Clips:
+    folder = tmp_path_factory.mktemp("clips")
+    good = make_clip(folder / "good.mp4", duration=5)
+    other = make_clip(folder / "other.mp4", duration=3, pattern="smptebars", frequency=880)
+    segment = make_clip(folder / "segment.ts", duration=3)
+    portrait = make_clip(folder / "portrait.mp4", duration=2, size="320x240", audio=False,
+                         extra_output_args={"metadata:s:v:0": "rotate=90"})
+    from videolake.media.ffmpeg_tools import ffmpeg_executable
+    import subprocess
+
+    rotated = folder / "rotated.mp4"
+    subprocess.run([ffmpeg_executable(), "-v", "error", "-y", "-display_rotation", "90", "-i", str(portrait),
+                    "-c", "copy", str(rotated)], check=True)
+    bad = make_bad_files(folder / "bad", good)
+    return Clips(folder, good, other, segment, rotated, bad)
+
+
+# -- a videolake home with resources ----------------------------------------------------------------
+@dataclass
+class Lake:
+    home: Path
+    landing: Path
+    storage: Path
+    quarantine: Path
+    catalog_url: str
+
+    def resources(self, **overrides):
+        from resources import CatalogResource, IngestSettingsResource, LandingZoneResource, StorageResource
+
+        res = {
+            "catalog": CatalogResource(url=self.catalog_url),
+            "hot_storage": StorageResource(url=self.storage.as_uri()),
+            "quarantine_storage": StorageResource(url=self.quarantine.as_uri()),
+            "landing": LandingZoneResource(url=str(self.landing)),
+            "ingest_settings": IngestSettingsResource(stable_after_seconds=0, workers=2),
+        }
+        res.update(overrides)
+        return res
+
+    def catalog(self):
+        from videolake.catalog.repository import Catalog
+
+        return Catalog(self.catalog_url)
+
+    def drop(self, src: Path, relative: str) -> Path:
+        dest = self.landing / relative
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest)
+        return dest
+
+
+def make_lake(base: Path, catalog_url: str) -> Lake:
+    lake = Lake(base, base / "landing", base / "storage", base / "quarantine", catalog_url)
+    lake.landing.mkdir(parents=True)
+    return lake
+
+
+@pytest.fixture
+def lake(tmp_path, catalog_url) -> Lake:
+    return make_lake(tmp_path / "lake", catalog_url)
+
+
+@pytest.fixture
+def sqlite_lake(tmp_path) -> Lake:
+    return make_lake(tmp_path / "lake", f"sqlite:///{tmp_path / 'catalog.sqlite'}")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch, tmp_path):
+    """No test sees the developer's VIDEOLAKE_* or DAGSTER_HOME settings."""
+    for key in list(os.environ):
+        if key.startswith("VIDEOLAKE_") or key == "DAGSTER_HOME":
+            monkeypatch.delenv(key)
+    yield
+
+
+def unique(prefix: str = "x") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"

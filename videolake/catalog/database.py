@@ -1,0 +1,171 @@
+"""Engine creation and schema migration for the catalog (SQLite by default, PostgreSQL in production)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import NullPool
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+_SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_MIGRATION_LOCK_ID = 0x7669646C  # "vidl": pg_advisory_lock key for migrations
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+_migrated: set[str] = set()
+
+
+class CatalogConfigError(ValueError):
+    """The catalog URL is not usable."""
+
+
+@dataclass(frozen=True)
+class CatalogUrl:
+    url: URL
+    schema: str | None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+
+def parse_catalog_url(raw: str) -> CatalogUrl:
+    """Parse a catalog URL; ``?schema=NAME`` on PostgreSQL selects a schema in a shared database."""
+    try:
+        url = make_url(raw)
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises several types here
+        raise CatalogConfigError(f"catalog URL {raw!r} is not a database URL: {exc}") from exc
+    backend = url.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise CatalogConfigError(
+            f"catalog URL {url.render_as_string(hide_password=True)!r}: only sqlite:/// and "
+            "postgresql+psycopg2:// are supported"
+        )
+    schema = url.query.get("schema")
+    if isinstance(schema, tuple):
+        schema = schema[-1]
+    if schema is not None:
+        if backend != "postgresql":
+            raise CatalogConfigError("the ?schema= option is only for PostgreSQL catalog URLs")
+        if not _SCHEMA_NAME.match(schema):
+            raise CatalogConfigError(f"schema name {schema!r} is not a plain SQL identifier")
+        url = url.difference_update_query(["schema"])
+    if backend == "postgresql" and url.drivername == "postgresql":
+        # SQLAlchemy 2.1 maps bare postgresql:// to psycopg 3; this project ships psycopg2.
+        url = url.set(drivername="postgresql+psycopg2")
+    if backend == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    return CatalogUrl(url=url, schema=schema)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        # Python's sqlite3 opens transactions lazily; take control so BEGIN IMMEDIATE works.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        # Writers (execution option sqlite_immediate) queue on the database lock up front
+        # instead of failing on a lock upgrade; readers never block a writer under WAL.
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def create_catalog_engine(raw_url: str) -> Engine:
+    parsed = parse_catalog_url(raw_url)
+    if parsed.is_sqlite:
+        engine = create_engine(parsed.url, poolclass=NullPool)
+        _configure_sqlite(engine)
+        return engine
+    connect_args = {}
+    if parsed.schema:
+        connect_args["options"] = f"-csearch_path={parsed.schema}"
+    return create_engine(
+        parsed.url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args=connect_args
+    )
+
+
+def get_engine(raw_url: str) -> Engine:
+    """One engine per URL per process, migrated to the newest schema on first use."""
+    with _engines_lock:
+        engine = _engines.get(raw_url)
+        if engine is None:
+            engine = create_catalog_engine(raw_url)
+            _engines[raw_url] = engine
+    if raw_url not in _migrated:
+        upgrade_schema(raw_url, engine)
+        _migrated.add(raw_url)
+    return engine
+
+
+def dispose_engines() -> None:
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+        _migrated.clear()
+
+
+def _alembic_config(schema: str | None):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["schema"] = schema
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config(None)).get_current_head() or ""
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade_schema(raw_url: str, engine: Engine | None = None) -> str:
+    """Bring the catalog to the newest revision; safe to call concurrently from many processes."""
+    from alembic import command
+
+    parsed = parse_catalog_url(raw_url)
+    engine = engine or create_catalog_engine(raw_url)
+    head = head_revision()
+    if current_revision(engine) == head:
+        return head
+    with engine.connect() as conn:
+        if not parsed.is_sqlite:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK_ID})
+            if parsed.schema:
+                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{parsed.schema}"'))
+            conn.commit()
+        try:
+            cfg = _alembic_config(parsed.schema)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+            conn.commit()
+        finally:
+            if not parsed.is_sqlite:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK_ID})
+                conn.commit()
+    return head
+
+
+def table_names(engine: Engine) -> list[str]:
+    return sorted(inspect(engine).get_table_names())

@@ -1,0 +1,206 @@
+"""SQLAlchemy models of the catalog: the single source of per-file state."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UtcDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the catalog; use UTC-aware datetimes")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, dt.datetime: UtcDateTime}
+
+
+class Video(Base):
+    """One distinct content (by sha256); duplicates are extra rows in ``landings``."""
+
+    __tablename__ = "videos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(Text)
+    extension: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(200), index=True)
+    source_type: Mapped[str] = mapped_column(String(16))
+    landing_uri: Mapped[str] = mapped_column(Text)
+    landing_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    ingested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sidecar: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Probe fields (filled by the video_probes asset).
+    container: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    aspect_ratio: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    video_codec: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    audio_codec: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    fps: Mapped[float | None] = mapped_column(Float, nullable=True)
+    bitrate: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    rotation: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    probe: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    probed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    probe_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    replicas: Mapped[list[Replica]] = relationship(back_populates="video", cascade="all, delete-orphan")
+    derivatives: Mapped[list[Derivative]] = relationship(back_populates="video", cascade="all, delete-orphan")
+    landings: Mapped[list[Landing]] = relationship(back_populates="video")
+
+
+class Replica(Base):
+    """A stored copy of a video's content in one backend."""
+
+    __tablename__ = "replicas"
+    __table_args__ = (UniqueConstraint("video_id", "backend", name="uq_replicas_video_backend"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
+    backend: Mapped[str] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    verified_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    verified_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    video: Mapped[Video] = relationship(back_populates="replicas")
+
+
+class Derivative(Base):
+    """A file derived from a video (poster, scrub sprite)."""
+
+    __tablename__ = "derivatives"
+    __table_args__ = (UniqueConstraint("video_id", "kind", name="uq_derivatives_video_kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    backend: Mapped[str] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(Text)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    video: Mapped[Video] = relationship(back_populates="derivatives")
+
+
+class Landing(Base):
+    """Every file that landed and what became of it: ingested, duplicate (a link) or quarantined."""
+
+    __tablename__ = "landings"
+    __table_args__ = (Index("ix_landings_uri_sha", "landing_uri", "sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int | None] = mapped_column(
+        ForeignKey("videos.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    landing_uri: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(200))
+    source_type: Mapped[str] = mapped_column(String(16))
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    outcome: Mapped[str] = mapped_column(String(16))
+    sidecar: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    landed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    video: Mapped[Video | None] = relationship(back_populates="landings")
+
+
+class QuarantineItem(Base):
+    """A landed file that was moved aside (never deleted), with the reason."""
+
+    __tablename__ = "quarantine"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    landing_uri: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(64), index=True)
+    detail: Mapped[str] = mapped_column(Text)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    quarantined_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
+    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    quarantined_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class LandingFile(Base):
+    """Sensor bookkeeping: a file currently in a landing zone and whether it is stable or claimed."""
+
+    __tablename__ = "landing_files"
+    __table_args__ = (
+        UniqueConstraint("zone", "key", name="uq_landing_files_zone_key"),
+        Index("ix_landing_files_batch", "batch_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    zone: Mapped[str] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(Text)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    mtime: Mapped[float] = mapped_column(Float)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    changed_tick: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16))
+    batch_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class AuditEvent(Base):
+    """Append-only record of every destructive or state-changing step."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    video_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    backend: Mapped[str | None] = mapped_column(Text, nullable=True)
+    key: Mapped[str | None] = mapped_column(Text, nullable=True)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)

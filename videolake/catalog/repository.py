@@ -1,0 +1,389 @@
+"""Catalog operations used by ingest, the sensors and the CLI. Plain SQLAlchemy; no Dagster."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from videolake import constants as c
+from videolake.catalog.database import get_engine
+from videolake.catalog.models import (
+    AuditEvent,
+    Derivative,
+    Landing,
+    LandingFile,
+    QuarantineItem,
+    Replica,
+    Video,
+    utcnow,
+)
+
+
+@dataclass(frozen=True)
+class ListedFile:
+    """A file seen in a landing zone listing."""
+
+    key: str
+    size: int
+    mtime: float
+
+
+@dataclass(frozen=True)
+class ClaimedFile:
+    key: str
+    size: int
+    mtime: float
+    batch_id: str
+
+
+@dataclass(frozen=True)
+class Batch:
+    batch_id: str
+    files: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class ObservationSummary:
+    listed: int
+    new: int
+    changed: int
+    vanished: int
+
+
+def new_batch_id() -> str:
+    return f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:10]}"
+
+
+class Catalog:
+    """The catalog database: per-file state of everything videolake knows."""
+
+    def __init__(self, url: str, engine: Engine | None = None) -> None:
+        self.url = url
+        self.engine = engine or get_engine(url)
+        self._write_engine = self.engine.execution_options(sqlite_immediate=True)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        with Session(self._write_engine, expire_on_commit=False) as session:
+            with session.begin():
+                yield session
+
+    def ping(self) -> None:
+        with self.read() as s:
+            s.execute(select(1))
+
+    # -- landing-zone bookkeeping (sensor) -----------------------------------------------------
+    def observe_landing(
+        self, zone: str, listing: Iterable[ListedFile], tick: int, chunk: int = 5000
+    ) -> ObservationSummary:
+        """Record a full listing of ``zone``: new files, changed files and vanished ones."""
+        table = LandingFile.__table__
+        now = utcnow()
+        with self.read() as s:
+            known = {
+                row.key: (row.id, row.size_bytes, row.mtime, row.state)
+                for row in s.execute(
+                    select(table.c.id, table.c.key, table.c.size_bytes, table.c.mtime, table.c.state).where(
+                        table.c.zone == zone
+                    )
+                )
+            }
+        inserts: list[dict[str, Any]] = []
+        changes: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for item in listing:
+            seen.add(item.key)
+            prev = known.get(item.key)
+            if prev is None:
+                inserts.append(
+                    {
+                        "zone": zone,
+                        "key": item.key,
+                        "size_bytes": item.size,
+                        "mtime": item.mtime,
+                        "first_seen_at": now,
+                        "changed_tick": tick,
+                        "state": c.LANDING_SEEN,
+                        "batch_id": None,
+                        "claimed_at": None,
+                    }
+                )
+            elif prev[1] != item.size or prev[2] != item.mtime:
+                changes.append({"row_id": prev[0], "size_bytes": item.size, "mtime": item.mtime, "changed_tick": tick})
+        vanished = [rid for key, (rid, _, _, state) in known.items() if key not in seen and state == c.LANDING_SEEN]
+        with self.write() as s:
+            conn = s.connection()
+            for i in range(0, len(inserts), chunk):
+                conn.execute(insert(table), inserts[i : i + chunk])
+            if changes:
+                stmt = (
+                    update(table)
+                    .where(table.c.id == bindparam("row_id"))
+                    .values(
+                        size_bytes=bindparam("size_bytes"),
+                        mtime=bindparam("mtime"),
+                        changed_tick=bindparam("changed_tick"),
+                        state=c.LANDING_SEEN,
+                        batch_id=None,
+                        claimed_at=None,
+                    )
+                )
+                for i in range(0, len(changes), chunk):
+                    conn.execute(stmt, changes[i : i + chunk])
+            for i in range(0, len(vanished), chunk):
+                conn.execute(delete(table).where(table.c.id.in_(vanished[i : i + chunk])))
+        return ObservationSummary(listed=len(seen), new=len(inserts), changed=len(changes), vanished=len(vanished))
+
+    def claim_stable(
+        self,
+        zone: str,
+        tick: int,
+        *,
+        now: dt.datetime,
+        stable_after_seconds: float,
+        requeue_after_seconds: float,
+        max_files: int,
+        max_bytes: int,
+        max_batches: int,
+        only_keys: set[str] | None = None,
+    ) -> list[Batch]:
+        """Group stable, unclaimed files of ``zone`` into batches and mark them claimed.
+
+        Stable means: unchanged since an earlier tick, or last modified ``stable_after_seconds``
+        ago. Claims older than ``requeue_after_seconds`` whose files are still present are
+        treated as abandoned (their run died) and are claimed again.
+        """
+        table = LandingFile.__table__
+        mtime_cutoff = now.timestamp() - stable_after_seconds
+        stale_claim = now - dt.timedelta(seconds=requeue_after_seconds)
+        batches: list[Batch] = []
+        with self.write() as s:
+            conn = s.connection()
+            rows = conn.execute(
+                select(table.c.id, table.c.key, table.c.size_bytes)
+                .where(
+                    table.c.zone == zone,
+                    or_(
+                        and_(
+                            table.c.state == c.LANDING_SEEN,
+                            or_(table.c.changed_tick < tick, table.c.mtime <= mtime_cutoff),
+                        ),
+                        and_(table.c.state == c.LANDING_CLAIMED, table.c.claimed_at < stale_claim),
+                    ),
+                )
+                .order_by(table.c.id)
+            ).all()
+            current: list[int] = []
+            current_bytes = 0
+            assignments: list[dict[str, Any]] = []
+
+            def close() -> None:
+                nonlocal current, current_bytes
+                if current:
+                    batch_id = new_batch_id()
+                    batches.append(Batch(batch_id, len(current), current_bytes))
+                    assignments.extend({"row_id": rid, "batch_id": batch_id} for rid in current)
+                current, current_bytes = [], 0
+
+            for row in rows:
+                if only_keys is not None and row.key not in only_keys:
+                    continue
+                if current and (len(current) >= max_files or current_bytes + row.size_bytes > max_bytes):
+                    close()
+                    if len(batches) >= max_batches:
+                        break
+                current.append(row.id)
+                current_bytes += row.size_bytes
+            if len(batches) < max_batches:
+                close()
+            if assignments:
+                conn.execute(
+                    update(table)
+                    .where(table.c.id == bindparam("row_id"))
+                    .values(state=c.LANDING_CLAIMED, batch_id=bindparam("batch_id"), claimed_at=now),
+                    assignments,
+                )
+        return batches
+
+    def batch_files(self, zone: str, batch_id: str) -> list[ClaimedFile]:
+        table = LandingFile.__table__
+        with self.read() as s:
+            rows = s.execute(
+                select(table.c.key, table.c.size_bytes, table.c.mtime)
+                .where(table.c.zone == zone, table.c.batch_id == batch_id)
+                .order_by(table.c.id)
+            ).all()
+        return [ClaimedFile(r.key, r.size_bytes, r.mtime, batch_id) for r in rows]
+
+    def release_landing_files(self, zone: str, keys: Sequence[str]) -> None:
+        """Forget files that were resolved (ingested or quarantined) or changed after the claim."""
+        table = LandingFile.__table__
+        with self.write() as s:
+            for i in range(0, len(keys), 1000):
+                s.execute(delete(table).where(table.c.zone == zone, table.c.key.in_(keys[i : i + 1000])))
+
+    def landing_backlog(self, zone: str) -> dict[str, int]:
+        table = LandingFile.__table__
+        with self.read() as s:
+            rows = s.execute(
+                select(table.c.state, func.count(), func.coalesce(func.sum(table.c.size_bytes), 0))
+                .where(table.c.zone == zone)
+                .group_by(table.c.state)
+            ).all()
+        out = {"seen": 0, "claimed": 0, "bytes": 0}
+        for state, count, total in rows:
+            out[state] = int(count)
+            out["bytes"] += int(total)
+        return out
+
+    # -- ingest recording ----------------------------------------------------------------------
+    def videos_by_sha(self, shas: Iterable[str]) -> dict[str, Video]:
+        shas = list(set(shas))
+        found: dict[str, Video] = {}
+        with self.read() as s:
+            for i in range(0, len(shas), 500):
+                for video in s.scalars(select(Video).where(Video.sha256.in_(shas[i : i + 500]))):
+                    found[video.sha256] = video
+        return found
+
+    def landing_already_recorded(self, session: Session, landing_uri: str, sha256: str) -> Landing | None:
+        return session.scalars(
+            select(Landing).where(Landing.landing_uri == landing_uri, Landing.sha256 == sha256).limit(1)
+        ).first()
+
+    def quarantine_for(self, session: Session, landing_uri: str, quarantined_uri: str | None) -> QuarantineItem | None:
+        stmt = select(QuarantineItem).where(QuarantineItem.landing_uri == landing_uri)
+        if quarantined_uri is not None:
+            stmt = stmt.where(QuarantineItem.quarantined_uri == quarantined_uri)
+        return session.scalars(stmt.limit(1)).first()
+
+    def add_audit(self, session: Session, action: str, **fields: Any) -> None:
+        session.add(AuditEvent(action=action, **fields))
+
+    # -- probes and thumbnails -----------------------------------------------------------------
+    def videos_needing_probe(self, landing_date: dt.date | None, *, reprobe: bool = False) -> list[tuple[int, str]]:
+        with self.read() as s:
+            stmt = select(Video.id, Video.sha256)
+            if landing_date is not None:
+                stmt = stmt.where(Video.landing_date == landing_date)
+            if not reprobe:
+                stmt = stmt.where(Video.probed_at.is_(None))
+            return [(r.id, r.sha256) for r in s.execute(stmt.order_by(Video.id))]
+
+    def videos_needing_thumbnails(self, landing_date: dt.date | None) -> list[tuple[int, str]]:
+        have_both = (
+            select(Derivative.video_id)
+            .where(Derivative.kind.in_([c.DERIVATIVE_POSTER, c.DERIVATIVE_SPRITE]))
+            .group_by(Derivative.video_id)
+            .having(func.count() == 2)
+        )
+        with self.read() as s:
+            stmt = select(Video.id, Video.sha256).where(Video.id.not_in(have_both), Video.probe_error.is_(None))
+            if landing_date is not None:
+                stmt = stmt.where(Video.landing_date == landing_date)
+            return [(r.id, r.sha256) for r in s.execute(stmt.order_by(Video.id))]
+
+    def readable_replica(self, session: Session, video_id: int, preferred_backend: str | None = None) -> Replica | None:
+        replicas = session.scalars(
+            select(Replica).where(Replica.video_id == video_id, Replica.state == c.REPLICA_VERIFIED)
+        ).all()
+        for replica in replicas:
+            if replica.backend == preferred_backend:
+                return replica
+        return replicas[0] if replicas else None
+
+    def replica_keys(self, video_ids: Sequence[int], backend: str) -> dict[int, str]:
+        out: dict[int, str] = {}
+        with self.read() as s:
+            for i in range(0, len(video_ids), 500):
+                for vid, key in s.execute(
+                    select(Replica.video_id, Replica.key).where(
+                        Replica.video_id.in_(video_ids[i : i + 500]),
+                        Replica.backend == backend,
+                        Replica.state == c.REPLICA_VERIFIED,
+                    )
+                ):
+                    out[vid] = key
+        return out
+
+    # -- queries -------------------------------------------------------------------------------
+    def list_videos(self, *, limit: int | None = None, source: str | None = None) -> list[Video]:
+        with self.read() as s:
+            stmt = (
+                select(Video)
+                .options(selectinload(Video.replicas), selectinload(Video.derivatives))
+                .order_by(Video.id)
+            )
+            if source:
+                stmt = stmt.where(Video.source == source)
+            if limit:
+                stmt = stmt.limit(limit)
+            return list(s.scalars(stmt))
+
+    def list_quarantine(self, *, limit: int | None = None) -> list[QuarantineItem]:
+        with self.read() as s:
+            stmt = select(QuarantineItem).order_by(QuarantineItem.id.desc())
+            if limit:
+                stmt = stmt.limit(limit)
+            return list(s.scalars(stmt))
+
+    def status(self) -> dict[str, Any]:
+        with self.read() as s:
+            videos, total_bytes, total_duration = s.execute(
+                select(func.count(Video.id), func.coalesce(func.sum(Video.size_bytes), 0), func.coalesce(func.sum(Video.duration_s), 0.0))
+            ).one()
+            unprobed = s.scalar(select(func.count(Video.id)).where(Video.probed_at.is_(None)))
+            landings = dict(s.execute(select(Landing.outcome, func.count()).group_by(Landing.outcome)).all())
+            quarantined = s.scalar(select(func.count(QuarantineItem.id)))
+            derivatives = dict(s.execute(select(Derivative.kind, func.count()).group_by(Derivative.kind)).all())
+            derivative_bytes = s.scalar(select(func.coalesce(func.sum(Derivative.size_bytes), 0)))
+            replicas = [
+                {"backend": b, "state": st, "count": int(n), "bytes": int(sz or 0)}
+                for b, st, n, sz in s.execute(
+                    select(Replica.backend, Replica.state, func.count(), func.sum(Replica.size_bytes))
+                    .group_by(Replica.backend, Replica.state)
+                    .order_by(Replica.backend, Replica.state)
+                )
+            ]
+            sources = [
+                {"source": src, "source_type": st, "videos": int(n), "bytes": int(sz or 0)}
+                for src, st, n, sz in s.execute(
+                    select(Video.source, Video.source_type, func.count(), func.sum(Video.size_bytes))
+                    .group_by(Video.source, Video.source_type)
+                    .order_by(Video.source)
+                )
+            ]
+            pending = s.execute(
+                select(LandingFile.zone, LandingFile.state, func.count()).group_by(LandingFile.zone, LandingFile.state)
+            ).all()
+        return {
+            "videos": int(videos),
+            "bytes": int(total_bytes),
+            "duration_s": round(float(total_duration), 3),
+            "unprobed": int(unprobed or 0),
+            "landings": {k: int(v) for k, v in landings.items()},
+            "quarantined": int(quarantined or 0),
+            "derivatives": {k: int(v) for k, v in derivatives.items()},
+            "derivative_bytes": int(derivative_bytes or 0),
+            "replicas": replicas,
+            "sources": sources,
+            "landing_backlog": [{"zone": z, "state": st, "files": int(n)} for z, st, n in pending],
+        }
+
+
+def is_unique_violation(exc: Exception) -> bool:
+    return isinstance(exc, IntegrityError)

@@ -1,0 +1,91 @@
+"""Constants shared by the domain core and the Dagster layer: one place for names and limits."""
+
+# Environment variables (read only through Dagster EnvVar, or by the CLI at run time).
+ENV_HOME = "VIDEOLAKE_HOME"
+ENV_LANDING = "VIDEOLAKE_LANDING"
+ENV_CATALOG_URL = "VIDEOLAKE_CATALOG_URL"
+ENV_HOT_STORAGE = "VIDEOLAKE_HOT_STORAGE"
+ENV_QUARANTINE = "VIDEOLAKE_QUARANTINE"
+ENV_STABLE_AFTER_SECONDS = "VIDEOLAKE_STABLE_AFTER_SECONDS"
+ENV_BATCH_MAX_FILES = "VIDEOLAKE_BATCH_MAX_FILES"
+ENV_WORKERS = "VIDEOLAKE_WORKERS"
+
+DEFAULT_HOME = ".videolake"
+
+# Dagster names.
+GROUP_INGEST = "ingest"
+ASSET_LANDING_ZONE = "landing_zone"
+ASSET_INGESTED_VIDEOS = "ingested_videos"
+ASSET_VIDEO_PROBES = "video_probes"
+ASSET_VIDEO_THUMBNAILS = "video_thumbnails"
+JOB_INGEST = "ingest_job"
+JOB_CATALOG_QUALITY = "catalog_quality_job"
+SENSOR_LANDING = "landing_zone_sensor"
+SENSOR_CATALOG_QUALITY = "catalog_quality_sensor"
+PARTITIONS_START_DATE = "2020-01-01"
+TAG_BATCH = "videolake/batch"
+TAG_SOURCE = "videolake/source"
+TAG_TRIGGER = "videolake/trigger"
+
+# Source types of a video.
+SOURCE_UPLOADED = "uploaded"
+SOURCE_GENERATED = "generated"
+SOURCE_STITCHED = "stitched"
+SOURCE_SEGMENT = "segment"
+SOURCE_TYPES = (SOURCE_UPLOADED, SOURCE_GENERATED, SOURCE_STITCHED, SOURCE_SEGMENT)
+DEFAULT_SOURCE = "default"
+
+# Replica states.
+REPLICA_PENDING = "pending"
+REPLICA_VERIFIED = "verified"
+
+# Landing outcomes.
+OUTCOME_INGESTED = "ingested"
+OUTCOME_DUPLICATE = "duplicate"
+OUTCOME_QUARANTINED = "quarantined"
+
+# Landing-file states (sensor bookkeeping).
+LANDING_SEEN = "seen"
+LANDING_CLAIMED = "claimed"
+
+# Derivative kinds.
+DERIVATIVE_POSTER = "poster"
+DERIVATIVE_SPRITE = "sprite"
+
+# Ingest defaults.
+DEFAULT_STABLE_AFTER_SECONDS = 60
+DEFAULT_BATCH_MAX_FILES = 500
+DEFAULT_BATCH_MAX_BYTES = 20 * 1024**3
+DEFAULT_MAX_BATCHES_PER_TICK = 100
+DEFAULT_REQUEUE_AFTER_SECONDS = 3600
+
+# Media sanity limits (inclusive).
+MIN_DIMENSION = 16
+MAX_DIMENSION = 16384
+MAX_ASPECT_RATIO = 10.0
+TRUNCATION_TOLERANCE = 0.9  # demuxed duration below this share of the header's means truncated
+
+# Thumbnails.
+POSTER_MAX_WIDTH = 1280
+SPRITE_TILE_WIDTH = 160
+SPRITE_MAX_TILES = 100
+SPRITE_COLUMNS = 10
+JPEG_QUALITY = 85
+
+# Files in a landing zone that are skipped, never quarantined: uploads in progress and dot files.
+IN_PROGRESS_SUFFIXES = (".part", ".partial", ".tmp", ".crdownload", ".download", ".uploading", ".filepart")
+SIDECAR_SUFFIX = ".json"
+
+# Content-addressed layout in storage backends.
+VIDEOS_PREFIX = "videos"
+DERIVATIVES_PREFIX = "derivatives"
+
+# Codecs the data-quality checks accept.
+KNOWN_VIDEO_CODECS = (
+    "h264", "hevc", "av1", "vp8", "vp9", "mpeg4", "mpeg2video", "mpeg1video", "mjpeg", "prores",
+    "dnxhd", "theora", "wmv2", "wmv3", "vc1", "h263", "ffv1", "png", "rawvideo", "msmpeg4v3",
+)
+KNOWN_AUDIO_CODECS = (
+    "aac", "mp3", "opus", "vorbis", "ac3", "eac3", "flac", "alac", "pcm_s16le", "pcm_s24le",
+    "pcm_s16be", "pcm_f32le", "pcm_mulaw", "pcm_alaw", "mp2", "wmav2", "amr_nb", "amr_wb", "dts",
+)

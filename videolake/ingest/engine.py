@@ -1,0 +1,594 @@
+"""Ingest, probe and thumbnail batches of files: the domain logic behind the Dagster assets.
+
+Order of every destructive step: store (verified) -> record in the catalog (committed) -> only
+then remove the landed file. A crash anywhere leaves the file in the landing zone, and the next
+run recognises content it already stored or recorded, so reruns are idempotent.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import errno
+import hashlib
+import io
+import os
+import re
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from sqlalchemy import select
+
+from videolake import constants as c
+from videolake.catalog.models import Derivative, Landing, QuarantineItem, Replica, Video, utcnow
+from videolake.catalog.repository import Batch, Catalog, ListedFile, ObservationSummary
+from videolake.ingest.landing import (
+    LandedItem,
+    LandingListing,
+    display_text,
+    expand_paths,
+    find_sidecar,
+    list_landing,
+    parse_sidecar,
+    rejection_for_listing,
+    source_for_key,
+)
+from videolake.ingest.parallel import map_files
+from videolake.ingest.worker import (
+    STATUS_CHANGED,
+    STATUS_FAILED,
+    STATUS_REJECTED,
+    STATUS_STORED,
+    STATUS_VANISHED,
+    IngestOutcome,
+    IngestTask,
+    ProbeTask,
+    ThumbnailTask,
+    ingest_file,
+    probe_stored,
+    thumbnail_stored,
+)
+from videolake.media.inspection import MediaLimits
+from videolake.storage import StorageBackend, StorageError
+from videolake.storage.local_backend import LocalBackend
+
+RECORD_CHUNK = 200
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    default_source: str = c.DEFAULT_SOURCE
+    stable_after_seconds: float = c.DEFAULT_STABLE_AFTER_SECONDS
+    requeue_after_seconds: float = c.DEFAULT_REQUEUE_AFTER_SECONDS
+    batch_max_files: int = c.DEFAULT_BATCH_MAX_FILES
+    batch_max_bytes: int = c.DEFAULT_BATCH_MAX_BYTES
+    max_batches_per_tick: int = c.DEFAULT_MAX_BATCHES_PER_TICK
+    limits: MediaLimits = field(default_factory=MediaLimits)
+    workers: int | None = None
+
+
+@dataclass
+class FileResult:
+    name: str
+    uri: str
+    outcome: str  # ingested / duplicate / quarantined / skipped / failed
+    size_bytes: int
+    sha256: str | None = None
+    video_id: int | None = None
+    detail: str = ""
+
+
+@dataclass
+class IngestReport:
+    results: list[FileResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for r in self.results if r.outcome == outcome)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [r for r in self.results if r.outcome == "failed"]
+
+    @property
+    def bytes_ingested(self) -> int:
+        return sum(r.size_bytes for r in self.results if r.outcome == c.OUTCOME_INGESTED)
+
+    @property
+    def bytes_landed(self) -> int:
+        return sum(r.size_bytes for r in self.results if r.outcome != "skipped")
+
+    def reasons(self) -> Counter:
+        return Counter(r.detail.split(":", 1)[0] for r in self.results if r.outcome == c.OUTCOME_QUARANTINED)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "files": len(self.results),
+            "ingested": self.count(c.OUTCOME_INGESTED),
+            "duplicates": self.count(c.OUTCOME_DUPLICATE),
+            "quarantined": self.count(c.OUTCOME_QUARANTINED),
+            "skipped": self.count("skipped"),
+            "failed": self.count("failed"),
+            "bytes_ingested": self.bytes_ingested,
+            "bytes_landed": self.bytes_landed,
+            "seconds": round(self.seconds, 3),
+        }
+
+    def markdown(self, limit: int = 50) -> str:
+        rows = ["| file | outcome | size | sha256 | detail |", "|---|---|---:|---|---|"]
+        ordered = sorted(self.results, key=lambda r: (r.outcome == c.OUTCOME_INGESTED, r.name))
+        for r in ordered[:limit]:
+            detail = r.detail.replace("|", "\\|").replace("\n", " ")[:160]
+            name = r.name.replace("|", "\\|")
+            rows.append(f"| {name} | {r.outcome} | {human_bytes(r.size_bytes)} | {(r.sha256 or '')[:12]} | {detail} |")
+        if len(ordered) > limit:
+            rows.append(f"| … {len(ordered) - limit} more in the catalog | | | | |")
+        return "\n".join(rows)
+
+
+@dataclass
+class StepReport:
+    """What the probe and thumbnail steps did."""
+
+    processed: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    bytes_written: int = 0
+    video_ids: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def human_bytes(n: int | float | None) -> str:
+    if n is None:
+        return ""
+    n = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} PB"
+
+
+def safe_file_name(name: str, limit: int = 120) -> str:
+    cleaned = _SAFE_NAME.sub("_", name).strip("._") or "file"
+    return cleaned[-limit:]
+
+
+class IngestEngine:
+    def __init__(
+        self,
+        catalog: Catalog,
+        hot: StorageBackend,
+        quarantine: StorageBackend,
+        landing: StorageBackend | None = None,
+        settings: IngestSettings | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.hot = hot
+        self.quarantine = quarantine
+        self.landing = landing
+        self.settings = settings or IngestSettings()
+
+    @property
+    def zone(self) -> str:
+        if self.landing is None:
+            raise ValueError("no landing zone configured")
+        return self.landing.url
+
+    # -- the sensor's side: observe and claim -------------------------------------------------
+    def observe_and_claim(
+        self, tick: int, *, now: dt.datetime | None = None, max_batches: int | None = None
+    ) -> tuple[ObservationSummary, list[Batch], LandingListing]:
+        now = now or utcnow()
+        listing = list_landing(self.landing)  # type: ignore[arg-type]
+        summary = self.catalog.observe_landing(
+            self.zone, (ListedFile(v.key, v.size, v.mtime) for v in listing.videos), tick
+        )
+        batches = self.catalog.claim_stable(
+            self.zone,
+            tick,
+            now=now,
+            stable_after_seconds=self.settings.stable_after_seconds,
+            requeue_after_seconds=self.settings.requeue_after_seconds,
+            max_files=self.settings.batch_max_files,
+            max_bytes=self.settings.batch_max_bytes,
+            max_batches=max_batches or self.settings.max_batches_per_tick,
+        )
+        return summary, batches, listing
+
+    def claim_all_now(self) -> tuple[list[Batch], LandingListing]:
+        """For a run without a sensor batch: claim everything stable in the zone right now."""
+        tick = int(time.time() * 1000)
+        # Two observations in a row: files already known and unchanged, or old enough, qualify.
+        summary, batches, listing = self.observe_and_claim(tick, max_batches=10**9)
+        return batches, listing
+
+    def items_for_batch(self, batch_id: str, source: str | None = None) -> list[LandedItem]:
+        zone = self.zone
+        return [
+            LandedItem(
+                uri=self._landing_uri(f.key),
+                key=f.key,
+                size=f.size,
+                mtime=f.mtime,
+                source=source or source_for_key(f.key, self.settings.default_source),
+                zone=zone,
+                regular=self._is_regular(f.key),
+            )
+            for f in self.catalog.batch_files(zone, batch_id)
+        ]
+
+    def _is_regular(self, key: str) -> bool:
+        if isinstance(self.landing, LocalBackend):
+            try:
+                return os.path.isfile(self.landing.root / key) and not os.path.islink(self.landing.root / key)
+            except OSError:
+                return False
+        return True
+
+    def _landing_uri(self, key: str) -> str:
+        base = self.zone.rstrip("/")
+        return display_text(f"{base}/{key}")
+
+    def items_for_paths(self, paths: Iterable[str | Path], source: str | None) -> tuple[list[LandedItem], list[str]]:
+        """Files named on the command line. Files inside a local landing zone are treated as landed."""
+        items: list[LandedItem] = []
+        errors: list[str] = []
+        landing_root = self.landing.root if isinstance(self.landing, LocalBackend) else None
+        for path in expand_paths(paths):
+            try:
+                st = os.lstat(path)
+            except FileNotFoundError:
+                errors.append(f"{path}: no such file or folder")
+                continue
+            except OSError as exc:
+                errors.append(f"{path}: {exc.strerror}")
+                continue
+            regular = not os.path.islink(path) and os.path.isfile(path)
+            if landing_root is not None and landing_root in path.parents:
+                key = path.relative_to(landing_root).as_posix()
+                items.append(
+                    LandedItem(self._landing_uri(key), key, st.st_size, st.st_mtime,
+                               source or source_for_key(key, self.settings.default_source), self.zone, regular)
+                )
+            else:
+                items.append(
+                    LandedItem(display_text(path.as_uri()), str(path), st.st_size, st.st_mtime,
+                               source or self.settings.default_source, None, regular)
+                )
+        return items, errors
+
+    # -- ingest -------------------------------------------------------------------------------
+    def ingest(self, items: Sequence[LandedItem], landing_date: dt.date, run_id: str | None = None) -> IngestReport:
+        started = time.perf_counter()
+        report = IngestReport()
+        tasks: list[IngestTask] = []
+        for item in items:
+            rejection = rejection_for_listing(_listing_info(item))
+            if rejection:
+                report.results.append(self._quarantine(item, rejection[0], rejection[1], None, run_id))
+                continue
+            landing = self.landing if item.zone is not None else None
+            tasks.append(IngestTask(item, landing, self.hot, self.settings.limits))
+        pending: list[IngestOutcome] = []
+        for outcome in map_files(ingest_file, tasks, self.settings.workers):
+            pending.append(outcome)
+            if len(pending) >= RECORD_CHUNK:
+                report.results.extend(self._record(pending, landing_date, run_id))
+                pending = []
+        if pending:
+            report.results.extend(self._record(pending, landing_date, run_id))
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _read_sidecar(self, item: LandedItem) -> tuple[str | None, Any]:
+        """(sidecar key or path, parsed Sidecar) for an item, or (None, None)."""
+        from videolake.ingest.landing import Sidecar
+
+        if item.zone is None:
+            for candidate in (Path(f"{item.key}.json"), Path(item.key).with_suffix(".json")):
+                if candidate.is_file():
+                    return str(candidate), parse_sidecar(candidate.read_bytes())
+            return None, None
+        key = find_sidecar(self.landing, item.key)  # type: ignore[arg-type]
+        if key is None:
+            return None, None
+        try:
+            with self.landing.open(key) as fh:  # type: ignore[union-attr]
+                raw = fh.read(2 * 1024 * 1024)
+        except StorageError as exc:
+            return key, Sidecar(None, f"sidecar unreadable: {exc}")
+        return key, parse_sidecar(raw)
+
+    def _record(self, outcomes: list[IngestOutcome], landing_date: dt.date, run_id: str | None) -> list[FileResult]:
+        results: list[FileResult] = []
+        stored = [o for o in outcomes if o.status == STATUS_STORED]
+        sidecars = {id(o): self._read_sidecar(o.item) for o in stored}
+        to_remove: list[tuple[LandedItem, str | None, bool]] = []  # item, sidecar key, sidecar valid
+        with self.catalog.write() as s:
+            known = {v.sha256: v for v in s.scalars(select(Video).where(Video.sha256.in_({o.sha256 for o in stored})))}
+            for o in stored:
+                item = o.item
+                sidecar_key, sidecar = sidecars[id(o)]
+                sidecar_data = None
+                if sidecar is not None:
+                    sidecar_data = sidecar.data if sidecar.data is not None else {"_error": sidecar.error}
+                source_type = sidecar.source_type if sidecar is not None else c.SOURCE_UPLOADED
+                previous = self.catalog.landing_already_recorded(s, item.uri, o.sha256)  # type: ignore[arg-type]
+                video = known.get(o.sha256)  # type: ignore[arg-type]
+                if previous is not None and video is not None:
+                    # Recorded by a run that died before removing the file: just finish the job.
+                    outcome, detail = previous.outcome, "already recorded by an earlier run"
+                elif video is not None:
+                    outcome, detail = c.OUTCOME_DUPLICATE, f"same content as video {video.id} ({video.name})"
+                    self._ensure_hot_replica(s, video, o)
+                else:
+                    video = self._new_video(o, landing_date, source_type, sidecar_data)
+                    s.add(video)
+                    s.flush()
+                    known[video.sha256] = video
+                    outcome, detail = c.OUTCOME_INGESTED, ""
+                if previous is None:
+                    s.add(
+                        Landing(
+                            video_id=video.id,
+                            landing_uri=item.uri,
+                            name=item.name,
+                            source=item.source,
+                            source_type=source_type,
+                            sha256=o.sha256,
+                            size_bytes=o.size or item.size,
+                            outcome=outcome,
+                            sidecar=sidecar_data,
+                            run_id=run_id,
+                        )
+                    )
+                if sidecar is not None and sidecar.error:
+                    detail = f"{detail}; {sidecar.error}".strip("; ")
+                results.append(FileResult(item.name, item.uri, outcome, o.size or item.size, o.sha256, video.id, detail))
+                to_remove.append((item, sidecar_key, sidecar is None or sidecar.error is None))
+        # Committed: now it is safe to remove what landed.
+        self._remove_landed(to_remove, run_id)
+        release: list[str] = [i.key for i, _, _ in to_remove if i.zone is not None]
+        for o in outcomes:
+            item = o.item
+            if o.status == STATUS_REJECTED:
+                results.append(self._quarantine(item, o.reason or "rejected", o.detail or "", o.sha256, run_id))
+                if item.zone is not None:
+                    release.append(item.key)
+            elif o.status in (STATUS_CHANGED, STATUS_VANISHED):
+                results.append(FileResult(item.name, item.uri, "skipped", o.size or item.size, o.sha256, None, o.detail or o.status))
+                if item.zone is not None:
+                    release.append(item.key)
+            elif o.status == STATUS_FAILED:
+                # Left where it landed and still claimed: retried when the claim goes stale.
+                results.append(FileResult(item.name, item.uri, "failed", item.size, o.sha256, None, f"{o.reason}: {o.detail}"))
+        if release and self.landing is not None:
+            self.catalog.release_landing_files(self.zone, release)
+        return results
+
+    def _new_video(self, o: IngestOutcome, landing_date: dt.date, source_type: str, sidecar: Any) -> Video:
+        item = o.item
+        suffix = PurePosixPath(item.key).suffix.lower().lstrip(".")[:16]
+        video = Video(
+            sha256=o.sha256,
+            size_bytes=o.size or item.size,
+            name=item.name,
+            extension=suffix,
+            source=item.source,
+            source_type=source_type,
+            landing_uri=item.uri,
+            landing_date=landing_date,
+            sidecar=sidecar,
+        )
+        if o.probe:
+            apply_probe(video, o.probe)
+        video.replicas.append(
+            Replica(
+                backend=self.hot.url,
+                key=o.key,
+                state=c.REPLICA_VERIFIED,
+                size_bytes=o.size,
+                verified_sha256=o.sha256,
+                verified_at=utcnow(),
+            )
+        )
+        return video
+
+    def _ensure_hot_replica(self, s: Any, video: Video, o: IngestOutcome) -> None:
+        replica = s.scalars(select(Replica).where(Replica.video_id == video.id, Replica.backend == self.hot.url)).first()
+        if replica is None:
+            s.add(Replica(video_id=video.id, backend=self.hot.url, key=o.key, state=c.REPLICA_VERIFIED,
+                          size_bytes=o.size, verified_sha256=o.sha256, verified_at=utcnow()))
+        elif replica.state != c.REPLICA_VERIFIED:
+            replica.state, replica.verified_sha256, replica.verified_at = c.REPLICA_VERIFIED, o.sha256, utcnow()
+
+    def _remove_landed(self, removals: list[tuple[LandedItem, str | None, bool]], run_id: str | None) -> None:
+        keys: list[str] = []
+        for item, sidecar_key, sidecar_ok in removals:
+            if item.zone is None:
+                continue  # files named on the command line are the user's: never removed
+            keys.append(item.key)
+            if sidecar_key is not None:
+                if sidecar_ok:
+                    keys.append(sidecar_key)
+                else:
+                    sidecar_item = LandedItem(self._landing_uri(sidecar_key), sidecar_key, 0, 0.0, item.source, item.zone)
+                    self._quarantine(sidecar_item, "invalid_sidecar", f"sidecar of {item.name} could not be read as JSON", None, run_id)
+        if keys and self.landing is not None:
+            self.landing.delete_many(keys)
+
+    # -- quarantine -----------------------------------------------------------------------------
+    def _quarantine(self, item: LandedItem, reason: str, detail: str, sha256: str | None, run_id: str | None) -> FileResult:
+        """Move a landed file aside (never delete it) and record why; external files stay put."""
+        quarantined_uri = None
+        dest_key = None
+        if item.zone is not None:
+            token = hashlib.sha256(f"{item.uri}\0{item.size}\0{item.mtime}".encode("utf-8", "surrogateescape")).hexdigest()[:16]
+            dest_key = f"{utcnow():%Y-%m-%d}/{token}/{safe_file_name(PurePosixPath(item.key).name)}"
+            quarantined_uri = f"{self.quarantine.url.rstrip('/')}/{dest_key}"
+        with self.catalog.write() as s:
+            if self.catalog.quarantine_for(s, item.uri, quarantined_uri) is None:
+                s.add(QuarantineItem(landing_uri=item.uri, name=item.name, source=item.source, reason=reason,
+                                     detail=detail, size_bytes=item.size, sha256=sha256,
+                                     quarantined_uri=quarantined_uri, run_id=run_id))
+        if dest_key is not None:
+            try:
+                self._move_aside(item.key, dest_key)
+                sidecar = find_sidecar(self.landing, item.key) if reason != "invalid_sidecar" else None  # type: ignore[arg-type]
+                if sidecar:
+                    self._move_aside(sidecar, f"{dest_key}.json")
+            except (OSError, StorageError) as exc:
+                detail = f"{detail} (could not be moved aside yet: {exc}; it stays in the landing zone)"
+        return FileResult(item.name, item.uri, c.OUTCOME_QUARANTINED, item.size, sha256, None, f"{reason}: {detail}")
+
+    def _move_aside(self, key: str, dest_key: str) -> None:
+        landing, quarantine = self.landing, self.quarantine
+        if isinstance(landing, LocalBackend):
+            src = landing.root / key
+            if not os.path.lexists(src):
+                return
+            if isinstance(quarantine, LocalBackend):
+                try:
+                    quarantine.move_from(dest_key, src)
+                    return
+                except OSError as exc:
+                    if exc.errno != errno.EXDEV:
+                        raise
+            if os.path.islink(src) or not os.path.isfile(src):
+                quarantine.put_bytes(f"{dest_key}.link", os.fsencode(os.readlink(src)) if os.path.islink(src) else b"")
+            else:
+                quarantine.put_file(dest_key, src)
+            os.unlink(src)
+            return
+        # Remote landing zone: copy by the exact stored key, then delete the original.
+        from videolake.storage.s3_backend import S3Backend
+
+        if isinstance(landing, S3Backend):
+            full = f"{landing.prefix}/{key}" if landing.prefix else key
+            with landing.raw_open(full) as stream:
+                quarantine.put_stream(dest_key, stream)
+            landing.raw_delete(full)
+            return
+        raise StorageError(f"cannot quarantine from {landing!r}")
+
+    # -- probes -------------------------------------------------------------------------------
+    def probe_missing(self, landing_date: dt.date | None, *, reprobe: bool = False) -> StepReport:
+        started = time.perf_counter()
+        report = StepReport()
+        todo = self.catalog.videos_needing_probe(landing_date, reprobe=reprobe)
+        keys = self.catalog.replica_keys([vid for vid, _ in todo], self.hot.url)
+        tasks = [ProbeTask(vid, self.hot, keys[vid], self.settings.limits) for vid, _ in todo if vid in keys]
+        for vid, _ in todo:
+            if vid not in keys:
+                report.errors.append((vid, "no verified replica in the hot storage to probe"))
+        outcomes = list(map_files(probe_stored, tasks, self.settings.workers))
+        with self.catalog.write() as s:
+            for o in outcomes:
+                video = s.get(Video, o.video_id)
+                if video is None:
+                    continue
+                if o.probe:
+                    apply_probe(video, o.probe)
+                    report.processed += 1
+                else:
+                    video.probe_error = o.error
+                    video.probed_at = utcnow()
+                    report.errors.append((o.video_id, o.error or "unknown error"))
+                report.video_ids.append(o.video_id)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    # -- thumbnails -----------------------------------------------------------------------------
+    def thumbnails_missing(self, landing_date: dt.date | None) -> StepReport:
+        started = time.perf_counter()
+        report = StepReport()
+        todo = self.catalog.videos_needing_thumbnails(landing_date)
+        keys = self.catalog.replica_keys([vid for vid, _ in todo], self.hot.url)
+        tasks = [ThumbnailTask(vid, sha, self.hot, keys[vid]) for vid, sha in todo if vid in keys]
+        outcomes = list(map_files(thumbnail_stored, tasks, self.settings.workers))
+        with self.catalog.write() as s:
+            existing = {
+                (d.video_id, d.kind): d
+                for d in s.scalars(select(Derivative).where(Derivative.video_id.in_([o.video_id for o in outcomes])))
+            }
+            for o in outcomes:
+                if o.error:
+                    report.errors.append((o.video_id, o.error))
+                    continue
+                for image in o.images:
+                    row = existing.get((o.video_id, image.kind))
+                    if row is None:
+                        row = Derivative(video_id=o.video_id, kind=image.kind)
+                        s.add(row)
+                    row.backend, row.key = self.hot.url, image.key
+                    row.width, row.height, row.size_bytes = image.width, image.height, image.size_bytes
+                    row.sha256, row.meta, row.created_at = image.sha256, image.meta, utcnow()
+                    report.bytes_written += image.size_bytes
+                report.processed += 1
+                report.video_ids.append(o.video_id)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def poster_preview_markdown(self, video_ids: Sequence[int], limit: int = 8) -> str:
+        """A contact sheet of up to ``limit`` posters, inlined as a data URI for the Dagster UI."""
+        from PIL import Image
+
+        ids = list(video_ids)[:limit]
+        if not ids:
+            return "_no posters in this run_"
+        with self.catalog.read() as s:
+            rows = s.execute(
+                select(Derivative.key, Video.name)
+                .join(Video, Video.id == Derivative.video_id)
+                .where(Derivative.video_id.in_(ids), Derivative.kind == c.DERIVATIVE_POSTER, Derivative.backend == self.hot.url)
+            ).all()
+        images = []
+        for key, _name in rows:
+            try:
+                with self.hot.open(key) as fh:
+                    image = Image.open(io.BytesIO(fh.read())).convert("RGB")
+            except (StorageError, OSError):
+                continue
+            image.thumbnail((240, 240))
+            images.append(image)
+        if not images:
+            return "_no posters in this run_"
+        cols = min(4, len(images))
+        rows_n = (len(images) + cols - 1) // cols
+        cell_w = max(i.width for i in images)
+        cell_h = max(i.height for i in images)
+        sheet = Image.new("RGB", (cols * cell_w, rows_n * cell_h), (24, 24, 24))
+        for i, image in enumerate(images):
+            sheet.paste(image, ((i % cols) * cell_w, (i // cols) * cell_h))
+        buf = io.BytesIO()
+        sheet.save(buf, format="JPEG", quality=80)
+        data = base64.b64encode(buf.getvalue()).decode("ascii")
+        return f"![posters](data:image/jpeg;base64,{data})"
+
+
+def apply_probe(video: Video, probe: dict[str, Any]) -> None:
+    video.container = probe.get("container")
+    video.duration_s = probe.get("duration_s")
+    video.width = probe.get("width")
+    video.height = probe.get("height")
+    video.aspect_ratio = probe.get("aspect_ratio")
+    video.video_codec = probe.get("video_codec")
+    video.audio_codec = probe.get("audio_codec")
+    video.fps = probe.get("fps")
+    video.bitrate = probe.get("bitrate")
+    video.rotation = probe.get("rotation")
+    video.probe = probe
+    video.probed_at = utcnow()
+    video.probe_error = None
+
+
+def _listing_info(item: LandedItem) -> Any:
+    from videolake.storage import ObjectInfo
+
+    key = item.key if item.zone is not None else PurePosixPath(item.key).name
+    return ObjectInfo(key=key, size=item.size, mtime=item.mtime, regular=item.regular)

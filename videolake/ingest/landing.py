@@ -1,0 +1,186 @@
+"""What is in a landing zone: video candidates, their sidecars, uploads still in progress."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from videolake import constants as c
+from videolake.media.inspection import REASON_NOT_REGULAR, REASON_UNSAFE_NAME
+from videolake.storage import InvalidKey, ObjectInfo, StorageBackend, validate_key
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_GENERATED_KEYS = ("provider", "model", "prompt", "generator")
+MAX_SIDECAR_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LandedItem:
+    """One file to ingest, from a landing zone or named on the command line."""
+
+    uri: str  # where it landed, for people and the catalog
+    key: str  # key in the landing backend; for external files, the absolute path
+    size: int
+    mtime: float
+    source: str
+    zone: str | None  # landing backend URL; None for external files (never moved or removed)
+    regular: bool = True
+    sidecar_key: str | None = None
+
+    @property
+    def name(self) -> str:
+        return display_text(PurePosixPath(self.key).name)
+
+    @property
+    def removable(self) -> bool:
+        return self.zone is not None
+
+
+def display_text(text: str) -> str:
+    """Text safe to store: undecodable bytes from the filesystem become backslash escapes."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+
+
+def is_in_progress(key: str) -> bool:
+    """Dot files, partial downloads and editors' temp files are skipped until they are renamed."""
+    name = PurePosixPath(key).name
+    lowered = name.lower()
+    return name.startswith(".") or name.startswith("~") or lowered.endswith(c.IN_PROGRESS_SUFFIXES)
+
+
+def is_sidecar(key: str) -> bool:
+    return key.lower().endswith(c.SIDECAR_SUFFIX)
+
+
+def unsafe_name_reason(key: str) -> str | None:
+    """Why a key cannot be accepted as a name, or None when it is fine."""
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the file name is not valid UTF-8"
+    if _CONTROL.search(key):
+        return "the file name contains control characters"
+    try:
+        validate_key(key)
+    except InvalidKey as exc:
+        return f"unsafe path: {exc}"
+    return None
+
+
+def rejection_for_listing(info: ObjectInfo) -> tuple[str, str] | None:
+    if not info.regular:
+        return REASON_NOT_REGULAR, "not a regular file (a symbolic link, device or socket); refusing to follow it"
+    reason = unsafe_name_reason(info.key)
+    if reason:
+        return REASON_UNSAFE_NAME, reason
+    return None
+
+
+def source_for_key(key: str, default: str = c.DEFAULT_SOURCE) -> str:
+    """Files in ``landing/<source>/...`` belong to that source; files at the top to ``default``."""
+    parts = key.split("/")
+    if len(parts) > 1 and parts[0] and parts[0] not in (".", ".."):
+        return display_text(parts[0])[:200]
+    return default
+
+
+def sidecar_candidates(key: str) -> list[str]:
+    """``clip.mp4.json`` first, then ``clip.json``."""
+    out = [f"{key}{c.SIDECAR_SUFFIX}"]
+    stem, dot, _ = key.rpartition(".")
+    if dot and "/" not in key[len(stem):]:
+        out.append(f"{stem}{c.SIDECAR_SUFFIX}")
+    return out
+
+
+@dataclass(frozen=True)
+class LandingListing:
+    videos: list[ObjectInfo]
+    sidecars: set[str]
+    in_progress: int
+    orphan_sidecars: int
+
+    def sidecar_for(self, key: str) -> str | None:
+        for candidate in sidecar_candidates(key):
+            if candidate in self.sidecars:
+                return candidate
+        return None
+
+
+def list_landing(backend: StorageBackend) -> LandingListing:
+    """One pass over the landing zone (paginated by the backend)."""
+    videos: list[ObjectInfo] = []
+    sidecars: set[str] = set()
+    in_progress = 0
+    for info in backend.list():
+        if is_in_progress(info.key):
+            in_progress += 1
+        elif is_sidecar(info.key) and info.regular:
+            sidecars.add(info.key)
+        else:
+            videos.append(info)
+    paired = {s for v in videos for s in sidecar_candidates(v.key) if s in sidecars}
+    return LandingListing(videos, sidecars, in_progress, len(sidecars - paired))
+
+
+def find_sidecar(backend: StorageBackend, key: str) -> str | None:
+    for candidate in sidecar_candidates(key):
+        try:
+            if backend.exists(candidate):
+                return candidate
+        except InvalidKey:
+            continue
+    return None
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    data: dict[str, Any] | None
+    error: str | None
+
+    @property
+    def source_type(self) -> str:
+        if not self.data:
+            return c.SOURCE_UPLOADED
+        declared = self.data.get("source_type")
+        if declared in c.SOURCE_TYPES:
+            return str(declared)
+        if any(k in self.data for k in _GENERATED_KEYS):
+            return c.SOURCE_GENERATED
+        return c.SOURCE_UPLOADED
+
+
+def parse_sidecar(raw: bytes) -> Sidecar:
+    if len(raw) > MAX_SIDECAR_BYTES:
+        return Sidecar(None, f"sidecar is {len(raw)} bytes; the limit is {MAX_SIDECAR_BYTES}")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return Sidecar(None, f"sidecar is not valid JSON: {exc}")
+    if not isinstance(data, dict):
+        return Sidecar(None, "sidecar JSON must be an object")
+    return Sidecar(data, None)
+
+
+def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Files named on the command line; folders are walked (sorted), sidecars and partials skipped."""
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    candidate = Path(root) / name
+                    if not is_in_progress(name) and not is_sidecar(name):
+                        yield candidate.resolve()
+        else:
+            yield path.resolve() if path.exists() else path

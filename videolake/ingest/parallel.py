@@ -1,0 +1,67 @@
+"""A process pool shared by the steps of one run, so per-file work uses every core."""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_pool: ProcessPoolExecutor | None = None
+_pool_workers = 0
+_lock = threading.Lock()
+# Below this many items the pool's start-up and pickling cost more than they save.
+MIN_ITEMS_FOR_POOL = 4
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _get_pool(workers: int) -> ProcessPoolExecutor:
+    global _pool, _pool_workers
+    with _lock:
+        if _pool is None or _pool_workers != workers:
+            if _pool is not None:
+                _pool.shutdown(wait=True)
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["videolake.ingest.worker"])
+            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+            _pool_workers = workers
+        return _pool
+
+
+def shutdown_pool() -> None:
+    global _pool
+    with _lock:
+        if _pool is not None:
+            _pool.shutdown(wait=True, cancel_futures=True)
+            _pool = None
+
+
+atexit.register(shutdown_pool)
+
+
+def map_files(fn: Callable[[T], R], tasks: Iterable[T], workers: int | None = None) -> Iterator[R]:
+    """Apply ``fn`` to every task, in order, on ``workers`` processes (in this one if 1)."""
+    tasks = list(tasks)
+    workers = workers or default_workers()
+    if workers <= 1 or len(tasks) < MIN_ITEMS_FOR_POOL:
+        yield from map(fn, tasks)
+        return
+    chunksize = max(1, min(16, len(tasks) // (workers * 8)))
+    try:
+        yield from _get_pool(workers).map(fn, tasks, chunksize=chunksize)
+    except Exception:
+        # A broken pool (a worker was killed) must not poison later runs in this process.
+        shutdown_pool()
+        raise

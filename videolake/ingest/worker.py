@@ -1,0 +1,183 @@
+"""Per-file work that runs in worker processes: hash, inspect, store, thumbnail.
+
+Every function takes one picklable task and returns one picklable outcome; none touches the
+catalog (the parent process records outcomes in batches) and none raises for a bad file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from videolake import constants as c
+from videolake.ingest.landing import LandedItem
+from videolake.media.inspection import MediaLimits, MediaRejected, inspect_video
+from videolake.media.thumbnails import ThumbnailError, make_thumbnails
+from videolake.storage import ChecksumMismatch, StorageBackend, StorageError, sha256_file
+from videolake.storage.layout import derivative_key, video_key
+
+STATUS_STORED = "stored"
+STATUS_REJECTED = "rejected"
+STATUS_CHANGED = "changed"
+STATUS_VANISHED = "vanished"
+STATUS_FAILED = "failed"  # storage or unexpected error: the file stays where it landed
+
+_CONTENT_TYPES = {
+    "mov,mp4,m4a,3gp,3g2,mj2": "video/mp4",
+    "matroska,webm": "video/x-matroska",
+    "mpegts": "video/mp2t",
+    "avi": "video/x-msvideo",
+    "flv": "video/x-flv",
+    "mpeg": "video/mpeg",
+    "gif": "image/gif",
+}
+
+
+def content_type_for(container: str | None) -> str:
+    return _CONTENT_TYPES.get(container or "", "application/octet-stream")
+
+
+@dataclass(frozen=True)
+class IngestTask:
+    item: LandedItem
+    landing: StorageBackend | None
+    hot: StorageBackend
+    limits: MediaLimits
+
+
+@dataclass
+class IngestOutcome:
+    item: LandedItem
+    status: str
+    sha256: str | None = None
+    size: int | None = None
+    key: str | None = None
+    probe: dict[str, Any] | None = None
+    already_stored: bool = False
+    reason: str | None = None
+    detail: str | None = None
+
+
+@contextlib.contextmanager
+def _local_copy(backend: StorageBackend | None, key: str) -> Iterator[Path]:
+    """A path to read the object from: its own path when local, else a temporary download."""
+    if backend is None:
+        yield Path(key)
+        return
+    path = backend.local_path(key)
+    if path is not None:
+        yield path
+        return
+    fd, tmp = tempfile.mkstemp(prefix="videolake-", suffix=".part")
+    os.close(fd)
+    try:
+        backend.get_file(key, tmp)
+        yield Path(tmp)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def ingest_file(task: IngestTask) -> IngestOutcome:
+    item = task.item
+    try:
+        with _local_copy(task.landing, item.key) as path:
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                return IngestOutcome(item, STATUS_VANISHED, detail="the file is gone from the landing zone")
+            local = task.landing is None or task.landing.local_path(item.key) is not None
+            if st.st_size != item.size or (local and st.st_mtime != item.mtime):
+                return IngestOutcome(item, STATUS_CHANGED, size=st.st_size, detail="modified after it was claimed")
+            sha = sha256_file(path)
+            key = video_key(sha)
+            if task.hot.exists(key):
+                # Same bytes are already stored (a duplicate, or a run that died before cataloging).
+                return IngestOutcome(item, STATUS_STORED, sha, st.st_size, key, None, already_stored=True)
+            try:
+                probe = inspect_video(path, task.limits)
+            except MediaRejected as rejected:
+                return IngestOutcome(item, STATUS_REJECTED, sha, st.st_size, reason=rejected.reason, detail=rejected.detail)
+            try:
+                task.hot.put_file(key, path, sha256=sha, content_type=content_type_for(probe.container))
+            except ChecksumMismatch as exc:
+                return IngestOutcome(item, STATUS_CHANGED, sha, st.st_size, detail=f"changed while being stored: {exc}")
+            return IngestOutcome(item, STATUS_STORED, sha, st.st_size, key, probe.to_dict())
+    except StorageError as exc:
+        return IngestOutcome(item, STATUS_FAILED, reason="storage_error", detail=str(exc))
+    except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+        return IngestOutcome(item, STATUS_FAILED, reason="internal_error", detail=f"{exc!r}\n{traceback.format_exc(limit=5)}")
+
+
+@dataclass(frozen=True)
+class ProbeTask:
+    video_id: int
+    backend: StorageBackend
+    key: str
+    limits: MediaLimits
+
+
+@dataclass
+class ProbeOutcome:
+    video_id: int
+    probe: dict[str, Any] | None = None
+    error: str | None = None
+
+
+def probe_stored(task: ProbeTask) -> ProbeOutcome:
+    try:
+        with _local_copy(task.backend, task.key) as path:
+            return ProbeOutcome(task.video_id, probe=inspect_video(path, task.limits).to_dict())
+    except MediaRejected as exc:
+        return ProbeOutcome(task.video_id, error=f"{exc.reason}: {exc.detail}")
+    except Exception as exc:  # noqa: BLE001
+        return ProbeOutcome(task.video_id, error=f"cannot probe: {exc}")
+
+
+@dataclass(frozen=True)
+class ThumbnailTask:
+    video_id: int
+    sha256: str
+    backend: StorageBackend
+    key: str
+
+
+@dataclass
+class StoredImage:
+    kind: str
+    key: str
+    width: int
+    height: int
+    size_bytes: int
+    sha256: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ThumbnailOutcome:
+    video_id: int
+    images: list[StoredImage] = field(default_factory=list)
+    error: str | None = None
+
+
+def thumbnail_stored(task: ThumbnailTask) -> ThumbnailOutcome:
+    try:
+        with _local_copy(task.backend, task.key) as path:
+            made = make_thumbnails(path)
+        images = []
+        for kind, image in ((c.DERIVATIVE_POSTER, made.poster), (c.DERIVATIVE_SPRITE, made.sprite)):
+            digest = hashlib.sha256(image.data).hexdigest()
+            key = derivative_key(task.sha256, kind)
+            task.backend.put_bytes(key, image.data, sha256=digest, content_type="image/jpeg")
+            images.append(StoredImage(kind, key, image.width, image.height, len(image.data), digest, image.meta))
+        return ThumbnailOutcome(task.video_id, images)
+    except ThumbnailError as exc:
+        return ThumbnailOutcome(task.video_id, error=str(exc))
+    except Exception as exc:  # noqa: BLE001
+        return ThumbnailOutcome(task.video_id, error=f"cannot make thumbnails: {exc!r}")

@@ -1,0 +1,146 @@
+"""Poster JPEG and scrub sprite sheet, both taken from keyframes only (cheap to decode)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from videolake import constants as c
+
+
+class ThumbnailError(Exception):
+    pass
+
+
+@dataclass
+class ImageOutput:
+    data: bytes
+    width: int
+    height: int
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ThumbnailSet:
+    poster: ImageOutput
+    sprite: ImageOutput
+
+
+def _fit(width: int, height: int, max_width: int) -> tuple[int, int]:
+    if width <= max_width:
+        w, h = width, height
+    else:
+        w, h = max_width, round(height * max_width / width)
+    return max(2, w - w % 2), max(2, h - h % 2)
+
+
+def _to_jpeg(image: Any, quality: int) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="JPEG", quality=quality, optimize=False)
+    return buf.getvalue()
+
+
+def make_thumbnails(
+    path: str | Path,
+    *,
+    poster_max_width: int = c.POSTER_MAX_WIDTH,
+    tile_width: int = c.SPRITE_TILE_WIDTH,
+    max_tiles: int = c.SPRITE_MAX_TILES,
+    columns: int = c.SPRITE_COLUMNS,
+    quality: int = c.JPEG_QUALITY,
+    long_video_seconds: float = 120.0,
+) -> ThumbnailSet:
+    """One keyframe pass (or, for long videos, one seek per tile) yields the poster and the sprite."""
+    import av
+    import av.logging
+    from PIL import Image
+
+    av.logging.set_level(None)
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, OSError) as exc:
+        raise ThumbnailError(f"cannot open {path}: {exc}") from exc
+    with container:
+        if not container.streams.video:
+            raise ThumbnailError(f"{path} has no video stream")
+        stream = container.streams.video[0]
+        stream.codec_context.skip_frame = "NONKEY"
+        duration = (container.duration or 0) / 1_000_000 or (
+            float(stream.duration * stream.time_base) if stream.duration else 0.0
+        )
+        poster_target = min(duration * 0.1, 10.0) if duration else 0.0
+        src_w, src_h = stream.codec_context.width, stream.codec_context.height
+        tile_w, tile_h = _fit(src_w, src_h, tile_width)
+        poster_w, poster_h = _fit(src_w, src_h, poster_max_width)
+
+        tiles: list[tuple[float, Any]] = []
+        best: tuple[float, Any, int] | None = None  # (distance to target, frame, rotation)
+        seen_pts: set[int] = set()
+
+        def consider(frame: Any) -> None:
+            nonlocal best
+            t = float(frame.time or 0.0)
+            if frame.pts in seen_pts:
+                return
+            seen_pts.add(frame.pts)
+            tiles.append((t, frame.reformat(width=tile_w, height=tile_h, format="rgb24").to_image()))
+            distance = abs(t - poster_target)
+            if best is None or distance < best[0]:
+                best = (distance, frame.reformat(width=poster_w, height=poster_h, format="rgb24"), int(frame.rotation or 0))
+
+        try:
+            if duration > long_video_seconds:
+                for i in range(max_tiles):
+                    target = duration * (i + 0.5) / max_tiles
+                    container.seek(int(target * 1_000_000), backward=True, any_frame=False)
+                    frame = next(container.decode(stream), None)
+                    if frame is not None:
+                        consider(frame)
+            else:
+                for frame in container.decode(stream):
+                    consider(frame)
+        except av.error.FFmpegError as exc:
+            if not tiles:
+                raise ThumbnailError(f"no keyframe of {path} decodes: {exc}") from exc
+        if best is None:
+            raise ThumbnailError(f"{path} has no decodable keyframe")
+
+    rotation = best[2] % 360
+    poster_image = best[1].to_image()
+    if rotation:
+        poster_image = poster_image.rotate(rotation, expand=True)
+    poster = ImageOutput(
+        data=_to_jpeg(poster_image, quality),
+        width=poster_image.width,
+        height=poster_image.height,
+        meta={"time_s": round(float(best[1].time or 0.0), 3) if best[1].time else None},
+    )
+
+    tiles.sort(key=lambda item: item[0])
+    if len(tiles) > max_tiles:
+        step = len(tiles) / max_tiles
+        tiles = [tiles[int(i * step)] for i in range(max_tiles)]
+    if rotation:
+        tiles = [(t, im.rotate(rotation, expand=True)) for t, im in tiles]
+    tw, th = tiles[0][1].width, tiles[0][1].height
+    cols = min(columns, len(tiles))
+    rows = (len(tiles) + cols - 1) // cols
+    sheet = Image.new("RGB", (cols * tw, rows * th))
+    for i, (_, image) in enumerate(tiles):
+        sheet.paste(image, ((i % cols) * tw, (i // cols) * th))
+    sprite = ImageOutput(
+        data=_to_jpeg(sheet, quality),
+        width=sheet.width,
+        height=sheet.height,
+        meta={
+            "tile_width": tw,
+            "tile_height": th,
+            "columns": cols,
+            "rows": rows,
+            "tiles": len(tiles),
+            "times_s": [round(t, 3) for t, _ in tiles],
+        },
+    )
+    return ThumbnailSet(poster=poster, sprite=sprite)

@@ -1,0 +1,42 @@
+"""Defaults for the environment-driven configuration.
+
+The Dagster layer reads configuration only through ``EnvVar``; this module computes the default
+values for every variable from ``VIDEOLAKE_HOME`` so that ``./scripts/run``, the CLI and the
+tests all agree. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, MutableMapping
+from pathlib import Path
+
+from videolake import constants as c
+
+
+def default_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """Return the VIDEOLAKE_* variables with defaults filled in from ``env``."""
+    home = Path(env.get(c.ENV_HOME) or c.DEFAULT_HOME).expanduser().resolve()
+    values = {
+        c.ENV_HOME: str(home),
+        c.ENV_LANDING: str(home / "landing"),
+        c.ENV_CATALOG_URL: f"sqlite:///{home / 'catalog.sqlite'}",
+        c.ENV_HOT_STORAGE: (home / "storage").as_uri(),
+        c.ENV_QUARANTINE: (home / "quarantine").as_uri(),
+        c.ENV_STABLE_AFTER_SECONDS: str(c.DEFAULT_STABLE_AFTER_SECONDS),
+        c.ENV_BATCH_MAX_FILES: str(c.DEFAULT_BATCH_MAX_FILES),
+        c.ENV_WORKERS: str(os.cpu_count() or 1),
+    }
+    for key in values:
+        if env.get(key):
+            values[key] = env[key]
+    return values
+
+
+def apply_default_environment(env: MutableMapping[str, str] | None = None) -> dict[str, str]:
+    """Fill unset VIDEOLAKE_* variables in ``env`` (``os.environ`` by default); return them."""
+    target = os.environ if env is None else env
+    values = default_environment(target)
+    for key, value in values.items():
+        target.setdefault(key, value)
+    return values

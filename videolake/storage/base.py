@@ -1,0 +1,157 @@
+"""The storage contract every backend implements, and the errors it raises."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+CHUNK_SIZE = 1024 * 1024
+MAX_KEY_BYTES = 1024
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class StorageError(Exception):
+    """A storage operation failed."""
+
+
+class ObjectNotFound(StorageError):
+    """The key does not exist in the backend."""
+
+
+class ChecksumMismatch(StorageError):
+    """What was written or read does not hash to the expected sha256; nothing was stored."""
+
+
+class InvalidKey(StorageError, ValueError):
+    """The key is unsafe or malformed (absolute, '..', control characters, too long)."""
+
+
+class BackendUnavailable(StorageError):
+    """The backend could not be reached or refused our credentials."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    mtime: float
+    sha256: str | None = None
+    regular: bool = True  # False for symlinks and other non-regular entries (local landing zones)
+
+
+def validate_key(key: str) -> str:
+    """Return ``key`` if it is a safe relative object key, else raise InvalidKey."""
+    if not isinstance(key, str) or not key:
+        raise InvalidKey("empty object key")
+    if key.startswith("/") or key.endswith("/"):
+        raise InvalidKey(f"object key {key!r} must be relative and name an object, not a folder")
+    if _CONTROL.search(key):
+        raise InvalidKey(f"object key {key!r} contains control characters")
+    parts = key.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise InvalidKey(f"object key {key!r} contains an empty, '.' or '..' path component")
+    try:
+        encoded = key.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidKey(f"object key {key!r} is not valid UTF-8") from exc
+    if len(encoded) > MAX_KEY_BYTES:
+        raise InvalidKey(f"object key is {len(encoded)} bytes long; the limit is {MAX_KEY_BYTES}")
+    return key
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb", buffering=0) as fh:
+        buf = bytearray(CHUNK_SIZE)
+        view = memoryview(buf)
+        while n := fh.readinto(buf):
+            digest.update(view[:n])
+    return digest.hexdigest()
+
+
+def sha256_stream(stream: BinaryIO) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    total = 0
+    while chunk := stream.read(CHUNK_SIZE):
+        digest.update(chunk)
+        total += len(chunk)
+    return digest.hexdigest(), total
+
+
+class StorageBackend(ABC):
+    """One place that stores objects by key. Implementations must be picklable (for workers)."""
+
+    url: str
+
+    @abstractmethod
+    def put_file(
+        self, key: str, path: str | Path, *, sha256: str | None = None, content_type: str | None = None
+    ) -> ObjectInfo:
+        """Store a local file under ``key``; when ``sha256`` is given, verify it or store nothing."""
+
+    @abstractmethod
+    def put_stream(
+        self, key: str, stream: BinaryIO, *, sha256: str | None = None, content_type: str | None = None
+    ) -> ObjectInfo:
+        """Store what ``stream`` yields; when ``sha256`` is given, verify it or store nothing."""
+
+    def put_bytes(
+        self, key: str, data: bytes, *, sha256: str | None = None, content_type: str | None = None
+    ) -> ObjectInfo:
+        import io
+
+        return self.put_stream(key, io.BytesIO(data), sha256=sha256, content_type=content_type)
+
+    @abstractmethod
+    def open(self, key: str) -> BinaryIO:
+        """A readable stream of the object; raises ObjectNotFound."""
+
+    @abstractmethod
+    def get_file(self, key: str, dest: str | Path) -> ObjectInfo:
+        """Download the object to ``dest`` (written atomically)."""
+
+    @abstractmethod
+    def head(self, key: str) -> ObjectInfo | None:
+        """Size, mtime and (when the backend records it) sha256, or None if absent."""
+
+    def exists(self, key: str) -> bool:
+        return self.head(key) is not None
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Delete the object; deleting a missing object is not an error (idempotent)."""
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self.delete(key)
+
+    @abstractmethod
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every object under ``prefix``, fetched page by page."""
+
+    @abstractmethod
+    def readable_url(self, key: str, expires_in: int = 3600) -> str:
+        """A URL a reader can fetch the object from (presigned where the backend supports it)."""
+
+    def local_path(self, key: str) -> Path | None:
+        """The object's path on this machine, when it has one."""
+        return None
+
+    def verify(self, key: str, sha256: str) -> ObjectInfo:
+        """Re-read the object and check it hashes to ``sha256``; raises ChecksumMismatch."""
+        info = self.head(key)
+        if info is None:
+            raise ObjectNotFound(f"{self.url}: {key} does not exist")
+        with self.open(key) as stream:
+            actual, size = sha256_stream(stream)
+        if actual != sha256:
+            raise ChecksumMismatch(f"{self.url}: {key} hashes to {actual}, expected {sha256}")
+        return ObjectInfo(key=key, size=size, mtime=info.mtime, sha256=actual)
+
+    def describe(self) -> str:
+        return self.url

@@ -1,0 +1,183 @@
+"""Local-filesystem backend: atomic, fsynced writes under one root folder."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from videolake.storage.base import (
+    CHUNK_SIZE,
+    ChecksumMismatch,
+    InvalidKey,
+    ObjectInfo,
+    ObjectNotFound,
+    StorageBackend,
+    validate_key,
+)
+
+TMP_DIR = ".videolake-tmp"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalBackend(StorageBackend):
+    """Objects are files below ``root``; keys are relative POSIX paths."""
+
+    def __init__(self, root: str | Path, *, durable: bool = True) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self.url = self.root.as_uri()
+        self.durable = durable
+
+    def __repr__(self) -> str:
+        return f"LocalBackend({str(self.root)!r})"
+
+    def _path(self, key: str) -> Path:
+        validate_key(key)
+        path = self.root / key
+        # Defence in depth: validate_key already forbids '..', but never leave the root.
+        if os.path.commonpath([self.root, path.resolve(strict=False).parent]) != str(self.root):
+            raise InvalidKey(f"object key {key!r} resolves outside {self.root}")
+        return path
+
+    def local_path(self, key: str) -> Path:
+        return self._path(key)
+
+    def _tmp_path(self) -> Path:
+        tmp = self.root / TMP_DIR
+        tmp.mkdir(parents=True, exist_ok=True)
+        return tmp / f"{uuid.uuid4().hex}.part"
+
+    def _commit(self, tmp: Path, target: Path) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, target)
+        if self.durable:
+            _fsync_dir(target.parent)
+
+    def _write(self, key: str, stream: BinaryIO, sha256: str | None) -> ObjectInfo:
+        target = self._path(key)
+        tmp = self._tmp_path()
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with open(tmp, "wb", buffering=0) as out:
+                while chunk := stream.read(CHUNK_SIZE):
+                    digest.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+                if self.durable:
+                    os.fsync(out.fileno())
+            actual = digest.hexdigest()
+            if sha256 is not None and actual != sha256:
+                raise ChecksumMismatch(f"{self.url}: {key}: content hashes to {actual}, expected {sha256}")
+            self._commit(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return ObjectInfo(key=key, size=size, mtime=target.stat().st_mtime, sha256=actual)
+
+    def put_file(self, key, path, *, sha256=None, content_type=None) -> ObjectInfo:  # type: ignore[no-untyped-def]
+        with open(path, "rb", buffering=0) as src:
+            return self._write(key, src, sha256)
+
+    def put_stream(self, key, stream, *, sha256=None, content_type=None) -> ObjectInfo:  # type: ignore[no-untyped-def]
+        return self._write(key, stream, sha256)
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return open(self._path(key), "rb")
+        except FileNotFoundError as exc:
+            raise ObjectNotFound(f"{self.url}: {key} does not exist") from exc
+
+    def get_file(self, key: str, dest: str | Path) -> ObjectInfo:
+        src = self._path(key)
+        dest = Path(dest)
+        tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
+        try:
+            shutil.copyfile(src, tmp)
+        except FileNotFoundError as exc:
+            raise ObjectNotFound(f"{self.url}: {key} does not exist") from exc
+        os.replace(tmp, dest)
+        st = dest.stat()
+        return ObjectInfo(key=key, size=st.st_size, mtime=st.st_mtime)
+
+    def head(self, key: str) -> ObjectInfo | None:
+        try:
+            st = os.lstat(self._path(key))
+        except FileNotFoundError:
+            return None
+        return ObjectInfo(key=key, size=st.st_size, mtime=st.st_mtime, regular=stat.S_ISREG(st.st_mode))
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        if self.durable:
+            _fsync_dir(path.parent)
+        # Tidy now-empty folders up to the root (content-addressed trees stay shallow).
+        parent = path.parent
+        while parent != self.root:
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+
+    def move_from(self, key: str, source: Path) -> ObjectInfo:
+        """Rename a file on the same filesystem into this backend (used for quarantine)."""
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(source, target)
+        if self.durable:
+            _fsync_dir(target.parent)
+            _fsync_dir(source.parent)
+        st = os.lstat(target)
+        return ObjectInfo(key=key, size=st.st_size, mtime=st.st_mtime, regular=stat.S_ISREG(st.st_mode))
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        start = self.root / prefix.rstrip("/") if prefix else self.root
+        if not start.is_dir():
+            return
+        stack = [start]
+        while stack:
+            folder = stack.pop()
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            subfolders = []
+            for entry in entries:
+                if folder == self.root and entry.name == TMP_DIR:
+                    continue
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        subfolders.append(Path(entry.path))
+                        continue
+                    st = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue  # vanished while listing
+                key = Path(entry.path).relative_to(self.root).as_posix()
+                yield ObjectInfo(key=key, size=st.st_size, mtime=st.st_mtime, regular=stat.S_ISREG(st.st_mode))
+            stack.extend(reversed(subfolders))
+
+    def readable_url(self, key: str, expires_in: int = 3600) -> str:
+        return self._path(key).as_uri()
+
+    def __getstate__(self) -> dict:
+        return {"root": str(self.root), "durable": self.durable}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["root"], durable=state["durable"])  # type: ignore[misc]
