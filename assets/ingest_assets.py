@@ -74,7 +74,7 @@ def ingested_videos(
         "files_per_second": dg.MetadataValue.float(round(len(report.results) / report.seconds, 1) if report.seconds else 0.0),
         "quarantine_reasons": dg.MetadataValue.json(dict(report.reasons())),
         "problems": dg.MetadataValue.json(problems[:200]),
-        "files": dg.MetadataValue.md(report.markdown()),
+        "file_table": dg.MetadataValue.md(report.markdown()),
     }
     failed = report.failed
     if failed or path_errors:

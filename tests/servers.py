@@ -172,6 +172,7 @@ class S3Server:
     secret_key: str
     pid: int
     work_dir: Path
+    ports: tuple[int, ...] = ()
 
     def env(self) -> dict[str, str]:
         return {
@@ -238,7 +239,7 @@ def start_seaweedfs(work_dir: Path) -> S3Server:
     env = {**os.environ, "TMPDIR": str(work_dir)}  # keeps its seaweedfs-*.sock files out of /tmp
     proc = subprocess.Popen(cmd, stdout=open(work_dir / "weed.out", "wb"), stderr=subprocess.STDOUT, env=env,
                             start_new_session=True)
-    server = S3Server(f"http://{LOOPBACK}:{ports['s3']}", access, secret, proc.pid, work_dir)
+    server = S3Server(f"http://{LOOPBACK}:{ports['s3']}", access, secret, proc.pid, work_dir, tuple(ports.values()))
     try:
         wait_for_port(ports["s3"], timeout=60, proc=proc)
         _wait_s3_ready(server, proc)
@@ -274,7 +275,10 @@ def stop_seaweedfs(server: S3Server) -> None:
     except ProcessLookupError:
         pass
     stop_pid(server.pid)
-    for leftover in glob.glob(os.path.join(tempfile.gettempdir(), "weed.*")):
-        # Older weed builds ignore -logdir for a few files; only remove our own process's.
-        if f".{server.pid}" in leftover:
+    # weed puts unix sockets named after its ports in the system temp folder whatever TMPDIR says.
+    for folder in {tempfile.gettempdir(), "/tmp"}:
+        for port in server.ports:
+            for leftover in glob.glob(os.path.join(folder, f"seaweedfs-*-{port}.sock")):
+                Path(leftover).unlink(missing_ok=True)
+        for leftover in glob.glob(os.path.join(folder, f"weed.*.{server.pid}")):
             Path(leftover).unlink(missing_ok=True)

@@ -321,8 +321,9 @@ class IngestEngine:
                 previous = self.catalog.landing_already_recorded(s, item.uri, o.sha256)  # type: ignore[arg-type]
                 video = known.get(o.sha256)  # type: ignore[arg-type]
                 if previous is not None and video is not None:
-                    # Recorded by a run that died before removing the file: just finish the job.
-                    outcome, detail = previous.outcome, "already recorded by an earlier run"
+                    # Recorded by an earlier run (one that died before removing the file, or the
+                    # same file named again on the command line): nothing new to record.
+                    outcome, detail = c.OUTCOME_DUPLICATE, f"already cataloged as video {video.id} by an earlier run"
                 elif video is not None:
                     outcome, detail = c.OUTCOME_DUPLICATE, f"same content as video {video.id} ({video.name})"
                     self._ensure_hot_replica(s, video, o)

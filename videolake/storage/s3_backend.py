@@ -45,6 +45,7 @@ class S3Options:
     connect_timeout: float = 5.0
     read_timeout: float = 60.0
     max_attempts: int = 5
+    list_page_size: int = 1000
 
 
 def _env_endpoint() -> str | None:
@@ -113,6 +114,7 @@ class S3Backend(StorageBackend):
 
         opts = self.options
         config = Config(
+            signature_version="s3v4",
             connect_timeout=opts.connect_timeout,
             read_timeout=opts.read_timeout,
             retries={"max_attempts": opts.max_attempts, "mode": "standard"},
@@ -345,7 +347,7 @@ class S3Backend(StorageBackend):
         base = f"{self.prefix}/" if self.prefix else ""
         paginator = self.client.get_paginator("list_objects_v2")
         try:
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=base + prefix, PaginationConfig={"PageSize": 1000}):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=base + prefix, PaginationConfig={"PageSize": self.options.list_page_size}):
                 for obj in page.get("Contents", []):
                     full = obj["Key"]
                     if full.endswith("/"):

@@ -1,0 +1,356 @@
+"""The ``videolake`` command line for operators.
+
+``ingest`` runs the same Dagster job the sensor launches, in this process, recorded in the
+Dagster instance ($DAGSTER_HOME) so it shows in the UI. Exit codes: 0 done, 1 failed,
+2 bad usage or configuration, 3 done but some files were quarantined or skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _environment() -> dict[str, str]:
+    from videolake.settings import apply_default_environment
+
+    return apply_default_environment()
+
+
+def _catalog():  # type: ignore[no-untyped-def]
+    from videolake.catalog.database import CatalogConfigError
+    from videolake.catalog.repository import Catalog
+    from videolake.constants import ENV_CATALOG_URL
+
+    url = _environment()[ENV_CATALOG_URL]
+    try:
+        return Catalog(url)
+    except CatalogConfigError as exc:
+        raise CliError(str(exc)) from exc
+    except Exception as exc:  # noqa: BLE001 - driver errors vary
+        raise CliError(f"cannot open the catalog at {_redact(url)}: {exc}", EXIT_FAILED) from exc
+
+
+def _redact(url: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001
+        return "<catalog URL>"
+
+
+def _dagster_instance():  # type: ignore[no-untyped-def]
+    import dagster as dg
+
+    env = _environment()
+    if not os.environ.get("DAGSTER_HOME"):
+        home = Path(env["VIDEOLAKE_HOME"]) / "dagster"
+        home.mkdir(parents=True, exist_ok=True)
+        os.environ["DAGSTER_HOME"] = str(home)
+    home = Path(os.environ["DAGSTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        template = Path(__file__).resolve().parent.parent / "dagster.yaml"
+        config.write_text(template.read_text() if template.exists() else "telemetry:\n  enabled: false\n")
+    return dg.DagsterInstance.get()
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, default=str, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def _table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in rows]
+    return "\n".join(out)
+
+
+# -- commands ---------------------------------------------------------------------------------------
+def cmd_env(args: argparse.Namespace) -> int:
+    values = _environment()
+    for key, value in sorted(values.items()):
+        print(f"export {key}={shlex.quote(value)}" if args.shell else f"{key}={value}")
+    return EXIT_OK
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> int:
+    from videolake.media.samples import seed_demo_landing
+
+    landing = _environment()["VIDEOLAKE_LANDING"]
+    if "://" in landing and not landing.startswith("file://"):
+        print(f"landing zone {landing} is not a local folder; not seeding", file=sys.stderr)
+        return EXIT_OK
+    folder = Path(landing.removeprefix("file://"))
+    if args.if_empty and folder.exists() and any(folder.rglob("*")):
+        return EXIT_OK
+    made = seed_demo_landing(folder, args.count)
+    print(f"seeded {len(made)} sample clips into {folder}")
+    return EXIT_OK
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from pipelines.definitions import defs
+    from videolake import constants as c
+
+    _environment()
+    missing = [p for p in args.paths if not Path(p).expanduser().exists()]
+    if missing:
+        raise CliError("no such file or folder: " + ", ".join(missing))
+    instance = _dagster_instance()
+    config: dict[str, Any] = {"paths": [str(Path(p).expanduser().resolve()) for p in args.paths]}
+    if args.source:
+        config["source"] = args.source
+    job = defs.resolve_job_def(c.JOB_INGEST)
+    result = job.execute_in_process(
+        instance=instance,
+        partition_key=dt.datetime.now(dt.timezone.utc).date().isoformat(),
+        run_config={
+            "ops": {c.ASSET_INGESTED_VIDEOS: {"config": config}},
+            "loggers": {"console": {"config": {"log_level": "INFO" if args.verbose else "WARNING"}}},
+        },
+        tags={c.TAG_TRIGGER: "cli"},
+        raise_on_error=False,
+    )
+    metadata, failure = _ingest_outcome(result)
+    summary = {k: metadata[k] for k in ("files", "ingested", "duplicates", "quarantined", "skipped", "failed") if k in metadata}
+    problems = metadata.get("problems") or []
+    if args.json:
+        _print_json({"run_id": result.run_id, "success": result.success, **summary, "problems": problems,
+                     **({"error": failure} if failure else {})})
+    else:
+        if summary:
+            print(", ".join(f"{v} {k}" for k, v in summary.items()) + f"  (run {result.run_id})")
+        for p in problems:
+            print(f"  {p['outcome']}: {p['file']}: {p['detail']}")
+        if failure:
+            print(f"ingest failed: {failure}", file=sys.stderr)
+    if not result.success:
+        return EXIT_FAILED
+    return EXIT_PARTIAL if problems else EXIT_OK
+
+
+def _ingest_outcome(result: Any) -> tuple[dict[str, Any], str | None]:
+    from videolake import constants as c
+
+    metadata: dict[str, Any] = {}
+    failure = None
+    for event in result.all_events:
+        if event.step_key != c.ASSET_INGESTED_VIDEOS:
+            continue
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            metadata = {k: v.value for k, v in event.event_specific_data.materialization.metadata.items()}
+        elif event.event_type_value == "STEP_FAILURE":
+            data = event.event_specific_data
+            if data.user_failure_data is not None:
+                metadata = {k: v.value for k, v in data.user_failure_data.metadata.items()}
+                failure = data.user_failure_data.description
+            else:
+                failure = data.error.to_string() if data.error else "unknown error"
+    if failure is None and not result.success:
+        failed = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        failure = failed[0].event_specific_data.error.message.strip() if failed else "the run failed"
+    return metadata, failure
+
+
+def _uri(backend: str, key: str) -> str:
+    return f"{backend.rstrip('/')}/{key}"
+
+
+def video_to_dict(video: Any) -> dict[str, Any]:
+    derivatives = {d.kind: d for d in video.derivatives}
+    poster, sprite = derivatives.get("poster"), derivatives.get("sprite")
+    return {
+        "id": video.id,
+        "sha256": video.sha256,
+        "name": video.name,
+        "source": video.source,
+        "source_type": video.source_type,
+        "size_bytes": video.size_bytes,
+        "duration_s": video.duration_s,
+        "width": video.width,
+        "height": video.height,
+        "aspect_ratio": video.aspect_ratio,
+        "video_codec": video.video_codec,
+        "audio_codec": video.audio_codec,
+        "fps": video.fps,
+        "bitrate": video.bitrate,
+        "container": video.container,
+        "rotation": video.rotation,
+        "landing_uri": video.landing_uri,
+        "landing_date": video.landing_date.isoformat() if video.landing_date else None,
+        "ingested_at": video.ingested_at.isoformat() if video.ingested_at else None,
+        "sidecar": video.sidecar,
+        "poster_uri": _uri(poster.backend, poster.key) if poster else None,
+        "sprite_uri": _uri(sprite.backend, sprite.key) if sprite else None,
+        "sprite": sprite.meta if sprite else None,
+        "replicas": [
+            {
+                "backend": r.backend,
+                "key": r.key,
+                "uri": _uri(r.backend, r.key),
+                "state": r.state,
+                "size_bytes": r.size_bytes,
+                "verified_at": r.verified_at.isoformat() if r.verified_at else None,
+            }
+            for r in video.replicas
+        ],
+    }
+
+
+def cmd_videos(args: argparse.Namespace) -> int:
+    from videolake.ingest.engine import human_bytes
+
+    videos = _catalog().list_videos(limit=args.limit, source=args.source)
+    if args.json:
+        _print_json([video_to_dict(v) for v in videos])
+        return EXIT_OK
+    rows = [
+        [str(v.id), v.name[:40], v.source, v.source_type, human_bytes(v.size_bytes),
+         f"{v.duration_s:.1f}s" if v.duration_s else "-", f"{v.width}x{v.height}" if v.width else "-",
+         f"{v.video_codec or '-'}/{v.audio_codec or '-'}", v.sha256[:12]]
+        for v in videos
+    ]
+    print(_table(rows, ["id", "name", "source", "type", "size", "duration", "size px", "codecs", "sha256"]))
+    print(f"{len(videos)} videos")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from videolake.ingest.engine import human_bytes
+
+    env = _environment()
+    status = _catalog().status()
+    status["configuration"] = {
+        "home": env["VIDEOLAKE_HOME"],
+        "landing": env["VIDEOLAKE_LANDING"],
+        "hot_storage": env["VIDEOLAKE_HOT_STORAGE"],
+        "quarantine": env["VIDEOLAKE_QUARANTINE"],
+        "catalog": _redact(env["VIDEOLAKE_CATALOG_URL"]),
+    }
+    if args.json:
+        _print_json(status)
+        return EXIT_OK
+    print(f"videos       {status['videos']} ({human_bytes(status['bytes'])}, {status['duration_s'] / 3600:.2f} h)")
+    print(f"landings     " + ", ".join(f"{k} {v}" for k, v in sorted(status["landings"].items())) or "none")
+    print(f"quarantined  {status['quarantined']}")
+    print(f"unprobed     {status['unprobed']}")
+    print(f"thumbnails   " + ", ".join(f"{k} {v}" for k, v in sorted(status["derivatives"].items())))
+    for r in status["replicas"]:
+        print(f"replicas     {r['backend']}  {r['state']}  {r['count']} ({human_bytes(r['bytes'])})")
+    for b in status["landing_backlog"]:
+        print(f"backlog      {b['zone']}  {b['state']}  {b['files']}")
+    for k, v in status["configuration"].items():
+        print(f"{k:<12} {v}")
+    return EXIT_OK
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    items = _catalog().list_quarantine(limit=args.limit)
+    data = [
+        {
+            "id": q.id,
+            "name": q.name,
+            "source": q.source,
+            "reason": q.reason,
+            "detail": q.detail,
+            "landing_uri": q.landing_uri,
+            "quarantined_uri": q.quarantined_uri,
+            "size_bytes": q.size_bytes,
+            "sha256": q.sha256,
+            "quarantined_at": q.quarantined_at.isoformat(),
+        }
+        for q in items
+    ]
+    if args.json:
+        _print_json(data)
+        return EXIT_OK
+    rows = [[str(q["id"]), q["name"][:40], q["reason"], q["detail"][:70], q["quarantined_uri"] or "(left in place)"] for q in data]
+    print(_table(rows, ["id", "name", "reason", "detail", "moved to"]))
+    print(f"{len(data)} quarantined files")
+    return EXIT_OK
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from videolake.catalog.database import create_catalog_engine, current_revision, head_revision, upgrade_schema
+
+    url = _environment()["VIDEOLAKE_CATALOG_URL"]
+    if args.action == "upgrade":
+        print(f"catalog at revision {upgrade_schema(url)}")
+    else:
+        print(f"catalog at revision {current_revision(create_catalog_engine(url)) or '(empty)'}; newest is {head_revision()}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="videolake", description="Store, catalog and move video (a Dagster code location).")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="ingest files now (without paths: the whole landing zone) through the Dagster job")
+    p.add_argument("paths", nargs="*", help="files or folders; outside the landing zone they are copied, never moved")
+    p.add_argument("--source", help="source name recorded for these files")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--verbose", action="store_true", help="show the Dagster run log")
+    p.set_defaults(fn=cmd_ingest)
+
+    p = sub.add_parser("videos", help="list cataloged videos")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--limit", type=int)
+    p.add_argument("--source")
+    p.set_defaults(fn=cmd_videos)
+
+    p = sub.add_parser("status", help="catalog totals, replicas, backlog and configuration")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_status)
+
+    p = sub.add_parser("quarantine", help="files that were moved aside, with the reason")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--limit", type=int)
+    p.set_defaults(fn=cmd_quarantine)
+
+    p = sub.add_parser("db", help="catalog schema migrations")
+    p.add_argument("action", choices=["upgrade", "current"])
+    p.set_defaults(fn=cmd_db)
+
+    p = sub.add_parser("env", help="the effective VIDEOLAKE_* configuration")
+    p.add_argument("--shell", action="store_true", help="as export lines for eval")
+    p.set_defaults(fn=cmd_env)
+
+    p = sub.add_parser("seed-demo", help="put generated sample clips into the local landing zone")
+    p.add_argument("--if-empty", action="store_true")
+    p.add_argument("--count", type=int, default=6)
+    p.set_defaults(fn=cmd_seed_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.fn(args))
+    except CliError as exc:
+        print(f"videolake: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""One contract, every backend: local filesystem and S3 (a real SeaweedFS on loopback)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import urllib.request
+
+import pytest
+
+from videolake.storage import (
+    ChecksumMismatch,
+    InvalidKey,
+    ObjectNotFound,
+    StorageBackend,
+    copy_object,
+    open_backend,
+)
+from videolake.storage.local_backend import LocalBackend
+from videolake.storage.s3_backend import S3Backend, S3Options
+
+MB = 1024 * 1024
+
+
+@pytest.fixture(params=["local", "s3"])
+def backend(request, tmp_path) -> StorageBackend:
+    if request.param == "local":
+        return open_backend((tmp_path / "store").as_uri())
+    server = request.getfixturevalue("s3_env")
+    bucket = server.create_bucket()
+    return open_backend(
+        f"s3://{bucket}/some/prefix",
+        s3_options=S3Options(multipart_threshold=6 * MB, part_size=5 * MB, max_concurrency=4, list_page_size=7),
+    )
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_put_file_head_open_and_get(backend, tmp_path):
+    data = os.urandom(300_000)
+    src = tmp_path / "src.bin"
+    src.write_bytes(data)
+    info = backend.put_file("a/b/obj.bin", src, sha256=sha(data))
+    assert info.size == len(data) and info.sha256 == sha(data)
+    head = backend.head("a/b/obj.bin")
+    assert head is not None and head.size == len(data)
+    assert backend.exists("a/b/obj.bin") and not backend.exists("a/b/other.bin")
+    with backend.open("a/b/obj.bin") as stream:
+        assert stream.read() == data
+    dest = tmp_path / "dest.bin"
+    backend.get_file("a/b/obj.bin", dest)
+    assert dest.read_bytes() == data
+    assert backend.verify("a/b/obj.bin", sha(data)).size == len(data)
+
+
+def test_wrong_checksum_stores_nothing(backend):
+    data = b"video bytes" * 1000
+    with pytest.raises(ChecksumMismatch):
+        backend.put_bytes("bad.bin", data, sha256=sha(b"something else"))
+    assert not backend.exists("bad.bin")
+    assert list(backend.list()) == []
+
+
+def test_multipart_stream_verified_and_mismatch_aborted(backend):
+    data = os.urandom(13 * MB)  # over the 6 MB threshold: three 5 MB parts on S3
+    info = backend.put_stream("big/one.bin", io.BytesIO(data), sha256=sha(data))
+    assert info.size == len(data)
+    with backend.open("big/one.bin") as stream:
+        assert sha(stream.read()) == sha(data)
+    with pytest.raises(ChecksumMismatch):
+        backend.put_stream("big/two.bin", io.BytesIO(data), sha256=sha(b"nope"))
+    assert not backend.exists("big/two.bin")
+    if isinstance(backend, S3Backend):
+        uploads = backend.client.list_multipart_uploads(Bucket=backend.bucket).get("Uploads", [])
+        assert [u for u in uploads if u["Key"].endswith("big/two.bin")] == []
+        # S3 keeps the sha256 we verified as metadata.
+        assert backend.head("big/one.bin").sha256 == sha(data)
+
+
+def test_multipart_file_upload(backend, tmp_path):
+    data = os.urandom(11 * MB + 17)
+    src = tmp_path / "big.bin"
+    src.write_bytes(data)
+    backend.put_file("big/file.bin", src, sha256=sha(data))
+    assert backend.head("big/file.bin").size == len(data)
+    assert backend.verify("big/file.bin", sha(data))
+
+
+def test_list_is_paginated_and_complete(backend):
+    keys = sorted(f"dir{i % 3}/obj-{i:03d}.bin" for i in range(23))  # page size 7 on S3
+    for key in keys:
+        backend.put_bytes(key, key.encode())
+    listed = sorted(info.key for info in backend.list())
+    assert listed == keys
+    assert sorted(i.key for i in backend.list("dir1/")) == [k for k in keys if k.startswith("dir1/")]
+
+
+def test_delete_is_idempotent(backend):
+    backend.put_bytes("x/y.bin", b"123")
+    backend.delete("x/y.bin")
+    backend.delete("x/y.bin")
+    assert not backend.exists("x/y.bin")
+    backend.put_bytes("m/1", b"1")
+    backend.put_bytes("m/2", b"2")
+    backend.delete_many(["m/1", "m/2", "m/missing"])
+    assert list(backend.list("m/")) == []
+    with pytest.raises(ObjectNotFound):
+        backend.open("x/y.bin")
+
+
+@pytest.mark.parametrize("key", ["../escape", "/abs", "a/../../b", "a//b", "dir/", "bad\x00name", ""])
+def test_unsafe_keys_are_refused(backend, key):
+    with pytest.raises(InvalidKey):
+        backend.put_bytes(key, b"x")
+
+
+def test_readable_url_serves_the_object(backend):
+    data = b"readable" * 100
+    backend.put_bytes("u/file.bin", data)
+    url = backend.readable_url("u/file.bin", expires_in=60)
+    if url.startswith("file://"):
+        assert open(url.removeprefix("file://"), "rb").read() == data
+    else:
+        assert "X-Amz-Signature" in url and "127.0.0.1" in url
+        with urllib.request.urlopen(url, timeout=10) as resp:  # presigned: no credentials needed
+            assert resp.read() == data
+
+
+def test_copy_between_backends_streams_and_verifies(backend, tmp_path):
+    local = LocalBackend(tmp_path / "other")
+    data = os.urandom(200_000)
+    local.put_bytes("src.bin", data)
+    copy_object(local, "src.bin", backend, "copied/dst.bin", sha256=sha(data))
+    copy_object(backend, "copied/dst.bin", local, "back.bin", sha256=sha(data))
+    assert (tmp_path / "other" / "back.bin").read_bytes() == data
+    with pytest.raises(ChecksumMismatch):
+        copy_object(local, "src.bin", backend, "copied/wrong.bin", sha256=sha(b"other"))
+    assert not backend.exists("copied/wrong.bin")
+
+
+def test_local_backend_writes_are_atomic_and_stay_inside_root(tmp_path):
+    store = LocalBackend(tmp_path / "root")
+    store.put_bytes("a/b.bin", b"x")
+    assert not any((tmp_path / "root" / ".videolake-tmp").iterdir())
+    assert [i.key for i in store.list()] == ["a/b.bin"]  # the temp folder is never listed
+    (tmp_path / "outside.txt").write_text("secret")
+    os.symlink(tmp_path / "outside.txt", tmp_path / "root" / "link.bin")
+    listed = {i.key: i for i in store.list()}
+    assert listed["link.bin"].regular is False  # reported, never followed as a regular file
+
+
+def test_bad_urls_are_explained():
+    from videolake.storage import UnsupportedStorageUrl
+
+    with pytest.raises(UnsupportedStorageUrl, match="bucket"):
+        open_backend("s3://")
+    with pytest.raises(UnsupportedStorageUrl, match="unknown storage scheme"):
+        open_backend("ftp://host/x")
+    with pytest.raises(ValueError, match="too short"):
+        open_backend("s3://ab/prefix")
