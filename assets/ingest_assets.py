@@ -133,7 +133,7 @@ def video_probes(
             "probed_now": dg.MetadataValue.int(report.processed),
             "videos_probed_for_day": dg.MetadataValue.int(int(probed or 0)),
             "probe_errors": dg.MetadataValue.json(errors),
-            "total_duration_s": dg.MetadataValue.float(round(sum(r.duration_s or 0 for r in rows), 2)),
+            "total_duration_s": dg.MetadataValue.float(float(round(sum(r.duration_s or 0.0 for r in rows), 2))),
             "total_size": dg.MetadataValue.text(human_bytes(sum(r.size_bytes for r in rows))),
             "summary": dg.MetadataValue.md("\n".join(table)),
         }

@@ -236,6 +236,17 @@ class Catalog:
             for i in range(0, len(keys), 1000):
                 s.execute(delete(table).where(table.c.zone == zone, table.c.key.in_(keys[i : i + 1000])))
 
+    def unclaim_landing_files(self, zone: str, keys: Sequence[str]) -> None:
+        """Hand claimed files back (their run failed) so the next tick or run claims them again."""
+        table = LandingFile.__table__
+        with self.write() as s:
+            for i in range(0, len(keys), 1000):
+                s.execute(
+                    update(table)
+                    .where(table.c.zone == zone, table.c.key.in_(keys[i : i + 1000]), table.c.state == c.LANDING_CLAIMED)
+                    .values(state=c.LANDING_SEEN, batch_id=None, claimed_at=None, changed_tick=0)
+                )
+
     def landing_backlog(self, zone: str) -> dict[str, int]:
         table = LandingFile.__table__
         with self.read() as s:

@@ -275,13 +275,24 @@ class IngestEngine:
             landing = self.landing if item.zone is not None else None
             tasks.append(IngestTask(item, landing, self.hot, self.settings.limits))
         pending: list[IngestOutcome] = []
-        for outcome in map_files(ingest_file, tasks, self.settings.workers):
-            pending.append(outcome)
-            if len(pending) >= RECORD_CHUNK:
+        try:
+            for outcome in map_files(ingest_file, tasks, self.settings.workers):
+                pending.append(outcome)
+                if len(pending) >= RECORD_CHUNK:
+                    report.results.extend(self._record(pending, landing_date, run_id))
+                    pending = []
+            if pending:
                 report.results.extend(self._record(pending, landing_date, run_id))
-                pending = []
-        if pending:
-            report.results.extend(self._record(pending, landing_date, run_id))
+        except BaseException:
+            # Whatever is still claimed goes back to the zone for the next run; nothing was
+            # removed that is not recorded, so a retry only finishes the job.
+            keys = [i.key for i in items if i.zone is not None]
+            if keys and self.landing is not None:
+                try:
+                    self.catalog.unclaim_landing_files(self.zone, keys)
+                except Exception:  # noqa: BLE001 - the claim expires on its own
+                    pass
+            raise
         report.seconds = time.perf_counter() - started
         return report
 

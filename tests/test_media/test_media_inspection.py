@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+from PIL import Image
+
+from videolake.media.inspection import MediaLimits, MediaRejected, inspect_video
+from videolake.media.thumbnails import make_thumbnails
+
+
+def test_probe_fields_of_a_good_clip(clips):
+    probe = inspect_video(clips.good)
+    assert probe.container.startswith("mov,mp4")
+    assert probe.duration_s == pytest.approx(5.0, abs=0.1)
+    assert (probe.width, probe.height, probe.aspect_ratio) == (640, 360, "16:9")
+    assert (probe.video_codec, probe.audio_codec) == ("h264", "aac")
+    assert probe.fps == pytest.approx(25.0)
+    assert probe.bitrate and probe.bitrate > 10_000
+    assert probe.rotation == 0
+    assert probe.size_bytes == os.path.getsize(clips.good)
+
+
+def test_mpegts_segment_and_rotation(clips):
+    ts = inspect_video(clips.segment_ts)
+    assert ts.container == "mpegts" and ts.duration_s == pytest.approx(3.0, abs=0.2)
+    rotated = inspect_video(clips.portrait)
+    assert rotated.rotation in (90, 270)
+    assert (rotated.width, rotated.height) == (240, 320)  # display size
+
+
+@pytest.mark.parametrize(
+    "kind, reason",
+    [
+        ("empty", "empty"),
+        ("not_video", "not_video"),
+        ("audio_only", "audio_only"),
+        ("absurd_dimensions", "absurd_dimensions"),
+        ("still_image", "still_image"),
+        ("truncated", "truncated"),
+        ("truncated_index", "truncated"),
+    ],
+)
+def test_bad_inputs_are_rejected_with_a_reason(clips, kind, reason):
+    with pytest.raises(MediaRejected) as info:
+        inspect_video(clips.bad[kind])
+    assert info.value.reason == reason
+    assert len(info.value.detail) > 10
+
+
+def test_limits_are_configurable(clips):
+    with pytest.raises(MediaRejected, match="absurd_dimensions"):
+        inspect_video(clips.good, MediaLimits(max_dimension=320))
+
+
+def test_dangling_link_is_unreadable(tmp_path):
+    os.symlink(tmp_path / "missing.mp4", tmp_path / "link.mp4")
+    with pytest.raises(MediaRejected) as info:
+        inspect_video(tmp_path / "link.mp4")
+    assert info.value.reason == "unreadable"
+
+
+def test_thumbnails_poster_and_sprite(clips):
+    made = make_thumbnails(clips.good)
+    poster = Image.open(io.BytesIO(made.poster.data))
+    assert poster.format == "JPEG" and poster.size == (640, 360)
+    sprite = Image.open(io.BytesIO(made.sprite.data))
+    meta = made.sprite.meta
+    assert meta["tiles"] == 5  # one keyframe a second in a 5 s clip
+    assert sprite.size == (meta["columns"] * meta["tile_width"], meta["rows"] * meta["tile_height"])
+    assert meta["times_s"] == sorted(meta["times_s"])
+    # Tiles differ: the test pattern moves.
+    tiles = [sprite.crop((i * 160, 0, i * 160 + 160, 90)).tobytes() for i in range(meta["tiles"])]
+    assert len(set(tiles)) == meta["tiles"]
+
+
+def test_rotated_video_gets_upright_poster(clips):
+    made = make_thumbnails(clips.portrait)
+    poster = Image.open(io.BytesIO(made.poster.data))
+    assert poster.size == (240, 320)
