@@ -19,11 +19,12 @@ from videolake import constants as c
     description="Validates the probed catalog with Great Expectations whenever video_probes has materialized since the last check.",
 )
 def catalog_quality_sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-    event = context.instance.get_latest_materialization_event(dg.AssetKey(c.ASSET_VIDEO_PROBES))
-    if event is None or event.storage_id is None:
+    records = context.instance.fetch_materializations(dg.AssetKey(c.ASSET_VIDEO_PROBES), limit=1).records
+    if not records:
         return dg.SkipReason("video_probes has never materialized")
+    latest = records[0].storage_id
     last = int(context.cursor) if context.cursor else 0
-    if event.storage_id <= last:
+    if latest <= last:
         return dg.SkipReason("no new probes since the last quality run")
-    context.update_cursor(str(event.storage_id))
-    return dg.RunRequest(run_key=f"quality-{event.storage_id}", tags={c.TAG_TRIGGER: "quality_sensor"})
+    context.update_cursor(str(latest))
+    return dg.RunRequest(run_key=f"quality-{latest}", tags={c.TAG_TRIGGER: "quality_sensor"})

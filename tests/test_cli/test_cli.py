@@ -1,0 +1,125 @@
+"""The videolake console script, run as operators run it (a subprocess with environment variables)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+VIDEOLAKE = str(Path(sys.executable).with_name("videolake"))
+
+
+def cli(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([VIDEOLAKE, *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def cli_env(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOLAKE_") and k != "DAGSTER_HOME"}
+    env.update({"VIDEOLAKE_HOME": str(tmp_path / "home"), "VIDEOLAKE_STABLE_AFTER_SECONDS": "0"})
+    return env
+
+
+def test_ingest_videos_status_quarantine(cli_env, clips, tmp_path):
+    landing = tmp_path / "home" / "landing" / "uploads"
+    landing.mkdir(parents=True)
+    shutil.copyfile(clips.good, landing / "good one.mp4")
+    shutil.copyfile(clips.bad["not_video"], landing / "notes.mp4")
+
+    done = cli(cli_env, "ingest", "--json")
+    assert done.returncode == 3, done.stderr  # done, but a file was quarantined
+    report = json.loads(done.stdout)
+    assert (report["ingested"], report["quarantined"]) == (1, 1)
+    assert report["problems"][0]["file"] == "notes.mp4"
+
+    videos = json.loads(cli(cli_env, "videos", "--json").stdout)
+    assert len(videos) == 1
+    v = videos[0]
+    for field in ("id", "sha256", "name", "source", "source_type", "size_bytes", "duration_s", "width", "height",
+                  "video_codec", "audio_codec", "fps", "poster_uri", "sprite_uri", "replicas"):
+        assert field in v, field
+    assert v["name"] == "good one.mp4" and v["source"] == "uploads" and v["width"] == 640
+    assert Path(v["poster_uri"].removeprefix("file://")).is_file()
+    assert v["replicas"][0]["state"] == "verified" and v["replicas"][0]["verified_at"]
+
+    status = json.loads(cli(cli_env, "status", "--json").stdout)
+    assert status["videos"] == 1 and status["quarantined"] == 1
+    quarantined = json.loads(cli(cli_env, "quarantine", "--json").stdout)
+    assert quarantined[0]["reason"] == "not_video" and Path(quarantined[0]["quarantined_uri"][7:]).is_file()
+    assert "good one.mp4" in cli(cli_env, "videos").stdout
+
+    # The run is recorded in the Dagster instance, so it shows in the UI.
+    with dg.DagsterInstance.from_config(str(tmp_path / "home" / "dagster")) as instance:
+        runs = instance.get_runs()
+        assert [r.tags.get("videolake/trigger") for r in runs] == ["cli"]
+        assert runs[0].status == dg.DagsterRunStatus.SUCCESS
+
+
+def test_ingest_named_paths_and_errors(cli_env, clips, tmp_path):
+    src = tmp_path / "from old server"
+    src.mkdir()
+    shutil.copyfile(clips.other, src / "a.mp4")
+    ok = cli(cli_env, "ingest", str(src), "--source", "archive-2019")
+    assert ok.returncode == 0, ok.stderr
+    assert "1 ingested" in ok.stdout and (src / "a.mp4").is_file()
+    again = cli(cli_env, "ingest", str(src / "a.mp4"))
+    assert again.returncode == 0 and "1 duplicates" in again.stdout
+
+    missing = cli(cli_env, "ingest", str(tmp_path / "nope.mp4"))
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+
+    bad_env = {**cli_env, "VIDEOLAKE_CATALOG_URL": "mysql://nobody/db"}
+    broken = cli(bad_env, "videos")
+    assert broken.returncode == 2 and "only sqlite" in broken.stderr
+
+
+def test_cli_on_postgresql_catalog_and_postgres_dagster_instance(cli_env, clips, tmp_path, pg_server):
+    """The sample deploy/dagster.postgres.yaml works against a real PostgreSQL."""
+    dagster_home = tmp_path / "dagster-pg"
+    dagster_home.mkdir()
+    shutil.copyfile(REPO / "deploy" / "dagster.postgres.yaml", dagster_home / "dagster.yaml")
+    instance_db = pg_server.create_database()
+    env = {
+        **cli_env,
+        "DAGSTER_HOME": str(dagster_home),
+        "DAGSTER_PG_USERNAME": "postgres",
+        "DAGSTER_PG_PASSWORD": "",
+        "DAGSTER_PG_HOST": "127.0.0.1",
+        "DAGSTER_PG_PORT": str(pg_server.port),
+        "DAGSTER_PG_DB": instance_db,
+        "VIDEOLAKE_CATALOG_URL": pg_server.url(pg_server.create_database()) + "?schema=videolake",
+    }
+    landing = tmp_path / "home" / "landing"
+    landing.mkdir(parents=True)
+    shutil.copyfile(clips.good, landing / "cam.mp4")
+    done = cli(env, "ingest")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(cli(env, "videos", "--json").stdout)[0]["name"] == "cam.mp4"
+    previous = {k: os.environ.get(k) for k in env if k.startswith("DAGSTER_PG_")}
+    os.environ.update({k: v for k, v in env.items() if k.startswith("DAGSTER_PG_")})
+    try:
+        with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+            assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+            runs = instance.get_runs()
+            assert len(runs) == 1 and runs[0].status == dg.DagsterRunStatus.SUCCESS
+            records = instance.fetch_materializations(dg.AssetKey("ingested_videos"), limit=5).records
+            assert len(records) == 1
+    finally:
+        for k, v in previous.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def test_env_prints_defaults(cli_env, tmp_path):
+    out = cli(cli_env, "env", "--shell").stdout
+    assert f"export VIDEOLAKE_LANDING={tmp_path / 'home' / 'landing'}" in out
+    assert "VIDEOLAKE_CATALOG_URL=sqlite:///" in out

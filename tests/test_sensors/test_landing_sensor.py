@@ -1,0 +1,126 @@
+"""The landing sensor via build_sensor_context/evaluate_tick, then the runs it requests."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import dagster as dg
+import pytest
+from sqlalchemy import func, select
+
+from assets import ingested_videos, landing_zone, video_probes, video_thumbnails
+from pipelines.definitions import defs
+from resources import IngestSettingsResource, StorageResource
+from sensors import catalog_quality_sensor, landing_zone_sensor
+from videolake.catalog.models import LandingFile, Video
+
+
+def tick(instance, lake, cursor=None, **overrides):
+    context = dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources=lake.resources(**overrides), definitions=defs
+    )
+    return landing_zone_sensor.evaluate_tick(context)
+
+
+def age(path, seconds):
+    past = path.stat().st_mtime - seconds
+    os.utime(path, (past, past))
+
+
+LINEAGE = [landing_zone, ingested_videos, video_probes, video_thumbnails]
+
+
+def run_requested(instance, lake, request):
+    """Launch what a RunRequest asks for, in process, as the daemon would."""
+    return dg.materialize(
+        LINEAGE,
+        instance=instance,
+        partition_key=request.partition_key,
+        run_config=request.run_config,
+        tags=request.tags,
+        resources=lake.resources(),
+    )
+
+
+def test_stable_files_are_batched_into_runs_with_idempotent_keys(sqlite_lake, clips):
+    lake = sqlite_lake
+    settings = IngestSettingsResource(stable_after_seconds=60, batch_max_files=2)
+    with dg.instance_for_test() as instance:
+        first = lake.drop(clips.good, "uploads/a.mp4")
+        lake.drop(clips.other, "uploads/b.mp4")
+        lake.drop(clips.segment_ts, "c.ts")
+        # Just written: unstable until a later tick sees them unchanged.
+        result = tick(instance, lake, ingest_settings=settings)
+        assert result.run_requests == [] and "nothing stable" in result.skip_message
+        cursor = result.cursor
+        assert json.loads(cursor)["listed"] == 3
+        # One file is still being written between ticks: it waits, the others go.
+        with open(first, "ab") as fh:
+            fh.write(b"\0" * 10)
+        result = tick(instance, lake, cursor, ingest_settings=settings)
+        requests = result.run_requests
+        assert sum(int(r.tags["videolake/files"]) for r in requests) == 2
+        assert len({r.run_key for r in requests}) == len(requests) == 1
+        assert requests[0].partition_key and requests[0].run_config["ops"]["ingested_videos"]["config"]["batch_id"]
+        # Claimed files are not requested twice.
+        result = tick(instance, lake, result.cursor, ingest_settings=settings)
+        assert [int(r.tags["videolake/files"]) for r in result.run_requests] == [1]
+        batches = requests + result.run_requests
+        for request in batches:
+            assert run_requested(instance, lake, request).success
+    # Every landed file was resolved: three videos (the appended one is still a valid MP4).
+    with lake.catalog().read() as s:
+        assert s.scalar(select(func.count(Video.id))) == 3
+        assert s.scalar(select(func.count(LandingFile.id))) == 0
+    assert not any(p.is_file() for p in lake.landing.rglob("*"))
+
+
+def test_old_files_are_stable_at_once_and_big_zones_make_many_batches(sqlite_lake, clips):
+    lake = sqlite_lake
+    for i in range(25):
+        age(lake.drop(clips.good, f"bulk/{i:02d}.mp4"), 3600)
+    settings = IngestSettingsResource(stable_after_seconds=60, batch_max_files=10, max_batches_per_tick=2)
+    with dg.instance_for_test() as instance:
+        result = tick(instance, lake, ingest_settings=settings)
+        assert [int(r.tags["videolake/files"]) for r in result.run_requests] == [10, 10]
+        result = tick(instance, lake, result.cursor, ingest_settings=settings)
+        assert [int(r.tags["videolake/files"]) for r in result.run_requests] == [5]
+
+
+def test_unreachable_landing_zone_skips_the_tick(sqlite_lake, s3_env):
+    with dg.instance_for_test() as instance:
+        from resources import LandingZoneResource
+
+        result = tick(instance, sqlite_lake,
+                      landing=LandingZoneResource(url="s3://videolake-landing/x", endpoint_url="http://127.0.0.1:9"))
+    assert result.run_requests == [] and "cannot be listed" in result.skip_message
+
+
+def test_s3_prefix_landing_zone(sqlite_lake, clips, s3_env):
+    from resources import LandingZoneResource
+
+    bucket = s3_env.create_bucket()
+    client = s3_env.client()
+    for i in range(3):
+        client.upload_file(str(clips.good), bucket, f"in/cam{i}/clip.mp4")
+    landing = LandingZoneResource(url=f"s3://{bucket}/in")
+    with dg.instance_for_test() as instance:
+        first = tick(instance, sqlite_lake, landing=landing)
+        second = tick(instance, sqlite_lake, first.cursor, landing=landing)
+        claimed = first.run_requests + second.run_requests
+        assert sum(int(r.tags["videolake/files"]) for r in claimed) == 3
+
+
+def test_quality_sensor_requests_checks_after_new_probes(sqlite_lake, clips):
+    lake = sqlite_lake
+    with dg.instance_for_test() as instance:
+        ctx = dg.build_sensor_context(instance=instance, definitions=defs)
+        assert "never materialized" in catalog_quality_sensor.evaluate_tick(ctx).skip_message
+        lake.drop(clips.good, "a.mp4")
+        dg.materialize(LINEAGE, instance=instance, partition_key="2026-11-20", resources=lake.resources())
+        ctx = dg.build_sensor_context(instance=instance, definitions=defs)
+        result = catalog_quality_sensor.evaluate_tick(ctx)
+        assert len(result.run_requests) == 1
+        ctx = dg.build_sensor_context(instance=instance, cursor=result.cursor, definitions=defs)
+        assert "no new probes" in catalog_quality_sensor.evaluate_tick(ctx).skip_message
