@@ -277,7 +277,7 @@ def stop_seaweedfs(server: S3Server) -> None:
     stop_pid(server.pid)
     # weed puts unix sockets named after its ports in the system temp folder whatever TMPDIR says.
     for folder in {tempfile.gettempdir(), "/tmp"}:
-        for port in server.ports:
+        for port in (*server.ports, *(p + 10000 for p in server.ports)):
             for leftover in glob.glob(os.path.join(folder, f"seaweedfs-*-{port}.sock")):
                 Path(leftover).unlink(missing_ok=True)
         for leftover in glob.glob(os.path.join(folder, f"weed.*.{server.pid}")):

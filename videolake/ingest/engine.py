@@ -267,13 +267,14 @@ class IngestEngine:
         started = time.perf_counter()
         report = IngestReport()
         tasks: list[IngestTask] = []
+        hot_writer = self.hot.deferred()  # workers skip per-file fsync; _record flushes once per chunk
         for item in items:
             rejection = rejection_for_listing(_listing_info(item))
             if rejection:
                 report.results.append(self._quarantine(item, rejection[0], rejection[1], None, run_id))
                 continue
             landing = self.landing if item.zone is not None else None
-            tasks.append(IngestTask(item, landing, self.hot, self.settings.limits))
+            tasks.append(IngestTask(item, landing, hot_writer, self.settings.limits))
         pending: list[IngestOutcome] = []
         try:
             for outcome in map_files(ingest_file, tasks, self.settings.workers):
@@ -318,8 +319,11 @@ class IngestEngine:
     def _record(self, outcomes: list[IngestOutcome], landing_date: dt.date, run_id: str | None) -> list[FileResult]:
         results: list[FileResult] = []
         stored = [o for o in outcomes if o.status == STATUS_STORED]
+        if stored:
+            self.hot.flush()  # group commit: what workers wrote is durable before it is cataloged
         sidecars = {id(o): self._read_sidecar(o.item) for o in stored}
         to_remove: list[tuple[LandedItem, str | None, bool]] = []  # item, sidecar key, sidecar valid
+        recorded: list[tuple[FileResult, Video]] = []
         with self.catalog.write() as s:
             known = {v.sha256: v for v in s.scalars(select(Video).where(Video.sha256.in_({o.sha256 for o in stored})))}
             for o in stored:
@@ -341,13 +345,12 @@ class IngestEngine:
                 else:
                     video = self._new_video(o, landing_date, source_type, sidecar_data)
                     s.add(video)
-                    s.flush()
                     known[video.sha256] = video
                     outcome, detail = c.OUTCOME_INGESTED, ""
                 if previous is None:
                     s.add(
                         Landing(
-                            video_id=video.id,
+                            video=video,
                             landing_uri=item.uri,
                             name=item.name,
                             source=item.source,
@@ -361,8 +364,13 @@ class IngestEngine:
                     )
                 if sidecar is not None and sidecar.error:
                     detail = f"{detail}; {sidecar.error}".strip("; ")
-                results.append(FileResult(item.name, item.uri, outcome, o.size or item.size, o.sha256, video.id, detail))
+                result = FileResult(item.name, item.uri, outcome, o.size or item.size, o.sha256, None, detail)
+                results.append(result)
+                recorded.append((result, video))
                 to_remove.append((item, sidecar_key, sidecar is None or sidecar.error is None))
+            s.flush()  # one flush for the chunk assigns every new id
+            for result, video in recorded:
+                result.video_id = video.id
         # Committed: now it is safe to remove what landed.
         self._remove_landed(to_remove, run_id)
         release: list[str] = [i.key for i, _, _ in to_remove if i.zone is not None]
@@ -521,8 +529,11 @@ class IngestEngine:
         report = StepReport()
         todo = self.catalog.videos_needing_thumbnails(landing_date)
         keys = self.catalog.replica_keys([vid for vid, _ in todo], self.hot.url)
-        tasks = [ThumbnailTask(vid, sha, self.hot, keys[vid]) for vid, sha in todo if vid in keys]
+        writer = self.hot.deferred()
+        tasks = [ThumbnailTask(vid, sha, writer, keys[vid]) for vid, sha in todo if vid in keys]
         outcomes = list(map_files(thumbnail_stored, tasks, self.settings.workers))
+        if outcomes:
+            self.hot.flush()
         with self.catalog.write() as s:
             existing = {
                 (d.video_id, d.kind): d

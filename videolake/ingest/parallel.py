@@ -34,7 +34,8 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
             if _pool is not None:
                 _pool.shutdown(wait=True)
             ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["videolake.ingest.worker"])
+            # Workers fork from a server that already imported the media stack (PyAV, Pillow).
+            ctx.set_forkserver_preload(["videolake.ingest.worker", "av", "av.video.reformatter", "PIL.Image", "PIL.JpegImagePlugin"])
             _pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
             _pool_workers = workers
         return _pool
@@ -58,7 +59,7 @@ def map_files(fn: Callable[[T], R], tasks: Iterable[T], workers: int | None = No
     if workers <= 1 or len(tasks) < MIN_ITEMS_FOR_POOL:
         yield from map(fn, tasks)
         return
-    chunksize = max(1, min(16, len(tasks) // (workers * 8)))
+    chunksize = max(1, min(4, len(tasks) // (workers * 16)))
     try:
         yield from _get_pool(workers).map(fn, tasks, chunksize=chunksize)
     except Exception:

@@ -143,49 +143,24 @@ def inspect_video(path: str | Path, limits: MediaLimits | None = None) -> ProbeR
         return _inspect_open(container, path, size, limits, av)
 
 
-def _inspect_open(container: Any, path: Path, size: int, limits: MediaLimits, av: Any) -> ProbeResult:
-    fmt = container.format.name
-    videos = [s for s in container.streams.video if not (s.disposition & av.stream.Disposition.attached_pic)]
-    audios = list(container.streams.audio)
-    if fmt in _IMAGE_FORMATS:
-        raise MediaRejected(REASON_STILL_IMAGE, f"a still image ({fmt}), not a video")
-    if not videos:
-        if audios:
-            codec = audios[0].codec_context.name
-            raise MediaRejected(REASON_AUDIO_ONLY, f"audio only ({codec}); there is no video stream")
-        raise MediaRejected(REASON_NOT_VIDEO, f"no video stream in this {fmt} file")
-    v = videos[0]
-    cc = v.codec_context
-    width, height = int(cc.width or 0), int(cc.height or 0)
-    if width <= 0 or height <= 0:
-        raise MediaRejected(REASON_CORRUPT, "the video stream has no frame size")
-    if min(width, height) < limits.min_dimension or max(width, height) > limits.max_dimension:
-        raise MediaRejected(
-            REASON_ABSURD_DIMENSIONS,
-            f"{width}x{height} is outside {limits.min_dimension}..{limits.max_dimension} pixels",
-        )
-    aspect = max(width, height) / min(width, height)
-    if aspect > limits.max_aspect_ratio:
-        raise MediaRejected(
-            REASON_ABSURD_DIMENSIONS,
-            f"{width}x{height} has an aspect ratio of {aspect:.1f}:1 (limit {limits.max_aspect_ratio:g}:1)",
-        )
+def _indexed_data_end(container: Any) -> tuple[int, int] | None:
+    """(end of the last indexed packet, video packets) for MP4-family files with a full index."""
+    if not container.format.name.startswith("mov,mp4"):
+        return None
+    end = 0
+    video_packets = 0
+    for stream in container.streams:
+        entries = stream.index_entries
+        if not entries or (stream.frames and len(entries) < stream.frames):
+            return None  # fragmented or incomplete index: read the packets instead
+        end = max(end, max(e.pos + e.size for e in entries))
+        if stream.type == "video":
+            video_packets = len(entries)
+    return end, video_packets
 
-    # Decode the first frame: proves the stream decodes and gives the display rotation.
-    try:
-        first = next(container.decode(v), None)
-    except av.error.FFmpegError as exc:
-        raise MediaRejected(REASON_CORRUPT, f"the first video frame does not decode: {exc}") from exc
-    if first is None:
-        raise MediaRejected(REASON_TRUNCATED, "the video stream holds no decodable frame")
-    rotation = int(round(getattr(first, "rotation", 0) or 0)) % 360
 
-    # Demux every packet from the start: finds files cut short and counts the real end.
-    header_duration = None
-    if container.duration:
-        header_duration = container.duration / 1_000_000
-    elif v.duration and v.time_base:
-        header_duration = float(v.duration * v.time_base)
+def _demux_check(container: Any, v: Any, header_duration: float | None, limits: MediaLimits, av: Any) -> tuple[int, float]:
+    """Demux every video packet from the start: finds files cut short and counts the real end."""
     try:
         container.seek(0)
     except av.error.FFmpegError:
@@ -215,7 +190,67 @@ def _inspect_open(container: Any, path: Path, size: int, limits: MediaLimits, av
             )
     elif demux_error:
         raise MediaRejected(REASON_TRUNCATED, f"reading stopped with an error: {demux_error}")
-    duration = header_duration or demuxed_duration
+    return video_packets, header_duration or demuxed_duration
+
+
+def _inspect_open(container: Any, path: Path, size: int, limits: MediaLimits, av: Any) -> ProbeResult:
+    fmt = container.format.name
+    videos = [s for s in container.streams.video if not (s.disposition & av.stream.Disposition.attached_pic)]
+    audios = list(container.streams.audio)
+    if fmt in _IMAGE_FORMATS:
+        raise MediaRejected(REASON_STILL_IMAGE, f"a still image ({fmt}), not a video")
+    if not videos:
+        if audios:
+            codec = audios[0].codec_context.name
+            raise MediaRejected(REASON_AUDIO_ONLY, f"audio only ({codec}); there is no video stream")
+        raise MediaRejected(REASON_NOT_VIDEO, f"no video stream in this {fmt} file")
+    v = videos[0]
+    cc = v.codec_context
+    width, height = int(cc.width or 0), int(cc.height or 0)
+    if width <= 0 or height <= 0:
+        raise MediaRejected(REASON_CORRUPT, "the video stream has no frame size")
+    if min(width, height) < limits.min_dimension or max(width, height) > limits.max_dimension:
+        raise MediaRejected(
+            REASON_ABSURD_DIMENSIONS,
+            f"{width}x{height} is outside {limits.min_dimension}..{limits.max_dimension} pixels",
+        )
+    aspect = max(width, height) / min(width, height)
+    if aspect > limits.max_aspect_ratio:
+        raise MediaRejected(
+            REASON_ABSURD_DIMENSIONS,
+            f"{width}x{height} has an aspect ratio of {aspect:.1f}:1 (limit {limits.max_aspect_ratio:g}:1)",
+        )
+
+    # Decode the first frame: proves the stream decodes and gives the display rotation.
+    cc.thread_count = 1  # callers parallelise across files
+    try:
+        first = next(container.decode(v), None)
+    except av.error.FFmpegError as exc:
+        raise MediaRejected(REASON_CORRUPT, f"the first video frame does not decode: {exc}") from exc
+    if first is None:
+        raise MediaRejected(REASON_TRUNCATED, "the video stream holds no decodable frame")
+    rotation = int(round(getattr(first, "rotation", 0) or 0)) % 360
+
+    header_duration = None
+    if container.duration:
+        header_duration = container.duration / 1_000_000
+    elif v.duration and v.time_base:
+        header_duration = float(v.duration * v.time_base)
+    indexed = _indexed_data_end(container)
+    if indexed is not None:
+        # The container's sample index says where every packet lies: a file shorter than the
+        # last packet's end was cut short. No need to read the packets themselves.
+        data_end, packets = indexed
+        if data_end > size:
+            raise MediaRejected(
+                REASON_TRUNCATED,
+                f"the index places data up to byte {data_end} but the file ends at byte {size} "
+                f"({size / data_end:.0%} of it is there)",
+            )
+        video_packets = packets
+        duration = header_duration or 0.0
+    else:
+        video_packets, duration = _demux_check(container, v, header_duration, limits, av)
     if not duration or duration <= 0:
         raise MediaRejected(REASON_NO_DURATION, "the video has no measurable duration")
 

@@ -142,6 +142,13 @@ class StorageBackend(ABC):
         """The object's path on this machine, when it has one."""
         return None
 
+    def deferred(self) -> "StorageBackend":
+        """A twin whose writes skip per-object syncs; ``flush`` makes them durable in one go."""
+        return self
+
+    def flush(self) -> None:
+        """Make every write done through ``deferred()`` twins durable (a no-op where puts are)."""
+
     def verify(self, key: str, sha256: str) -> ObjectInfo:
         """Re-read the object and check it hashes to ``sha256``; raises ChecksumMismatch."""
         info = self.head(key)

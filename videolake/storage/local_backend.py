@@ -24,6 +24,20 @@ from videolake.storage.base import (
 TMP_DIR = ".videolake-tmp"
 
 
+def _load_syncfs():  # type: ignore[no-untyped-def]
+    try:
+        import ctypes
+        import ctypes.util
+
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.syncfs
+    except (OSError, AttributeError):
+        return None
+
+
+_libc_syncfs = _load_syncfs()
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -53,6 +67,20 @@ class LocalBackend(StorageBackend):
 
     def local_path(self, key: str) -> Path:
         return self._path(key)
+
+    def deferred(self) -> "LocalBackend":
+        return LocalBackend(self.root, durable=False)
+
+    def flush(self) -> None:
+        """syncfs(2) on the root's filesystem: one flush for many writes (group commit)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            if _libc_syncfs is not None and _libc_syncfs(fd) == 0:
+                return
+            os.sync()
+        finally:
+            os.close(fd)
 
     def _tmp_path(self) -> Path:
         tmp = self.root / TMP_DIR
@@ -135,6 +163,28 @@ class LocalBackend(StorageBackend):
             except OSError:
                 break
             parent = parent.parent
+
+    def delete_many(self, keys) -> None:  # type: ignore[no-untyped-def]
+        """Unlink every key, then fsync each touched folder once (not once per file)."""
+        parents: set[Path] = set()
+        for key in keys:
+            path = self._path(key)
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            parents.add(path.parent)
+        if self.durable:
+            for parent in parents:
+                if parent.exists():
+                    _fsync_dir(parent)
+        for parent in sorted(parents, key=lambda p: len(p.parts), reverse=True):
+            while parent != self.root:
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
+                parent = parent.parent
 
     def move_from(self, key: str, source: Path) -> ObjectInfo:
         """Rename a file on the same filesystem into this backend (used for quarantine)."""
