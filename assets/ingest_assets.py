@@ -1,5 +1,11 @@
-"""The ingest lineage. Per-file detail goes to the catalog; each asset emits one summary per run."""
+"""The ingest lineage: landing zone -> ingested videos -> video probes -> video thumbnails.
 
+The three assets are one multi-asset so that, when the whole lineage runs (as the landing sensor
+asks), each file is read once: hashed, probed, stored and thumbnailed in a single pass on every
+core. Selected alone (a backfill, a re-probe), video_probes and video_thumbnails do their own pass
+over the day's videos that lack them. Per-file detail goes to the catalog; each asset emits one
+MaterializeResult per run with counts, bytes, tables and a preview.
+"""
 
 import datetime as dt
 from collections import Counter
@@ -11,8 +17,8 @@ from pipelines.partitions import landing_days
 from resources import CatalogResource, IngestSettingsResource, LandingZoneResource, StorageResource
 from resources.engine_builder import build_ingest_engine
 from videolake import constants as c
-from videolake.catalog.models import Video
-from videolake.ingest.engine import human_bytes
+from videolake.catalog.models import Derivative, Video
+from videolake.ingest.engine import IngestEngine, IngestReport, StepReport, human_bytes
 
 landing_zone = dg.AssetSpec(
     c.ASSET_LANDING_ZONE,
@@ -21,6 +27,10 @@ landing_zone = dg.AssetSpec(
     kinds={"s3", "file"},
 )
 
+INGESTED = dg.AssetKey(c.ASSET_INGESTED_VIDEOS)
+PROBES = dg.AssetKey(c.ASSET_VIDEO_PROBES)
+THUMBNAILS = dg.AssetKey(c.ASSET_VIDEO_THUMBNAILS)
+
 
 class IngestConfig(dg.Config):
     """Which files a run ingests. Without batch or paths it claims everything stable in the zone."""
@@ -28,20 +38,45 @@ class IngestConfig(dg.Config):
     batch_id: str | None = None
     paths: list[str] = []
     source: str | None = None
+    reprobe: bool = False
 
 
-@dg.asset(
-    name=c.ASSET_INGESTED_VIDEOS,
-    deps=[landing_zone],
+@dg.multi_asset(
+    name=c.OP_INGEST_LINEAGE,
     partitions_def=landing_days,
+    can_subset=True,
     group_name=c.GROUP_INGEST,
-    kinds={"python", "sql"},
-    description=(
-        "Landed files hashed, validated and stored content-addressed in hot storage; duplicates become "
-        "catalog links, bad files are quarantined with a reason. Partitioned by landing day."
-    ),
+    specs=[
+        dg.AssetSpec(
+            INGESTED,
+            deps=[landing_zone],
+            kinds={"python", "sql"},
+            description=(
+                "Landed files hashed, validated and stored content-addressed in hot storage; duplicates "
+                "become catalog links, bad files are quarantined with a reason. Partitioned by landing day."
+            ),
+            skippable=True,
+        ),
+        dg.AssetSpec(
+            PROBES,
+            deps=[INGESTED],
+            kinds={"python", "sql"},
+            description=(
+                "Probe metadata (duration, size, codecs, fps, bitrate, container, rotation) of the day's videos; "
+                "alone (or with reprobe) it probes from hot storage whatever lacks a probe."
+            ),
+            skippable=True,
+        ),
+        dg.AssetSpec(
+            THUMBNAILS,
+            deps=[PROBES],
+            kinds={"python", "jpeg"},
+            description="A poster JPEG and a scrub sprite sheet per video, decoded from keyframes.",
+            skippable=True,
+        ),
+    ],
 )
-def ingested_videos(
+def ingest_lineage(
     context: dg.AssetExecutionContext,
     config: IngestConfig,
     catalog: CatalogResource,
@@ -49,10 +84,43 @@ def ingested_videos(
     quarantine_storage: StorageResource,
     landing: LandingZoneResource,
     ingest_settings: IngestSettingsResource,
-) -> dg.MaterializeResult:
+):
     engine = build_ingest_engine(catalog, hot_storage, quarantine_storage, landing, ingest_settings)
-    landing_date = dt.date.fromisoformat(context.partition_key)
+    day = dt.date.fromisoformat(context.partition_key)
+    selected = set(context.selected_asset_keys)
+    failure: dg.Failure | None = None
+    new_video_ids: list[int] = []
+
+    if INGESTED in selected:
+        report, path_errors = _ingest(context, engine, config, day, fused=THUMBNAILS in selected)
+        new_video_ids = [r.video_id for r in report.results if r.outcome == c.OUTCOME_INGESTED and r.video_id]
+        metadata = _ingest_metadata(report, path_errors)
+        yield dg.MaterializeResult(asset_key=INGESTED, metadata=metadata)
+        if report.failed or path_errors:
+            lines = [f"- {r.name}: {r.detail}" for r in report.failed[:20]] + [f"- {e}" for e in path_errors[:20]]
+            failure = dg.Failure(
+                description=(
+                    f"{len(report.failed) + len(path_errors)} files could not be ingested and stay where they "
+                    "are (the rest were recorded):\n" + "\n".join(lines)
+                ),
+                metadata=metadata,
+            )
+
+    if PROBES in selected:
+        report = engine.probe_missing(day, reprobe=config.reprobe)
+        yield dg.MaterializeResult(asset_key=PROBES, metadata=_probe_metadata(engine, day, report))
+
+    if THUMBNAILS in selected:
+        filled = engine.thumbnails_missing(day)
+        yield dg.MaterializeResult(asset_key=THUMBNAILS, metadata=_thumbnail_metadata(engine, day, new_video_ids, filled))
+
+    if failure is not None:
+        raise failure
+
+
+def _ingest(context, engine: IngestEngine, config: IngestConfig, day: dt.date, fused: bool) -> tuple[IngestReport, list[str]]:
     path_errors: list[str] = []
+    engine.prewarm_workers()  # worker processes start while the batch is loaded
     if config.paths:
         items, path_errors = engine.items_for_paths(config.paths, config.source)
     elif config.batch_id:
@@ -60,63 +128,28 @@ def ingested_videos(
     else:
         batches, _ = engine.claim_all_now()
         items = [i for b in batches for i in engine.items_for_batch(b.batch_id, config.source)]
-    context.log.info(f"ingesting {len(items)} files for landing day {landing_date}")
-    report = engine.ingest(items, landing_date, context.run_id)
+    context.log.info(f"ingesting {len(items)} files for landing day {day}")
+    return engine.ingest(items, day, context.run_id, thumbnails=fused), path_errors
+
+
+def _ingest_metadata(report: IngestReport, path_errors: list[str]) -> dict:
     summary = report.summary()
     problems = [
         {"file": r.name, "uri": r.uri, "outcome": r.outcome, "detail": r.detail}
         for r in report.results
         if r.outcome not in (c.OUTCOME_INGESTED, c.OUTCOME_DUPLICATE)
     ] + [{"file": e, "outcome": "failed", "detail": "not found"} for e in path_errors]
-    metadata = {
+    return {
         **{k: dg.MetadataValue.int(v) for k, v in summary.items() if k != "seconds"},
-        "seconds": dg.MetadataValue.float(summary["seconds"]),
+        "seconds": dg.MetadataValue.float(float(summary["seconds"])),
         "files_per_second": dg.MetadataValue.float(round(len(report.results) / report.seconds, 1) if report.seconds else 0.0),
         "quarantine_reasons": dg.MetadataValue.json(dict(report.reasons())),
         "problems": dg.MetadataValue.json(problems[:200]),
         "file_table": dg.MetadataValue.md(report.markdown()),
     }
-    failed = report.failed
-    if failed or path_errors:
-        lines = [f"- {r.name}: {r.detail}" for r in failed[:20]] + [f"- {e}" for e in path_errors[:20]]
-        raise dg.Failure(
-            description=(
-                f"{len(failed) + len(path_errors)} files could not be ingested and stay where they are "
-                "(the rest were recorded):\n" + "\n".join(lines)
-            ),
-            metadata=metadata,
-        )
-    return dg.MaterializeResult(metadata=metadata)
 
 
-class ProbeConfig(dg.Config):
-    reprobe: bool = False
-
-
-@dg.asset(
-    name=c.ASSET_VIDEO_PROBES,
-    deps=[ingested_videos],
-    partitions_def=landing_days,
-    group_name=c.GROUP_INGEST,
-    kinds={"python", "sql"},
-    description=(
-        "Probe metadata (duration, size, codecs, fps, bitrate, container, rotation) for the day's videos. "
-        "Ingest records the probe it made while validating; this step probes whatever lacks one "
-        "(or everything, with reprobe) from hot storage and summarises the day."
-    ),
-)
-def video_probes(
-    context: dg.AssetExecutionContext,
-    config: ProbeConfig,
-    catalog: CatalogResource,
-    hot_storage: StorageResource,
-    quarantine_storage: StorageResource,
-    landing: LandingZoneResource,
-    ingest_settings: IngestSettingsResource,
-) -> dg.MaterializeResult:
-    engine = build_ingest_engine(catalog, hot_storage, quarantine_storage, landing, ingest_settings)
-    day = dt.date.fromisoformat(context.partition_key)
-    report = engine.probe_missing(day, reprobe=config.reprobe)
+def _probe_metadata(engine: IngestEngine, day: dt.date, report: StepReport) -> dict:
     with engine.catalog.read() as s:
         rows = s.execute(
             select(Video.video_codec, Video.audio_codec, Video.width, Video.height, Video.duration_s, Video.size_bytes)
@@ -127,44 +160,30 @@ def video_probes(
     sizes = Counter(f"{r.width}x{r.height}" for r in rows)
     table = ["| codecs | videos |", "|---|---:|"] + [f"| {k} | {v} |" for k, v in codecs.most_common(20)]
     table += ["", "| resolution | videos |", "|---|---:|"] + [f"| {k} | {v} |" for k, v in sizes.most_common(20)]
-    errors = [{"video_id": vid, "error": err} for vid, err in report.errors[:100]]
-    return dg.MaterializeResult(
-        metadata={
-            "probed_now": dg.MetadataValue.int(report.processed),
-            "videos_probed_for_day": dg.MetadataValue.int(int(probed or 0)),
-            "probe_errors": dg.MetadataValue.json(errors),
-            "total_duration_s": dg.MetadataValue.float(float(round(sum(r.duration_s or 0.0 for r in rows), 2))),
-            "total_size": dg.MetadataValue.text(human_bytes(sum(r.size_bytes for r in rows))),
-            "summary": dg.MetadataValue.md("\n".join(table)),
-        }
-    )
+    return {
+        "probed_now": dg.MetadataValue.int(report.processed),
+        "videos_probed_for_day": dg.MetadataValue.int(int(probed or 0)),
+        "probe_errors": dg.MetadataValue.json([{"video_id": v, "error": e} for v, e in report.errors[:100]]),
+        "total_duration_s": dg.MetadataValue.float(float(round(sum(r.duration_s or 0.0 for r in rows), 2))),
+        "total_size": dg.MetadataValue.text(human_bytes(sum(r.size_bytes for r in rows))),
+        "summary": dg.MetadataValue.md("\n".join(table)),
+    }
 
 
-@dg.asset(
-    name=c.ASSET_VIDEO_THUMBNAILS,
-    deps=[video_probes],
-    partitions_def=landing_days,
-    group_name=c.GROUP_INGEST,
-    kinds={"python", "jpeg"},
-    description="A poster JPEG and a scrub sprite sheet per video, decoded from keyframes, stored beside the content.",
-)
-def video_thumbnails(
-    context: dg.AssetExecutionContext,
-    catalog: CatalogResource,
-    hot_storage: StorageResource,
-    quarantine_storage: StorageResource,
-    landing: LandingZoneResource,
-    ingest_settings: IngestSettingsResource,
-) -> dg.MaterializeResult:
-    engine = build_ingest_engine(catalog, hot_storage, quarantine_storage, landing, ingest_settings)
-    day = dt.date.fromisoformat(context.partition_key)
-    report = engine.thumbnails_missing(day)
-    return dg.MaterializeResult(
-        metadata={
-            "videos_thumbnailed": dg.MetadataValue.int(report.processed),
-            "bytes_written": dg.MetadataValue.int(report.bytes_written),
-            "errors": dg.MetadataValue.json([{"video_id": v, "error": e} for v, e in report.errors[:100]]),
-            "seconds": dg.MetadataValue.float(round(report.seconds, 3)),
-            "preview": dg.MetadataValue.md(engine.poster_preview_markdown(report.video_ids)),
-        }
-    )
+def _thumbnail_metadata(engine: IngestEngine, day: dt.date, made_in_ingest: list[int], filled: StepReport) -> dict:
+    with engine.catalog.read() as s:
+        count, size = s.execute(
+            select(func.count(Derivative.id), func.coalesce(func.sum(Derivative.size_bytes), 0))
+            .join(Video, Video.id == Derivative.video_id)
+            .where(Video.landing_date == day)
+        ).one()
+    ids = made_in_ingest + filled.video_ids
+    return {
+        "videos_thumbnailed": dg.MetadataValue.int(len(ids)),
+        "made_while_ingesting": dg.MetadataValue.int(len(made_in_ingest)),
+        "filled_now": dg.MetadataValue.int(filled.processed),
+        "thumbnail_files_for_day": dg.MetadataValue.int(int(count)),
+        "thumbnail_bytes_for_day": dg.MetadataValue.int(int(size)),
+        "errors": dg.MetadataValue.json([{"video_id": v, "error": e} for v, e in filled.errors[:100]]),
+        "preview": dg.MetadataValue.md(engine.poster_preview_markdown(ids)),
+    }

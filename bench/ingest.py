@@ -82,7 +82,9 @@ def run_job_in_process(home: Path, workers: int) -> tuple[float, dict]:
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
     elapsed = time.perf_counter() - start
-    meta = {k: v.value for k, v in result.asset_materializations_for_node("ingested_videos")[0].metadata.items()}
+    [ingested] = [m for m in result.asset_materializations_for_node("ingest_lineage")
+                  if m.asset_key.to_user_string() == "ingested_videos"]
+    meta = {k: v.value for k, v in ingested.metadata.items()}
     return elapsed, meta
 
 

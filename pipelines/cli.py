@@ -124,7 +124,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         instance=instance,
         partition_key=dt.datetime.now(dt.timezone.utc).date().isoformat(),
         run_config={
-            "ops": {c.ASSET_INGESTED_VIDEOS: {"config": config}},
+            "ops": {c.OP_INGEST_LINEAGE: {"config": config}},
             "loggers": {"console": {"config": {"log_level": "INFO" if args.verbose else "WARNING"}}},
         },
         tags={c.TAG_TRIGGER: "cli"},
@@ -154,10 +154,12 @@ def _ingest_outcome(result: Any) -> tuple[dict[str, Any], str | None]:
     metadata: dict[str, Any] = {}
     failure = None
     for event in result.all_events:
-        if event.step_key != c.ASSET_INGESTED_VIDEOS:
+        if event.step_key != c.OP_INGEST_LINEAGE:
             continue
         if event.event_type_value == "ASSET_MATERIALIZATION":
-            metadata = {k: v.value for k, v in event.event_specific_data.materialization.metadata.items()}
+            materialization = event.event_specific_data.materialization
+            if materialization.asset_key.to_user_string() == c.ASSET_INGESTED_VIDEOS:
+                metadata = {k: v.value for k, v in materialization.metadata.items()}
         elif event.event_type_value == "STEP_FAILURE":
             data = event.event_specific_data
             if data.user_failure_data is not None:

@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from assets import catalog_quality_checks, ingested_videos, landing_zone, video_probes, video_thumbnails
+from assets import catalog_quality_checks, ingest_lineage, landing_zone
 from pipelines.jobs import catalog_quality_job, ingest_job
 from resources import CatalogResource, IngestSettingsResource, LandingZoneResource, StorageResource
 from sensors import catalog_quality_sensor, landing_zone_sensor
@@ -26,7 +26,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
 
 
 defs = dg.Definitions(
-    assets=[landing_zone, ingested_videos, video_probes, video_thumbnails],
+    assets=[landing_zone, ingest_lineage],
     asset_checks=[catalog_quality_checks],
     jobs=[ingest_job, catalog_quality_job],
     sensors=[landing_zone_sensor, catalog_quality_sensor],

@@ -20,7 +20,7 @@ from videolake.storage import StorageError
 
 
 def ingest_run_config(batch_id: str) -> dict:
-    return {"ops": {c.ASSET_INGESTED_VIDEOS: {"config": {"batch_id": batch_id}}}}
+    return {"ops": {c.OP_INGEST_LINEAGE: {"config": {"batch_id": batch_id}}}}
 
 
 @dg.sensor(

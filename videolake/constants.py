@@ -18,6 +18,7 @@ ASSET_LANDING_ZONE = "landing_zone"
 ASSET_INGESTED_VIDEOS = "ingested_videos"
 ASSET_VIDEO_PROBES = "video_probes"
 ASSET_VIDEO_THUMBNAILS = "video_thumbnails"
+OP_INGEST_LINEAGE = "ingest_lineage"  # the multi-asset computing the three above
 JOB_INGEST = "ingest_job"
 JOB_CATALOG_QUALITY = "catalog_quality_job"
 SENSOR_LANDING = "landing_zone_sensor"

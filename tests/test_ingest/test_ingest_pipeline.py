@@ -12,18 +12,18 @@ import dagster as dg
 import pytest
 from sqlalchemy import func, select
 
-from assets import ingested_videos, landing_zone, video_probes, video_thumbnails
+from assets import ingest_lineage, landing_zone
 from resources import IngestSettingsResource, LandingZoneResource, StorageResource
 from tests.conftest import Lake
 from videolake.catalog.models import Derivative, Landing, QuarantineItem, Replica, Video
 from videolake.ingest.engine import IngestEngine
 
 DAY = "2026-11-20"
-LINEAGE = [landing_zone, ingested_videos, video_probes, video_thumbnails]
+LINEAGE = [landing_zone, ingest_lineage]
 
 
 def run_ingest(lake: Lake, *, config: dict | None = None, raise_on_error: bool = True, **resource_overrides):
-    run_config = {"ops": {"ingested_videos": {"config": config}}} if config else None
+    run_config = {"ops": {"ingest_lineage": {"config": config}}} if config else None
     return dg.materialize(
         LINEAGE,
         partition_key=DAY,
@@ -38,7 +38,7 @@ def digest(path: Path) -> str:
 
 
 def materialization(result, asset: str) -> dict:
-    events = result.asset_materializations_for_node(asset)
+    events = [m for m in result.asset_materializations_for_node("ingest_lineage") if m.asset_key.to_user_string() == asset]
     assert len(events) == 1, "one MaterializeResult per asset per run"
     return {k: v.value for k, v in events[0].metadata.items()}
 
@@ -248,11 +248,11 @@ def test_missing_probes_are_filled_and_reprobe_works(sqlite_lake, clips):
     with catalog.write() as s:
         v = s.scalars(select(Video)).one()
         v.probed_at, v.width, v.duration_s = None, None, None
-    result = dg.materialize([video_probes], partition_key=DAY, resources=lake.resources())
+    result = dg.materialize(LINEAGE, selection=["video_probes"], partition_key=DAY, resources=lake.resources())
     assert materialization(result, "video_probes")["probed_now"] == 1
     with catalog.read() as s:
         v = s.scalars(select(Video)).one()
     assert v.width == 640 and v.duration_s == pytest.approx(5.0, abs=0.1)
-    result = dg.materialize([video_probes], partition_key=DAY, resources=lake.resources(),
-                            run_config={"ops": {"video_probes": {"config": {"reprobe": True}}}})
+    result = dg.materialize(LINEAGE, selection=["video_probes"], partition_key=DAY, resources=lake.resources(),
+                            run_config={"ops": {"ingest_lineage": {"config": {"reprobe": True}}}})
     assert materialization(result, "video_probes")["probed_now"] == 1

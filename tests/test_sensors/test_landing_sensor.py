@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 from sqlalchemy import func, select
 
-from assets import ingested_videos, landing_zone, video_probes, video_thumbnails
+from assets import ingest_lineage, landing_zone
 from pipelines.definitions import defs
 from resources import IngestSettingsResource, StorageResource
 from sensors import catalog_quality_sensor, landing_zone_sensor
@@ -28,7 +28,7 @@ def age(path, seconds):
     os.utime(path, (past, past))
 
 
-LINEAGE = [landing_zone, ingested_videos, video_probes, video_thumbnails]
+LINEAGE = [landing_zone, ingest_lineage]
 
 
 def run_requested(instance, lake, request):
@@ -62,7 +62,7 @@ def test_stable_files_are_batched_into_runs_with_idempotent_keys(sqlite_lake, cl
         requests = result.run_requests
         assert sum(int(r.tags["videolake/files"]) for r in requests) == 2
         assert len({r.run_key for r in requests}) == len(requests) == 1
-        assert requests[0].partition_key and requests[0].run_config["ops"]["ingested_videos"]["config"]["batch_id"]
+        assert requests[0].partition_key and requests[0].run_config["ops"]["ingest_lineage"]["config"]["batch_id"]
         # Claimed files are not requested twice.
         result = tick(instance, lake, result.cursor, ingest_settings=settings)
         assert [int(r.tags["videolake/files"]) for r in result.run_requests] == [1]

@@ -271,11 +271,6 @@ class Catalog:
                     found[video.sha256] = video
         return found
 
-    def landing_already_recorded(self, session: Session, landing_uri: str, sha256: str) -> Landing | None:
-        return session.scalars(
-            select(Landing).where(Landing.landing_uri == landing_uri, Landing.sha256 == sha256).limit(1)
-        ).first()
-
     def quarantine_for(self, session: Session, landing_uri: str, quarantined_uri: str | None) -> QuarantineItem | None:
         stmt = select(QuarantineItem).where(QuarantineItem.landing_uri == landing_uri)
         if quarantined_uri is not None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from videolake import constants as c
 from videolake.catalog.models import Derivative, Landing, QuarantineItem, Replica, Video, utcnow
@@ -37,7 +37,7 @@ from videolake.ingest.landing import (
     rejection_for_listing,
     source_for_key,
 )
-from videolake.ingest.parallel import map_files
+from videolake.ingest.parallel import map_files, prewarm
 from videolake.ingest.worker import (
     STATUS_CHANGED,
     STATUS_FAILED,
@@ -200,6 +200,9 @@ class IngestEngine:
         )
         return summary, batches, listing
 
+    def prewarm_workers(self) -> None:
+        prewarm(self.settings.workers)
+
     def claim_all_now(self) -> tuple[list[Batch], LandingListing]:
         """For a run without a sensor batch: claim everything stable in the zone right now."""
         tick = int(time.time() * 1000)
@@ -263,7 +266,15 @@ class IngestEngine:
         return items, errors
 
     # -- ingest -------------------------------------------------------------------------------
-    def ingest(self, items: Sequence[LandedItem], landing_date: dt.date, run_id: str | None = None) -> IngestReport:
+    def ingest(
+        self,
+        items: Sequence[LandedItem],
+        landing_date: dt.date,
+        run_id: str | None = None,
+        *,
+        thumbnails: bool = False,
+    ) -> IngestReport:
+        """Ingest ``items``; with ``thumbnails`` each new file is also thumbnailed in the same pass."""
         started = time.perf_counter()
         report = IngestReport()
         tasks: list[IngestTask] = []
@@ -274,12 +285,14 @@ class IngestEngine:
                 report.results.append(self._quarantine(item, rejection[0], rejection[1], None, run_id))
                 continue
             landing = self.landing if item.zone is not None else None
-            tasks.append(IngestTask(item, landing, hot_writer, self.settings.limits))
+            tasks.append(IngestTask(item, landing, hot_writer, self.settings.limits, thumbnails))
         pending: list[IngestOutcome] = []
+        # Record while workers carry on; small enough chunks keep the last, serial one short.
+        chunk = max(25, min(RECORD_CHUNK, len(tasks) // 5))
         try:
             for outcome in map_files(ingest_file, tasks, self.settings.workers):
                 pending.append(outcome)
-                if len(pending) >= RECORD_CHUNK:
+                if len(pending) >= chunk:
                     report.results.extend(self._record(pending, landing_date, run_id))
                     pending = []
             if pending:
@@ -323,54 +336,8 @@ class IngestEngine:
             self.hot.flush()  # group commit: what workers wrote is durable before it is cataloged
         sidecars = {id(o): self._read_sidecar(o.item) for o in stored}
         to_remove: list[tuple[LandedItem, str | None, bool]] = []  # item, sidecar key, sidecar valid
-        recorded: list[tuple[FileResult, Video]] = []
         with self.catalog.write() as s:
-            known = {v.sha256: v for v in s.scalars(select(Video).where(Video.sha256.in_({o.sha256 for o in stored})))}
-            for o in stored:
-                item = o.item
-                sidecar_key, sidecar = sidecars[id(o)]
-                sidecar_data = None
-                if sidecar is not None:
-                    sidecar_data = sidecar.data if sidecar.data is not None else {"_error": sidecar.error}
-                source_type = sidecar.source_type if sidecar is not None else c.SOURCE_UPLOADED
-                previous = self.catalog.landing_already_recorded(s, item.uri, o.sha256)  # type: ignore[arg-type]
-                video = known.get(o.sha256)  # type: ignore[arg-type]
-                if previous is not None and video is not None:
-                    # Recorded by an earlier run (one that died before removing the file, or the
-                    # same file named again on the command line): nothing new to record.
-                    outcome, detail = c.OUTCOME_DUPLICATE, f"already cataloged as video {video.id} by an earlier run"
-                elif video is not None:
-                    outcome, detail = c.OUTCOME_DUPLICATE, f"same content as video {video.id} ({video.name})"
-                    self._ensure_hot_replica(s, video, o)
-                else:
-                    video = self._new_video(o, landing_date, source_type, sidecar_data)
-                    s.add(video)
-                    known[video.sha256] = video
-                    outcome, detail = c.OUTCOME_INGESTED, ""
-                if previous is None:
-                    s.add(
-                        Landing(
-                            video=video,
-                            landing_uri=item.uri,
-                            name=item.name,
-                            source=item.source,
-                            source_type=source_type,
-                            sha256=o.sha256,
-                            size_bytes=o.size or item.size,
-                            outcome=outcome,
-                            sidecar=sidecar_data,
-                            run_id=run_id,
-                        )
-                    )
-                if sidecar is not None and sidecar.error:
-                    detail = f"{detail}; {sidecar.error}".strip("; ")
-                result = FileResult(item.name, item.uri, outcome, o.size or item.size, o.sha256, None, detail)
-                results.append(result)
-                recorded.append((result, video))
-                to_remove.append((item, sidecar_key, sidecar is None or sidecar.error is None))
-            s.flush()  # one flush for the chunk assigns every new id
-            for result, video in recorded:
-                result.video_id = video.id
+            results.extend(self._record_stored(s, stored, sidecars, landing_date, run_id, to_remove))
         # Committed: now it is safe to remove what landed.
         self._remove_landed(to_remove, run_id)
         release: list[str] = [i.key for i, _, _ in to_remove if i.zone is not None]
@@ -391,41 +358,131 @@ class IngestEngine:
             self.catalog.release_landing_files(self.zone, release)
         return results
 
-    def _new_video(self, o: IngestOutcome, landing_date: dt.date, source_type: str, sidecar: Any) -> Video:
-        item = o.item
-        suffix = PurePosixPath(item.key).suffix.lower().lstrip(".")[:16]
-        video = Video(
-            sha256=o.sha256,
-            size_bytes=o.size or item.size,
-            name=item.name,
-            extension=suffix,
-            source=item.source,
-            source_type=source_type,
-            landing_uri=item.uri,
-            landing_date=landing_date,
-            sidecar=sidecar,
+    def _record_stored(
+        self,
+        s: Any,
+        stored: list[IngestOutcome],
+        sidecars: dict[int, tuple[str | None, Any]],
+        landing_date: dt.date,
+        run_id: str | None,
+        to_remove: list[tuple[LandedItem, str | None, bool]],
+    ) -> list[FileResult]:
+        """Record a chunk of stored files with a handful of bulk statements (no per-row ORM work)."""
+        now = utcnow()
+        shas = {o.sha256 for o in stored}
+        known: dict[str, tuple[int, str]] = {
+            sha: (vid, name) for vid, sha, name in s.execute(select(Video.id, Video.sha256, Video.name).where(Video.sha256.in_(shas)))
+        }
+        # Landings already recorded for these files (a rerun after a crash), in one query.
+        recorded_before = set(
+            s.execute(
+                select(Landing.landing_uri, Landing.sha256).where(
+                    Landing.landing_uri.in_({o.item.uri for o in stored}), Landing.sha256.in_(shas)
+                )
+            ).tuples()
         )
-        if o.probe:
-            apply_probe(video, o.probe)
-        video.replicas.append(
-            Replica(
-                backend=self.hot.url,
-                key=o.key,
-                state=c.REPLICA_VERIFIED,
-                size_bytes=o.size,
-                verified_sha256=o.sha256,
-                verified_at=utcnow(),
+        hot_state = {
+            vid: state
+            for vid, state in s.execute(
+                select(Replica.video_id, Replica.state).where(
+                    Replica.video_id.in_([vid for vid, _ in known.values()]), Replica.backend == self.hot.url
+                )
             )
-        )
-        return video
+        }
+        new_videos: dict[str, tuple[IngestOutcome, str, Any]] = {}
+        planned: list[tuple[IngestOutcome, str, str, str, Any, bool]] = []  # outcome, result, detail, type, sidecar, add landing
+        replica_fixes: list[IngestOutcome] = []
+        for o in stored:
+            item = o.item
+            sidecar_key, sidecar = sidecars[id(o)]
+            sidecar_data = None
+            if sidecar is not None:
+                sidecar_data = sidecar.data if sidecar.data is not None else {"_error": sidecar.error}
+            source_type = sidecar.source_type if sidecar is not None else c.SOURCE_UPLOADED
+            previous = (item.uri, o.sha256) in recorded_before
+            if o.sha256 in known:
+                vid, name = known[o.sha256]
+                if previous:
+                    # Recorded by an earlier run (one that died before removing the file, or the
+                    # same file named again on the command line): nothing new to record.
+                    outcome, detail = c.OUTCOME_DUPLICATE, f"already cataloged as video {vid} by an earlier run"
+                else:
+                    outcome, detail = c.OUTCOME_DUPLICATE, f"same content as video {vid} ({name})"
+                    if hot_state.get(vid) != c.REPLICA_VERIFIED:
+                        replica_fixes.append(o)
+                        hot_state[vid] = c.REPLICA_VERIFIED
+            elif o.sha256 in new_videos:
+                outcome, detail = c.OUTCOME_DUPLICATE, f"same content as {new_videos[o.sha256][0].item.name} (same batch)"
+            else:
+                new_videos[o.sha256] = (o, source_type, sidecar_data)
+                outcome, detail = c.OUTCOME_INGESTED, ""
+            if sidecar is not None and sidecar.error:
+                detail = f"{detail}; {sidecar.error}".strip("; ")
+            if o.thumbnail_error:
+                detail = f"{detail}; {o.thumbnail_error} (retried by video_thumbnails)".strip("; ")
+            planned.append((o, outcome, detail, source_type, sidecar_data, not previous))
+            recorded_before.add((item.uri, o.sha256))
+            to_remove.append((item, sidecar_key, sidecar is None or sidecar.error is None))
 
-    def _ensure_hot_replica(self, s: Any, video: Video, o: IngestOutcome) -> None:
-        replica = s.scalars(select(Replica).where(Replica.video_id == video.id, Replica.backend == self.hot.url)).first()
-        if replica is None:
-            s.add(Replica(video_id=video.id, backend=self.hot.url, key=o.key, state=c.REPLICA_VERIFIED,
-                          size_bytes=o.size, verified_sha256=o.sha256, verified_at=utcnow()))
-        elif replica.state != c.REPLICA_VERIFIED:
-            replica.state, replica.verified_sha256, replica.verified_at = c.REPLICA_VERIFIED, o.sha256, utcnow()
+        if new_videos:
+            rows = [self._video_row(o, landing_date, st, sc, now) for o, st, sc in new_videos.values()]
+            for vid, sha in s.execute(insert(Video).returning(Video.id, Video.sha256), rows).tuples():
+                known[sha] = (vid, "")
+            replicas = [
+                {"video_id": known[sha][0], "backend": self.hot.url, "key": o.key, "state": c.REPLICA_VERIFIED,
+                 "size_bytes": o.size, "verified_sha256": sha, "verified_at": now, "created_at": now}
+                for sha, (o, _, _) in new_videos.items()
+            ]
+            s.execute(insert(Replica), replicas)
+            derivatives = [
+                {"video_id": known[sha][0], "kind": im.kind, "backend": self.hot.url, "key": im.key, "width": im.width,
+                 "height": im.height, "size_bytes": im.size_bytes, "sha256": im.sha256, "meta": im.meta, "created_at": now}
+                for sha, (o, _, _) in new_videos.items()
+                for im in o.images
+            ]
+            if derivatives:
+                s.execute(insert(Derivative), derivatives)
+        for o in replica_fixes:
+            vid = known[o.sha256][0]
+            updated = s.execute(
+                update(Replica)
+                .where(Replica.video_id == vid, Replica.backend == self.hot.url)
+                .values(state=c.REPLICA_VERIFIED, key=o.key, verified_sha256=o.sha256, verified_at=now)
+            ).rowcount
+            if not updated:
+                s.execute(insert(Replica), [{"video_id": vid, "backend": self.hot.url, "key": o.key, "state": c.REPLICA_VERIFIED,
+                                             "size_bytes": o.size, "verified_sha256": o.sha256, "verified_at": now, "created_at": now}])
+        landings = [
+            {"video_id": known[o.sha256][0], "landing_uri": o.item.uri, "name": o.item.name, "source": o.item.source,
+             "source_type": source_type, "sha256": o.sha256, "size_bytes": o.size or o.item.size, "outcome": outcome,
+             "sidecar": sidecar_data, "run_id": run_id, "landed_at": now}
+            for o, outcome, _, source_type, sidecar_data, add in planned
+            if add
+        ]
+        if landings:
+            s.execute(insert(Landing), landings)
+        return [
+            FileResult(o.item.name, o.item.uri, outcome, o.size or o.item.size, o.sha256, known[o.sha256][0], detail)
+            for o, outcome, detail, _, _, _ in planned
+        ]
+
+    def _video_row(self, o: IngestOutcome, landing_date: dt.date, source_type: str, sidecar: Any, now: dt.datetime) -> dict[str, Any]:
+        item = o.item
+        row: dict[str, Any] = {
+            "sha256": o.sha256,
+            "size_bytes": o.size or item.size,
+            "name": item.name,
+            "extension": PurePosixPath(item.key).suffix.lower().lstrip(".")[:16],
+            "source": item.source,
+            "source_type": source_type,
+            "landing_uri": item.uri,
+            "landing_date": landing_date,
+            "ingested_at": now,
+            "sidecar": sidecar,
+        }
+        if o.probe:
+            row.update(probe_columns(o.probe, now))
+        return row
 
     def _remove_landed(self, removals: list[tuple[LandedItem, str | None, bool]], run_id: str | None) -> None:
         keys: list[str] = []
@@ -594,20 +651,28 @@ class IngestEngine:
         return f"![posters](data:image/jpeg;base64,{data})"
 
 
+def probe_columns(probe: dict[str, Any], now: dt.datetime | None = None) -> dict[str, Any]:
+    """The catalog columns a probe fills."""
+    return {
+        "container": probe.get("container"),
+        "duration_s": probe.get("duration_s"),
+        "width": probe.get("width"),
+        "height": probe.get("height"),
+        "aspect_ratio": probe.get("aspect_ratio"),
+        "video_codec": probe.get("video_codec"),
+        "audio_codec": probe.get("audio_codec"),
+        "fps": probe.get("fps"),
+        "bitrate": probe.get("bitrate"),
+        "rotation": probe.get("rotation"),
+        "probe": probe,
+        "probed_at": now or utcnow(),
+        "probe_error": None,
+    }
+
+
 def apply_probe(video: Video, probe: dict[str, Any]) -> None:
-    video.container = probe.get("container")
-    video.duration_s = probe.get("duration_s")
-    video.width = probe.get("width")
-    video.height = probe.get("height")
-    video.aspect_ratio = probe.get("aspect_ratio")
-    video.video_codec = probe.get("video_codec")
-    video.audio_codec = probe.get("audio_codec")
-    video.fps = probe.get("fps")
-    video.bitrate = probe.get("bitrate")
-    video.rotation = probe.get("rotation")
-    video.probe = probe
-    video.probed_at = utcnow()
-    video.probe_error = None
+    for column, value in probe_columns(probe).items():
+        setattr(video, column, value)
 
 
 def _listing_info(item: LandedItem) -> Any:

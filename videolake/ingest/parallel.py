@@ -20,11 +20,16 @@ _lock = threading.Lock()
 MIN_ITEMS_FOR_POOL = 4
 
 
-def default_workers() -> int:
+def usable_cores() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - non-Linux
         return max(1, os.cpu_count() or 1)
+
+
+def default_workers() -> int:
+    """One process per core plus one: per-file work waits on disk now and then (measured faster)."""
+    return usable_cores() + 1
 
 
 def _get_pool(workers: int) -> ProcessPoolExecutor:
@@ -39,6 +44,23 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
             _pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
             _pool_workers = workers
         return _pool
+
+
+def prewarm(workers: int | None = None) -> None:
+    """Start the pool's processes in the background, so they are ready when the files are."""
+    workers = workers or default_workers()
+    if workers <= 1:
+        return
+
+    def start() -> None:
+        try:
+            pool = _get_pool(workers)
+            for future in [pool.submit(int, 0) for _ in range(workers)]:
+                future.result()
+        except Exception:  # noqa: BLE001 - map_files will report a real failure
+            pass
+
+    threading.Thread(target=start, name="videolake-pool-prewarm", daemon=True).start()
 
 
 def shutdown_pool() -> None:

@@ -18,8 +18,8 @@ from typing import Any
 
 from videolake import constants as c
 from videolake.ingest.landing import LandedItem
-from videolake.media.inspection import MediaLimits, MediaRejected, inspect_video
-from videolake.media.thumbnails import ThumbnailError, make_thumbnails
+from videolake.media.inspection import MediaLimits, MediaRejected, ProbeResult, inspect_video, open_media, probe_container
+from videolake.media.thumbnails import ThumbnailError, ThumbnailSet, make_thumbnails, thumbnails_from_container
 from videolake.storage import ChecksumMismatch, StorageBackend, StorageError, sha256_file
 from videolake.storage.layout import derivative_key, video_key
 
@@ -50,6 +50,7 @@ class IngestTask:
     landing: StorageBackend | None
     hot: StorageBackend
     limits: MediaLimits
+    thumbnails: bool = False  # make poster and sprite in the same pass (the whole lineage runs)
 
 
 @dataclass
@@ -63,6 +64,8 @@ class IngestOutcome:
     already_stored: bool = False
     reason: str | None = None
     detail: str | None = None
+    images: list["StoredImage"] = field(default_factory=list)
+    thumbnail_error: str | None = None
 
 
 @contextlib.contextmanager
@@ -101,14 +104,16 @@ def ingest_file(task: IngestTask) -> IngestOutcome:
                 # Same bytes are already stored (a duplicate, or a run that died before cataloging).
                 return IngestOutcome(item, STATUS_STORED, sha, st.st_size, key, None, already_stored=True)
             try:
-                probe = inspect_video(path, task.limits)
+                probe, thumbs, thumb_error = _probe_and_thumbnail(path, task.limits, task.thumbnails)
             except MediaRejected as rejected:
                 return IngestOutcome(item, STATUS_REJECTED, sha, st.st_size, reason=rejected.reason, detail=rejected.detail)
             try:
                 task.hot.put_file(key, path, sha256=sha, content_type=content_type_for(probe.container))
             except ChecksumMismatch as exc:
                 return IngestOutcome(item, STATUS_CHANGED, sha, st.st_size, detail=f"changed while being stored: {exc}")
-            return IngestOutcome(item, STATUS_STORED, sha, st.st_size, key, probe.to_dict())
+            images = store_thumbnails(task.hot, sha, thumbs) if thumbs is not None else []
+            return IngestOutcome(item, STATUS_STORED, sha, st.st_size, key, probe.to_dict(), images=images,
+                                 thumbnail_error=thumb_error)
     except StorageError as exc:
         return IngestOutcome(item, STATUS_FAILED, reason="storage_error", detail=str(exc))
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
@@ -166,17 +171,33 @@ class ThumbnailOutcome:
     error: str | None = None
 
 
+def _probe_and_thumbnail(path: Path, limits: MediaLimits, thumbnails: bool) -> tuple[ProbeResult, ThumbnailSet | None, str | None]:
+    """One open of the file: probe it (raising MediaRejected) and, if asked, make its thumbnails."""
+    with open_media(path) as (container, size, av):
+        probe, first_frame = probe_container(container, path, size, limits, av)
+        if not thumbnails:
+            return probe, None, None
+        try:
+            return probe, thumbnails_from_container(container, first_frame=first_frame), None
+        except (ThumbnailError, av.error.FFmpegError) as exc:
+            return probe, None, f"thumbnails failed: {exc}"
+
+
+def store_thumbnails(backend: StorageBackend, sha256: str, made: ThumbnailSet) -> list[StoredImage]:
+    images = []
+    for kind, image in ((c.DERIVATIVE_POSTER, made.poster), (c.DERIVATIVE_SPRITE, made.sprite)):
+        digest = hashlib.sha256(image.data).hexdigest()
+        key = derivative_key(sha256, kind)
+        backend.put_bytes(key, image.data, sha256=digest, content_type="image/jpeg")
+        images.append(StoredImage(kind, key, image.width, image.height, len(image.data), digest, image.meta))
+    return images
+
+
 def thumbnail_stored(task: ThumbnailTask) -> ThumbnailOutcome:
     try:
         with _local_copy(task.backend, task.key) as path:
             made = make_thumbnails(path)
-        images = []
-        for kind, image in ((c.DERIVATIVE_POSTER, made.poster), (c.DERIVATIVE_SPRITE, made.sprite)):
-            digest = hashlib.sha256(image.data).hexdigest()
-            key = derivative_key(task.sha256, kind)
-            task.backend.put_bytes(key, image.data, sha256=digest, content_type="image/jpeg")
-            images.append(StoredImage(kind, key, image.width, image.height, len(image.data), digest, image.meta))
-        return ThumbnailOutcome(task.video_id, images)
+        return ThumbnailOutcome(task.video_id, store_thumbnails(task.backend, task.sha256, made))
     except ThumbnailError as exc:
         return ThumbnailOutcome(task.video_id, error=str(exc))
     except Exception as exc:  # noqa: BLE001

@@ -7,8 +7,10 @@ dimensions, unreadable). It never modifies the file.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -103,8 +105,15 @@ def _container_signature(path: Path) -> str | None:
 
 
 def inspect_video(path: str | Path, limits: MediaLimits | None = None) -> ProbeResult:
-    """Probe ``path`` fully (headers, first decoded frame, every packet) or raise MediaRejected."""
-    limits = limits or MediaLimits()
+    """Probe ``path`` fully (headers, index or packets, first decoded frame) or raise MediaRejected."""
+    with open_media(path) as (container, size, av):
+        probe, _first = probe_container(container, Path(path), size, limits or MediaLimits(), av)
+        return probe
+
+
+@contextlib.contextmanager
+def open_media(path: str | Path) -> Iterator[tuple[Any, int, Any]]:
+    """Open ``path`` with PyAV; yields (container, size, av). Raises MediaRejected for unusable files."""
     path = Path(path)
     try:
         size = os.stat(path).st_size
@@ -140,7 +149,7 @@ def inspect_video(path: str | Path, limits: MediaLimits | None = None) -> ProbeR
             raise MediaRejected(REASON_TRUNCATED, f"the file ends early: {message}") from exc
         raise MediaRejected(REASON_CORRUPT, f"FFmpeg cannot open it: {message}") from exc
     with container:
-        return _inspect_open(container, path, size, limits, av)
+        yield container, size, av
 
 
 def _indexed_data_end(container: Any) -> tuple[int, int] | None:
@@ -193,7 +202,8 @@ def _demux_check(container: Any, v: Any, header_duration: float | None, limits: 
     return video_packets, header_duration or demuxed_duration
 
 
-def _inspect_open(container: Any, path: Path, size: int, limits: MediaLimits, av: Any) -> ProbeResult:
+def probe_container(container: Any, path: Path, size: int, limits: MediaLimits, av: Any) -> tuple[ProbeResult, Any]:
+    """Probe an open container; returns the probe and the first decoded video frame."""
     fmt = container.format.name
     videos = [s for s in container.streams.video if not (s.disposition & av.stream.Disposition.attached_pic)]
     audios = list(container.streams.audio)
@@ -273,7 +283,7 @@ def _inspect_open(container: Any, path: Path, size: int, limits: MediaLimits, av
         streams.append(info)
     if rotation in (90, 270):
         width, height = height, width
-    return ProbeResult(
+    probe = ProbeResult(
         container=fmt,
         duration_s=round(float(duration), 3),
         width=width,
@@ -290,3 +300,4 @@ def _inspect_open(container: Any, path: Path, size: int, limits: MediaLimits, av
         streams=streams,
         tags={str(k): str(v)[:500] for k, v in list(container.metadata.items())[:50]},
     )
+    return probe, first

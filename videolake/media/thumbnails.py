@@ -55,20 +55,10 @@ def _to_jpeg(image: Any, quality: int) -> bytes:
     return buf.getvalue()
 
 
-def make_thumbnails(
-    path: str | Path,
-    *,
-    poster_max_width: int = c.POSTER_MAX_WIDTH,
-    tile_width: int = c.SPRITE_TILE_WIDTH,
-    max_tiles: int = c.SPRITE_MAX_TILES,
-    columns: int = c.SPRITE_COLUMNS,
-    quality: int = c.JPEG_QUALITY,
-    long_video_seconds: float = 120.0,
-) -> ThumbnailSet:
-    """One keyframe pass (or, for long videos, one seek per tile) yields the poster and the sprite."""
+def make_thumbnails(path: str | Path, **params: Any) -> ThumbnailSet:
+    """Open ``path`` and make its poster and sprite."""
     import av
     import av.logging
-    from PIL import Image
 
     av.logging.set_level(None)
     try:
@@ -76,55 +66,79 @@ def make_thumbnails(
     except (av.error.FFmpegError, OSError) as exc:
         raise ThumbnailError(f"cannot open {path}: {exc}") from exc
     with container:
-        if not container.streams.video:
-            raise ThumbnailError(f"{path} has no video stream")
-        stream = container.streams.video[0]
-        stream.codec_context.skip_frame = "NONKEY"
-        stream.codec_context.thread_count = 1  # workers already use every core
-        # Deblocking is invisible at thumbnail sizes and costs a sixth of the decode time.
-        stream.codec_context.options = {"skip_loop_filter": "all"}
-        duration = (container.duration or 0) / 1_000_000 or (
-            float(stream.duration * stream.time_base) if stream.duration else 0.0
-        )
-        poster_target = min(duration * 0.1, 10.0) if duration else 0.0
-        src_w, src_h = stream.codec_context.width, stream.codec_context.height
-        tile_w, tile_h = _fit(src_w, src_h, tile_width)
-        poster_w, poster_h = _fit(src_w, src_h, poster_max_width)
+        return thumbnails_from_container(container, **params)
 
-        scaler = _shared_reformatter()
-        tiles: list[tuple[float, Any]] = []
-        best: tuple[float, Any, int] | None = None  # (distance to target, frame, rotation)
-        seen_pts: set[int] = set()
 
-        def consider(frame: Any) -> None:
-            nonlocal best
-            t = float(frame.time or 0.0)
-            if frame.pts in seen_pts:
-                return
-            seen_pts.add(frame.pts)
-            tile = scaler.reformat(frame, width=tile_w, height=tile_h, format="rgb24", interpolation="AREA")
-            tiles.append((t, tile.to_image()))
-            distance = abs(t - poster_target)
-            if best is None or distance < best[0]:
-                poster_frame = scaler.reformat(frame, width=poster_w, height=poster_h, format="rgb24")
-                best = (distance, poster_frame, int(frame.rotation or 0))
+def thumbnails_from_container(
+    container: Any,
+    *,
+    first_frame: Any = None,
+    poster_max_width: int = c.POSTER_MAX_WIDTH,
+    tile_width: int = c.SPRITE_TILE_WIDTH,
+    max_tiles: int = c.SPRITE_MAX_TILES,
+    columns: int = c.SPRITE_COLUMNS,
+    quality: int = c.JPEG_QUALITY,
+    long_video_seconds: float = 120.0,
+) -> ThumbnailSet:
+    """Poster and sprite from an open container: one keyframe pass, or one seek per tile when long.
 
-        try:
-            if duration > long_video_seconds:
-                for i in range(max_tiles):
-                    target = duration * (i + 0.5) / max_tiles
-                    container.seek(int(target * 1_000_000), backward=True, any_frame=False)
-                    frame = next(container.decode(stream), None)
-                    if frame is not None:
-                        consider(frame)
-            else:
-                for frame in container.decode(stream):
+    ``first_frame`` is a frame already decoded from the start (by the probe), reused as the
+    first keyframe; decoding then carries on from where the probe stopped.
+    """
+    import av
+    import numpy as np
+    from PIL import Image
+
+    if not container.streams.video:
+        raise ThumbnailError("no video stream")
+    stream = container.streams.video[0]
+    stream.codec_context.skip_frame = "NONKEY"
+    duration = (container.duration or 0) / 1_000_000 or (
+        float(stream.duration * stream.time_base) if stream.duration else 0.0
+    )
+    poster_target = min(duration * 0.1, 10.0) if duration else 0.0
+    src_w, src_h = stream.codec_context.width, stream.codec_context.height
+    tile_w, tile_h = _fit(src_w, src_h, tile_width)
+    poster_w, poster_h = _fit(src_w, src_h, poster_max_width)
+
+    scaler = _shared_reformatter()
+    tiles: list[tuple[float, Any]] = []
+    best: tuple[float, Any, int] | None = None  # (distance to target, poster frame, rotation)
+    seen_pts: set[int] = set()
+
+    def consider(frame: Any) -> None:
+        nonlocal best
+        if frame.pts in seen_pts or not frame.key_frame:
+            return
+        seen_pts.add(frame.pts)
+        t = float(frame.time or 0.0)
+        tile = scaler.reformat(frame, width=tile_w, height=tile_h, format="rgb24", interpolation="AREA")
+        tiles.append((t, tile.to_ndarray()))
+        distance = abs(t - poster_target)
+        if best is None or distance < best[0]:
+            poster_frame = scaler.reformat(frame, width=poster_w, height=poster_h, format="rgb24")
+            best = (distance, poster_frame, int(frame.rotation or 0))
+
+    try:
+        if duration > long_video_seconds:
+            for i in range(max_tiles):
+                target = duration * (i + 0.5) / max_tiles
+                container.seek(int(target * 1_000_000), backward=True, any_frame=False)
+                frame = next(container.decode(stream), None)
+                if frame is not None:
                     consider(frame)
-        except av.error.FFmpegError as exc:
-            if not tiles:
-                raise ThumbnailError(f"no keyframe of {path} decodes: {exc}") from exc
-        if best is None:
-            raise ThumbnailError(f"{path} has no decodable keyframe")
+        else:
+            if first_frame is not None:
+                consider(first_frame)
+            else:
+                container.seek(0)
+            for frame in container.decode(stream):
+                consider(frame)
+    except av.error.FFmpegError as exc:
+        if not tiles:
+            raise ThumbnailError(f"no keyframe decodes: {exc}") from exc
+    if best is None:
+        raise ThumbnailError("no decodable keyframe")
 
     rotation = best[2] % 360
     poster_image = best[1].to_image()
@@ -134,7 +148,7 @@ def make_thumbnails(
         data=_to_jpeg(poster_image, quality),
         width=poster_image.width,
         height=poster_image.height,
-        meta={"time_s": round(float(best[1].time or 0.0), 3) if best[1].time else None},
+        meta={"time_s": round(float(best[1].time), 3) if best[1].time is not None else None},
     )
 
     tiles.sort(key=lambda item: item[0])
@@ -142,13 +156,16 @@ def make_thumbnails(
         step = len(tiles) / max_tiles
         tiles = [tiles[int(i * step)] for i in range(max_tiles)]
     if rotation:
-        tiles = [(t, im.rotate(rotation, expand=True)) for t, im in tiles]
-    tw, th = tiles[0][1].width, tiles[0][1].height
+        # PIL rotates counter-clockwise like the display matrix; numpy's rot90 likewise.
+        tiles = [(t, np.rot90(arr, k=rotation // 90)) for t, arr in tiles]
+    th, tw = tiles[0][1].shape[:2]
     cols = min(columns, len(tiles))
     rows = (len(tiles) + cols - 1) // cols
-    sheet = Image.new("RGB", (cols * tw, rows * th))
-    for i, (_, image) in enumerate(tiles):
-        sheet.paste(image, ((i % cols) * tw, (i // cols) * th))
+    grid = np.zeros((rows * th, cols * tw, 3), dtype=np.uint8)
+    for i, (_, arr) in enumerate(tiles):
+        r, col = divmod(i, cols)
+        grid[r * th : (r + 1) * th, col * tw : (col + 1) * tw] = arr
+    sheet = Image.fromarray(grid, "RGB")
     sprite = ImageOutput(
         data=_to_jpeg(sheet, quality),
         width=sheet.width,

@@ -58,10 +58,11 @@ class LocalBackend(StorageBackend):
         return f"LocalBackend({str(self.root)!r})"
 
     def _path(self, key: str) -> Path:
+        # validate_key forbids absolute keys and '.'/'..' components, so root/key cannot leave
+        # the root lexically; listings never descend into symlinked folders.
         validate_key(key)
         path = self.root / key
-        # Defence in depth: validate_key already forbids '..', but never leave the root.
-        if os.path.commonpath([self.root, path.resolve(strict=False).parent]) != str(self.root):
+        if not os.path.normpath(path).startswith(str(self.root) + os.sep):
             raise InvalidKey(f"object key {key!r} resolves outside {self.root}")
         return path
 
