@@ -29,7 +29,7 @@ class IngestSettingsResource(dg.ConfigurableResource):
     batch_max_gb: float = c.DEFAULT_BATCH_MAX_BYTES / 1024**3
     max_batches_per_tick: int = c.DEFAULT_MAX_BATCHES_PER_TICK
     default_source: str = c.DEFAULT_SOURCE
-    workers: int = Field(default=0, description="processes for per-file work; 0 uses every core")
+    workers: int = Field(default=0, description="processes for per-file work; 0 means two per core")
     min_dimension: int = c.MIN_DIMENSION
     max_dimension: int = c.MAX_DIMENSION
     max_aspect_ratio: float = c.MAX_ASPECT_RATIO

@@ -25,7 +25,7 @@ def default_environment(env: Mapping[str, str]) -> dict[str, str]:
         c.ENV_QUARANTINE: (home / "quarantine").as_uri(),
         c.ENV_STABLE_AFTER_SECONDS: str(c.DEFAULT_STABLE_AFTER_SECONDS),
         c.ENV_BATCH_MAX_FILES: str(c.DEFAULT_BATCH_MAX_FILES),
-        c.ENV_WORKERS: "0",  # 0: one process per core plus one
+        c.ENV_WORKERS: "0",  # 0: two processes per core
     }
     for key in values:
         if env.get(key):

@@ -288,7 +288,7 @@ class IngestEngine:
             tasks.append(IngestTask(item, landing, hot_writer, self.settings.limits, thumbnails))
         pending: list[IngestOutcome] = []
         # Record while workers carry on; small enough chunks keep the last, serial one short.
-        chunk = max(25, min(RECORD_CHUNK, len(tasks) // 5))
+        chunk = max(25, min(RECORD_CHUNK, len(tasks) // 3))
         try:
             for outcome in map_files(ingest_file, tasks, self.settings.workers):
                 pending.append(outcome)

@@ -28,8 +28,9 @@ def usable_cores() -> int:
 
 
 def default_workers() -> int:
-    """One process per core plus one: per-file work waits on disk now and then (measured faster)."""
-    return usable_cores() + 1
+    """Two processes per core: per-file work also waits on the disk and the kernel's writeback
+    (on 2 cores, 300 clips: 2 workers 3.4 s, 3 workers 3.2 s, 4 workers 3.0 s, 6 workers 3.1 s)."""
+    return usable_cores() * 2
 
 
 def _get_pool(workers: int) -> ProcessPoolExecutor:
@@ -40,7 +41,9 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
                 _pool.shutdown(wait=True)
             ctx = multiprocessing.get_context("forkserver")
             # Workers fork from a server that already imported the media stack (PyAV, Pillow).
-            ctx.set_forkserver_preload(["videolake.ingest.worker", "av", "av.video.reformatter", "PIL.Image", "PIL.JpegImagePlugin"])
+            ctx.set_forkserver_preload(
+                ["videolake.ingest.worker", "av", "av.video.reformatter", "numpy", "PIL.Image", "PIL.JpegImagePlugin"]
+            )
             _pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
             _pool_workers = workers
         return _pool
