@@ -5,6 +5,7 @@ import dagster as dg
 
 from assets import catalog_quality_checks, ingest_lineage, landing_zone
 from pipelines.jobs import catalog_quality_job, ingest_job
+from pipelines.schedules import catalog_quality_nightly
 from resources import CatalogResource, IngestSettingsResource, LandingZoneResource, StorageResource
 from sensors import catalog_quality_sensor, landing_zone_sensor
 from videolake import constants as c
@@ -30,5 +31,6 @@ defs = dg.Definitions(
     asset_checks=[catalog_quality_checks],
     jobs=[ingest_job, catalog_quality_job],
     sensors=[landing_zone_sensor, catalog_quality_sensor],
+    schedules=[catalog_quality_nightly],
     resources=build_resources(),
 )

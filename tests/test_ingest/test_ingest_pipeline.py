@@ -256,3 +256,25 @@ def test_missing_probes_are_filled_and_reprobe_works(sqlite_lake, clips):
     result = dg.materialize(LINEAGE, selection=["video_probes"], partition_key=DAY, resources=lake.resources(),
                             run_config={"ops": {"ingest_lineage": {"config": {"reprobe": True}}}})
     assert materialization(result, "video_probes")["probed_now"] == 1
+
+
+def test_thumbnails_alone_fill_what_is_missing(sqlite_lake, clips):
+    """Selected alone (a backfill), video_thumbnails regenerates posters and sprites that are missing."""
+    lake = sqlite_lake
+    lake.drop(clips.good, "a.mp4")
+    lake.drop(clips.other, "b.mp4")
+    first = run_ingest(lake)
+    assert materialization(first, "video_thumbnails")["made_while_ingesting"] == 2
+    catalog = lake.catalog()
+    with catalog.write() as s:
+        gone = s.scalars(select(Derivative)).all()
+        for d in gone:
+            (lake.storage / d.key).unlink()
+            s.delete(d)
+    result = dg.materialize(LINEAGE, selection=["video_thumbnails"], partition_key=DAY, resources=lake.resources())
+    meta = materialization(result, "video_thumbnails")
+    assert (meta["filled_now"], meta["thumbnail_files_for_day"]) == (2, 4)
+    assert [m.asset_key.to_user_string() for m in result.asset_materializations_for_node("ingest_lineage")] == ["video_thumbnails"]
+    with catalog.read() as s:
+        for d in s.scalars(select(Derivative)):
+            assert (lake.storage / d.key).is_file()
