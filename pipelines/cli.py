@@ -252,10 +252,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         _print_json(status)
         return EXIT_OK
     print(f"videos       {status['videos']} ({human_bytes(status['bytes'])}, {status['duration_s'] / 3600:.2f} h)")
-    print(f"landings     " + ", ".join(f"{k} {v}" for k, v in sorted(status["landings"].items())) or "none")
+    print("landings     " + (", ".join(f"{k} {v}" for k, v in sorted(status["landings"].items())) or "none"))
     print(f"quarantined  {status['quarantined']}")
     print(f"unprobed     {status['unprobed']}")
-    print(f"thumbnails   " + ", ".join(f"{k} {v}" for k, v in sorted(status["derivatives"].items())))
+    print("thumbnails   " + (", ".join(f"{k} {v}" for k, v in sorted(status["derivatives"].items())) or "none"))
     for r in status["replicas"]:
         print(f"replicas     {r['backend']}  {r['state']}  {r['count']} ({human_bytes(r['bytes'])})")
     for b in status["landing_backlog"]:

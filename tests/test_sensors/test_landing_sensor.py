@@ -6,12 +6,11 @@ import json
 import os
 
 import dagster as dg
-import pytest
 from sqlalchemy import func, select
 
 from assets import ingest_lineage, landing_zone
 from pipelines.definitions import defs
-from resources import IngestSettingsResource, StorageResource
+from resources import IngestSettingsResource
 from sensors import catalog_quality_sensor, landing_zone_sensor
 from videolake.catalog.models import LandingFile, Video
 

@@ -110,14 +110,6 @@ def get_engine(raw_url: str) -> Engine:
     return engine
 
 
-def dispose_engines() -> None:
-    with _engines_lock:
-        for engine in _engines.values():
-            engine.dispose()
-        _engines.clear()
-        _migrated.clear()
-
-
 def _alembic_config(schema: str | None):  # type: ignore[no-untyped-def]
     from alembic.config import Config
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, delete, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from videolake import constants as c
@@ -262,15 +261,6 @@ class Catalog:
         return out
 
     # -- ingest recording ----------------------------------------------------------------------
-    def videos_by_sha(self, shas: Iterable[str]) -> dict[str, Video]:
-        shas = list(set(shas))
-        found: dict[str, Video] = {}
-        with self.read() as s:
-            for i in range(0, len(shas), 500):
-                for video in s.scalars(select(Video).where(Video.sha256.in_(shas[i : i + 500]))):
-                    found[video.sha256] = video
-        return found
-
     def quarantine_for(self, session: Session, landing_uri: str, quarantined_uri: str | None) -> QuarantineItem | None:
         stmt = select(QuarantineItem).where(QuarantineItem.landing_uri == landing_uri)
         if quarantined_uri is not None:
@@ -302,15 +292,6 @@ class Catalog:
             if landing_date is not None:
                 stmt = stmt.where(Video.landing_date == landing_date)
             return [(r.id, r.sha256) for r in s.execute(stmt.order_by(Video.id))]
-
-    def readable_replica(self, session: Session, video_id: int, preferred_backend: str | None = None) -> Replica | None:
-        replicas = session.scalars(
-            select(Replica).where(Replica.video_id == video_id, Replica.state == c.REPLICA_VERIFIED)
-        ).all()
-        for replica in replicas:
-            if replica.backend == preferred_backend:
-                return replica
-        return replicas[0] if replicas else None
 
     def replica_keys(self, video_ids: Sequence[int], backend: str) -> dict[int, str]:
         out: dict[int, str] = {}
@@ -390,6 +371,3 @@ class Catalog:
             "landing_backlog": [{"zone": z, "state": st, "files": int(n)} for z, st, n in pending],
         }
 
-
-def is_unique_violation(exc: Exception) -> bool:
-    return isinstance(exc, IntegrityError)

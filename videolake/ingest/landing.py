@@ -30,7 +30,6 @@ class LandedItem:
     source: str
     zone: str | None  # landing backend URL; None for external files (never moved or removed)
     regular: bool = True
-    sidecar_key: str | None = None
 
     @property
     def name(self) -> str:

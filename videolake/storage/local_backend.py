@@ -156,14 +156,16 @@ class LocalBackend(StorageBackend):
             return
         if self.durable:
             _fsync_dir(path.parent)
-        # Tidy now-empty folders up to the root (content-addressed trees stay shallow).
-        parent = path.parent
-        while parent != self.root:
+        self._prune_empty(path.parent)
+
+    def _prune_empty(self, folder: Path) -> None:
+        """Remove now-empty folders up to the root (content-addressed trees stay shallow)."""
+        while folder != self.root:
             try:
-                parent.rmdir()
+                folder.rmdir()
             except OSError:
-                break
-            parent = parent.parent
+                return
+            folder = folder.parent
 
     def delete_many(self, keys) -> None:  # type: ignore[no-untyped-def]
         """Unlink every key, then fsync each touched folder once (not once per file)."""
@@ -180,12 +182,7 @@ class LocalBackend(StorageBackend):
                 if parent.exists():
                     _fsync_dir(parent)
         for parent in sorted(parents, key=lambda p: len(p.parts), reverse=True):
-            while parent != self.root:
-                try:
-                    parent.rmdir()
-                except OSError:
-                    break
-                parent = parent.parent
+            self._prune_empty(parent)
 
     def move_from(self, key: str, source: Path) -> ObjectInfo:
         """Rename a file on the same filesystem into this backend (used for quarantine)."""
