@@ -119,6 +119,7 @@ def ingest_lineage(
 
 
 def _ingest(context, engine: IngestEngine, config: IngestConfig, day: dt.date, fused: bool) -> tuple[IngestReport, list[str]]:
+    """Ingest the run's files: named paths, the sensor's batch, or everything stable in the zone."""
     path_errors: list[str] = []
     engine.prewarm_workers()  # worker processes start while the batch is loaded
     if config.paths:
@@ -129,7 +130,10 @@ def _ingest(context, engine: IngestEngine, config: IngestConfig, day: dt.date, f
         batches, _ = engine.claim_all_now()
         items = [i for b in batches for i in engine.items_for_batch(b.batch_id, config.source)]
     context.log.info(f"ingesting {len(items)} files for landing day {day}")
-    return engine.ingest(items, day, context.run_id, thumbnails=fused), path_errors
+    report = engine.ingest(items, day, context.run_id, thumbnails=fused)
+    if not config.paths:
+        report.waiting = engine.catalog.landing_backlog(engine.zone)["seen"]
+    return report, path_errors
 
 
 def _ingest_metadata(report: IngestReport, path_errors: list[str]) -> dict:
@@ -142,6 +146,7 @@ def _ingest_metadata(report: IngestReport, path_errors: list[str]) -> dict:
     return {
         **{k: dg.MetadataValue.int(v) for k, v in summary.items() if k != "seconds"},
         "seconds": dg.MetadataValue.float(float(summary["seconds"])),
+        "waiting_for_stability": dg.MetadataValue.int(report.waiting),
         "files_per_second": dg.MetadataValue.float(round(len(report.results) / report.seconds, 1) if report.seconds else 0.0),
         "quarantine_reasons": dg.MetadataValue.json(dict(report.reasons())),
         "problems": dg.MetadataValue.json(problems[:200]),

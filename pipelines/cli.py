@@ -133,14 +133,19 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     metadata, failure = _ingest_outcome(result)
     summary = {k: metadata[k] for k in ("files", "ingested", "duplicates", "quarantined", "skipped", "failed") if k in metadata}
     problems = metadata.get("problems") or []
+    waiting = int(metadata.get("waiting_for_stability") or 0)
     if args.json:
-        _print_json({"run_id": result.run_id, "success": result.success, **summary, "problems": problems,
-                     **({"error": failure} if failure else {})})
+        _print_json({"run_id": result.run_id, "success": result.success, **summary, "waiting_for_stability": waiting,
+                     "problems": problems, **({"error": failure} if failure else {})})
     else:
         if summary:
             print(", ".join(f"{v} {k}" for k, v in summary.items()) + f"  (run {result.run_id})")
         for p in problems:
             print(f"  {p['outcome']}: {p['file']}: {p['detail']}")
+        if waiting:
+            stable = os.environ.get("VIDEOLAKE_STABLE_AFTER_SECONDS", "60")
+            print(f"  {waiting} files in the landing zone were modified less than {stable} s ago and may still "
+                  "be uploading; the landing sensor (or a later `videolake ingest`) takes them once they are stable")
         if failure:
             print(f"ingest failed: {failure}", file=sys.stderr)
     if not result.success:

@@ -24,6 +24,9 @@ class IngestSettingsResource(dg.ConfigurableResource):
     """How landed files are batched and judged."""
 
     stable_after_seconds: int = Field(default=c.DEFAULT_STABLE_AFTER_SECONDS, description="a file untouched this long is complete")
+    min_unchanged_seconds: int = Field(
+        default=c.DEFAULT_MIN_UNCHANGED_SECONDS, description="or seen unchanged across ticks for this long"
+    )
     requeue_after_seconds: int = Field(default=c.DEFAULT_REQUEUE_AFTER_SECONDS, description="claims older than this are retried")
     batch_max_files: int = c.DEFAULT_BATCH_MAX_FILES
     batch_max_gb: float = c.DEFAULT_BATCH_MAX_BYTES / 1024**3
@@ -38,6 +41,7 @@ class IngestSettingsResource(dg.ConfigurableResource):
         return IngestSettings(
             default_source=self.default_source,
             stable_after_seconds=self.stable_after_seconds,
+            min_unchanged_seconds=self.min_unchanged_seconds,
             requeue_after_seconds=self.requeue_after_seconds,
             batch_max_files=self.batch_max_files,
             batch_max_bytes=int(self.batch_max_gb * 1024**3),

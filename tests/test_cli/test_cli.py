@@ -123,3 +123,15 @@ def test_env_prints_defaults(cli_env, tmp_path):
     out = cli(cli_env, "env", "--shell").stdout
     assert f"export VIDEOLAKE_LANDING={tmp_path / 'home' / 'landing'}" in out
     assert "VIDEOLAKE_CATALOG_URL=sqlite:///" in out
+
+
+def test_fresh_files_are_reported_as_waiting(cli_env, clips, tmp_path):
+    landing = tmp_path / "home" / "landing"
+    landing.mkdir(parents=True)
+    shutil.copyfile(clips.good, landing / "just landed.mp4")
+    env = {**cli_env, "VIDEOLAKE_STABLE_AFTER_SECONDS": "600"}
+    done = cli(env, "ingest")
+    assert done.returncode == 0, done.stderr
+    assert "1 files in the landing zone were modified less than 600 s ago" in done.stdout
+    assert (landing / "just landed.mp4").is_file()
+    assert json.loads(cli(env, "ingest", "--json").stdout)["waiting_for_stability"] == 1

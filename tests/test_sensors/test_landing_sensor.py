@@ -44,7 +44,7 @@ def run_requested(instance, lake, request):
 
 def test_stable_files_are_batched_into_runs_with_idempotent_keys(sqlite_lake, clips):
     lake = sqlite_lake
-    settings = IngestSettingsResource(stable_after_seconds=60, batch_max_files=2)
+    settings = IngestSettingsResource(stable_after_seconds=60, min_unchanged_seconds=0, batch_max_files=2)
     with dg.instance_for_test() as instance:
         first = lake.drop(clips.good, "uploads/a.mp4")
         lake.drop(clips.other, "uploads/b.mp4")

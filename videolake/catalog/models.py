@@ -184,6 +184,7 @@ class LandingFile(Base):
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     mtime: Mapped[float] = mapped_column(Float)
     first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    unchanged_since: Mapped[dt.datetime] = mapped_column(default=utcnow)  # last time size or mtime changed
     changed_tick: Mapped[int] = mapped_column(BigInteger)
     state: Mapped[str] = mapped_column(String(16))
     batch_id: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -115,6 +115,7 @@ class Catalog:
                         "size_bytes": item.size,
                         "mtime": item.mtime,
                         "first_seen_at": now,
+                        "unchanged_since": now,
                         "changed_tick": tick,
                         "state": c.LANDING_SEEN,
                         "batch_id": None,
@@ -122,7 +123,9 @@ class Catalog:
                     }
                 )
             elif prev[1] != item.size or prev[2] != item.mtime:
-                changes.append({"row_id": prev[0], "size_bytes": item.size, "mtime": item.mtime, "changed_tick": tick})
+                changes.append(
+                    {"row_id": prev[0], "size_bytes": item.size, "mtime": item.mtime, "changed_tick": tick, "since": now}
+                )
         vanished = [rid for key, (rid, _, _, state) in known.items() if key not in seen and state == c.LANDING_SEEN]
         with self.write() as s:
             conn = s.connection()
@@ -136,6 +139,7 @@ class Catalog:
                         size_bytes=bindparam("size_bytes"),
                         mtime=bindparam("mtime"),
                         changed_tick=bindparam("changed_tick"),
+                        unchanged_since=bindparam("since"),
                         state=c.LANDING_SEEN,
                         batch_id=None,
                         claimed_at=None,
@@ -156,18 +160,20 @@ class Catalog:
         stable_after_seconds: float,
         requeue_after_seconds: float,
         max_files: int,
+        min_unchanged_seconds: float = c.DEFAULT_MIN_UNCHANGED_SECONDS,
         max_bytes: int,
         max_batches: int,
         only_keys: set[str] | None = None,
     ) -> list[Batch]:
         """Group stable, unclaimed files of ``zone`` into batches and mark them claimed.
 
-        Stable means: unchanged since an earlier tick, or last modified ``stable_after_seconds``
-        ago. Claims older than ``requeue_after_seconds`` whose files are still present are
+        Stable means: seen unchanged by an earlier tick at least ``min_unchanged_seconds`` ago,
+        or last modified ``stable_after_seconds`` ago. Claims older than ``requeue_after_seconds`` whose files are still present are
         treated as abandoned (their run died) and are claimed again.
         """
         table = LandingFile.__table__
         mtime_cutoff = now.timestamp() - stable_after_seconds
+        unchanged_cutoff = now - dt.timedelta(seconds=min_unchanged_seconds)
         stale_claim = now - dt.timedelta(seconds=requeue_after_seconds)
         batches: list[Batch] = []
         with self.write() as s:
@@ -179,7 +185,10 @@ class Catalog:
                     or_(
                         and_(
                             table.c.state == c.LANDING_SEEN,
-                            or_(table.c.changed_tick < tick, table.c.mtime <= mtime_cutoff),
+                            or_(
+                                and_(table.c.changed_tick < tick, table.c.unchanged_since <= unchanged_cutoff),
+                                table.c.mtime <= mtime_cutoff,
+                            ),
                         ),
                         and_(table.c.state == c.LANDING_CLAIMED, table.c.claimed_at < stale_claim),
                     ),

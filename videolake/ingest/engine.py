@@ -64,6 +64,7 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 class IngestSettings:
     default_source: str = c.DEFAULT_SOURCE
     stable_after_seconds: float = c.DEFAULT_STABLE_AFTER_SECONDS
+    min_unchanged_seconds: float = c.DEFAULT_MIN_UNCHANGED_SECONDS
     requeue_after_seconds: float = c.DEFAULT_REQUEUE_AFTER_SECONDS
     batch_max_files: int = c.DEFAULT_BATCH_MAX_FILES
     batch_max_bytes: int = c.DEFAULT_BATCH_MAX_BYTES
@@ -87,6 +88,7 @@ class FileResult:
 class IngestReport:
     results: list[FileResult] = field(default_factory=list)
     seconds: float = 0.0
+    waiting: int = 0  # files in the zone not stable yet (still being written, or just landed)
 
     def count(self, outcome: str) -> int:
         return sum(1 for r in self.results if r.outcome == outcome)
@@ -193,6 +195,7 @@ class IngestEngine:
             tick,
             now=now,
             stable_after_seconds=self.settings.stable_after_seconds,
+            min_unchanged_seconds=self.settings.min_unchanged_seconds,
             requeue_after_seconds=self.settings.requeue_after_seconds,
             max_files=self.settings.batch_max_files,
             max_bytes=self.settings.batch_max_bytes,

@@ -39,6 +39,7 @@ def upgrade() -> None:
     sa.Column('size_bytes', sa.BigInteger(), nullable=False),
     sa.Column('mtime', sa.Float(), nullable=False),
     sa.Column('first_seen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('unchanged_since', sa.DateTime(timezone=True), nullable=False),
     sa.Column('changed_tick', sa.BigInteger(), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('batch_id', sa.String(length=64), nullable=True),
