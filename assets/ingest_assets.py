@@ -14,7 +14,7 @@ import dagster as dg
 from sqlalchemy import func, select
 
 from pipelines.partitions import landing_days
-from resources import CatalogResource, IngestSettingsResource, LandingZoneResource, StorageResource
+from resources import CatalogResource, IngestSettingsResource, LandingZoneResource, SegmentNamingResource, StorageResource
 from resources.engine_builder import build_ingest_engine
 from videolake import constants as c
 from videolake.catalog.models import Derivative, Video
@@ -39,6 +39,7 @@ class IngestConfig(dg.Config):
     paths: list[str] = []
     source: str | None = None
     reprobe: bool = False
+    zone: str = c.ZONE_UPLOADS  # "uploads", or "segments": recording segments, partitioned by recording day
 
 
 @dg.multi_asset(
@@ -84,8 +85,13 @@ def ingest_lineage(
     quarantine_storage: StorageResource,
     landing: LandingZoneResource,
     ingest_settings: IngestSettingsResource,
+    segments_landing: LandingZoneResource,
+    segment_naming: SegmentNamingResource,
 ):
-    engine = build_ingest_engine(catalog, hot_storage, quarantine_storage, landing, ingest_settings)
+    engine = build_ingest_engine(
+        catalog, hot_storage, quarantine_storage, landing, ingest_settings,
+        zone=config.zone, segments_landing=segments_landing, segment_naming=segment_naming,
+    )
     day = dt.date.fromisoformat(context.partition_key)
     selected = set(context.selected_asset_keys)
     failure: dg.Failure | None = None
@@ -127,7 +133,8 @@ def _ingest(context, engine: IngestEngine, config: IngestConfig, day: dt.date, f
     elif config.batch_id:
         items = engine.items_for_batch(config.batch_id, config.source)
     else:
-        batches, _ = engine.claim_all_now()
+        # Segments: only those recorded on the partition's day belong to this run.
+        batches, _ = engine.claim_all_now(day=context.partition_key if config.zone == c.ZONE_SEGMENTS else None)
         items = [i for b in batches for i in engine.items_for_batch(b.batch_id, config.source)]
     context.log.info(f"ingesting {len(items)} files for landing day {day}")
     report = engine.ingest(items, day, context.run_id, thumbnails=fused)

@@ -6,8 +6,8 @@ import dagster as dg
 from assets import catalog_quality_checks, ingest_lineage, landing_zone
 from pipelines.jobs import catalog_quality_job, ingest_job
 from pipelines.schedules import catalog_quality_nightly
-from resources import CatalogResource, IngestSettingsResource, LandingZoneResource, StorageResource
-from sensors import catalog_quality_sensor, landing_zone_sensor
+from resources import CatalogResource, IngestSettingsResource, LandingZoneResource, SegmentNamingResource, StorageResource
+from sensors import catalog_quality_sensor, landing_zone_sensor, segments_sensor
 from videolake import constants as c
 
 
@@ -18,6 +18,8 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         "hot_storage": StorageResource(url=dg.EnvVar(c.ENV_HOT_STORAGE)),
         "quarantine_storage": StorageResource(url=dg.EnvVar(c.ENV_QUARANTINE)),
         "landing": LandingZoneResource(url=dg.EnvVar(c.ENV_LANDING)),
+        "segments_landing": LandingZoneResource(url=dg.EnvVar(c.ENV_SEGMENTS_LANDING)),
+        "segment_naming": SegmentNamingResource(template=dg.EnvVar(c.ENV_SEGMENT_TEMPLATE)),
         "ingest_settings": IngestSettingsResource(
             stable_after_seconds=dg.EnvVar.int(c.ENV_STABLE_AFTER_SECONDS),
             batch_max_files=dg.EnvVar.int(c.ENV_BATCH_MAX_FILES),
@@ -30,7 +32,7 @@ defs = dg.Definitions(
     assets=[landing_zone, ingest_lineage],
     asset_checks=[catalog_quality_checks],
     jobs=[ingest_job, catalog_quality_job],
-    sensors=[landing_zone_sensor, catalog_quality_sensor],
+    sensors=[landing_zone_sensor, segments_sensor, catalog_quality_sensor],
     schedules=[catalog_quality_nightly],
     resources=build_resources(),
 )

@@ -1,9 +1,9 @@
 """Assemble the domain IngestEngine from configured resources (shared by assets, sensors, CLI)."""
 
-
 from resources.catalog_resource import CatalogResource
-from resources.ingest_resources import IngestSettingsResource, LandingZoneResource
+from resources.ingest_resources import IngestSettingsResource, LandingZoneResource, SegmentNamingResource
 from resources.storage_resources import StorageResource
+from videolake import constants as c
 from videolake.ingest.engine import IngestEngine
 
 
@@ -13,11 +13,22 @@ def build_ingest_engine(
     quarantine_storage: StorageResource,
     landing: LandingZoneResource,
     ingest_settings: IngestSettingsResource,
+    *,
+    zone: str = c.ZONE_UPLOADS,
+    segments_landing: LandingZoneResource | None = None,
+    segment_naming: SegmentNamingResource | None = None,
 ) -> IngestEngine:
+    """An engine for the uploads landing zone, or (zone="segments") for the segments zone."""
+    if zone not in (c.ZONE_UPLOADS, c.ZONE_SEGMENTS):
+        raise ValueError(f"unknown landing zone {zone!r}: use {c.ZONE_UPLOADS!r} or {c.ZONE_SEGMENTS!r}")
+    segments = zone == c.ZONE_SEGMENTS
+    if segments and (segments_landing is None or segment_naming is None):
+        raise ValueError("the segments zone needs the segments_landing and segment_naming resources")
     return IngestEngine(
         catalog=catalog.catalog(),
         hot=hot_storage.backend(),
         quarantine=quarantine_storage.backend(),
-        landing=landing.backend(),
+        landing=(segments_landing if segments else landing).backend(),  # type: ignore[union-attr]
         settings=ingest_settings.settings(),
+        segment_template=segment_naming.parser() if segments else None,  # type: ignore[union-attr]
     )

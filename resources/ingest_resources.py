@@ -5,6 +5,7 @@ from pydantic import Field
 from videolake import constants as c
 from videolake.ingest.engine import IngestSettings
 from videolake.media.inspection import MediaLimits
+from videolake.segments.naming import DEFAULT_TEMPLATE, SegmentTemplate
 from videolake.storage import StorageBackend, open_backend
 
 
@@ -18,6 +19,18 @@ class LandingZoneResource(dg.ConfigurableResource):
         from videolake.storage.s3_backend import S3Options
 
         return open_backend(self.url, s3_options=S3Options(endpoint_url=self.endpoint_url or None))
+
+
+class SegmentNamingResource(dg.ConfigurableResource):
+    """How camera and start time are read from a segment's path (a JSON sidecar wins)."""
+
+    template: str = Field(
+        default=DEFAULT_TEMPLATE,
+        description="e.g. {camera}/{start:%Y/%m/%d/%H%M%S}.ts; times without an offset are UTC",
+    )
+
+    def parser(self) -> SegmentTemplate:
+        return SegmentTemplate(self.template)
 
 
 class IngestSettingsResource(dg.ConfigurableResource):

@@ -1,6 +1,7 @@
-"""Dagster sensors: the landing zone and the catalog-quality trigger."""
+"""Dagster sensors: the uploads and segments landing zones, and the catalog-quality trigger."""
 
 from sensors.landing_sensor import landing_zone_sensor
 from sensors.quality_sensor import catalog_quality_sensor
+from sensors.segments_sensor import segments_sensor
 
-__all__ = ["catalog_quality_sensor", "landing_zone_sensor"]
+__all__ = ["catalog_quality_sensor", "landing_zone_sensor", "segments_sensor"]

@@ -94,15 +94,24 @@ class Lake:
     storage: Path
     quarantine: Path
     catalog_url: str
+    segments: Path
 
     def resources(self, **overrides):
-        from resources import CatalogResource, IngestSettingsResource, LandingZoneResource, StorageResource
+        from resources import (
+            CatalogResource,
+            IngestSettingsResource,
+            LandingZoneResource,
+            SegmentNamingResource,
+            StorageResource,
+        )
 
         res = {
             "catalog": CatalogResource(url=self.catalog_url),
             "hot_storage": StorageResource(url=self.storage.as_uri()),
             "quarantine_storage": StorageResource(url=self.quarantine.as_uri()),
             "landing": LandingZoneResource(url=str(self.landing)),
+            "segments_landing": LandingZoneResource(url=str(self.segments)),
+            "segment_naming": SegmentNamingResource(),
             "ingest_settings": IngestSettingsResource(stable_after_seconds=0, workers=2),
         }
         res.update(overrides)
@@ -121,8 +130,9 @@ class Lake:
 
 
 def make_lake(base: Path, catalog_url: str) -> Lake:
-    lake = Lake(base, base / "landing", base / "storage", base / "quarantine", catalog_url)
+    lake = Lake(base, base / "landing", base / "storage", base / "quarantine", catalog_url, base / "segments")
     lake.landing.mkdir(parents=True)
+    lake.segments.mkdir(parents=True)
     return lake
 
 

@@ -3,6 +3,8 @@
 # Environment variables (read only through Dagster EnvVar, or by the CLI at run time).
 ENV_HOME = "VIDEOLAKE_HOME"
 ENV_LANDING = "VIDEOLAKE_LANDING"
+ENV_SEGMENTS_LANDING = "VIDEOLAKE_SEGMENTS_LANDING"
+ENV_SEGMENT_TEMPLATE = "VIDEOLAKE_SEGMENT_TEMPLATE"
 ENV_CATALOG_URL = "VIDEOLAKE_CATALOG_URL"
 ENV_HOT_STORAGE = "VIDEOLAKE_HOT_STORAGE"
 ENV_QUARANTINE = "VIDEOLAKE_QUARANTINE"
@@ -22,6 +24,9 @@ OP_INGEST_LINEAGE = "ingest_lineage"  # the multi-asset computing the three abov
 JOB_INGEST = "ingest_job"
 JOB_CATALOG_QUALITY = "catalog_quality_job"
 SENSOR_LANDING = "landing_zone_sensor"
+SENSOR_SEGMENTS = "segments_sensor"
+ZONE_UPLOADS = "uploads"
+ZONE_SEGMENTS = "segments"
 SENSOR_CATALOG_QUALITY = "catalog_quality_sensor"
 PARTITIONS_START_DATE = "2020-01-01"
 TAG_BATCH = "videolake/batch"
@@ -35,6 +40,7 @@ SOURCE_STITCHED = "stitched"
 SOURCE_SEGMENT = "segment"
 SOURCE_TYPES = (SOURCE_UPLOADED, SOURCE_GENERATED, SOURCE_STITCHED, SOURCE_SEGMENT)
 DEFAULT_SOURCE = "default"
+SEGMENTS_SOURCE = "segments"  # the source of everything from the segments landing zone
 
 # Replica states.
 REPLICA_PENDING = "pending"

@@ -12,6 +12,7 @@ from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
 from videolake import constants as c
+from videolake.segments.naming import DEFAULT_TEMPLATE
 
 
 def default_environment(env: Mapping[str, str]) -> dict[str, str]:
@@ -20,6 +21,8 @@ def default_environment(env: Mapping[str, str]) -> dict[str, str]:
     values = {
         c.ENV_HOME: str(home),
         c.ENV_LANDING: str(home / "landing"),
+        c.ENV_SEGMENTS_LANDING: str(home / "segments"),
+        c.ENV_SEGMENT_TEMPLATE: DEFAULT_TEMPLATE,
         c.ENV_CATALOG_URL: f"sqlite:///{home / 'catalog.sqlite'}",
         c.ENV_HOT_STORAGE: (home / "storage").as_uri(),
         c.ENV_QUARANTINE: (home / "quarantine").as_uri(),

@@ -191,6 +191,28 @@ class LandingFile(Base):
     claimed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
 
 
+class Segment(Base):
+    """A recording segment of one camera, indexed by (camera, start) for range queries."""
+
+    __tablename__ = "segments"
+    __table_args__ = (
+        UniqueConstraint("camera_id", "start_at", "video_id", name="uq_segments_camera_start_video"),
+        Index("ix_segments_camera_start", "camera_id", "start_at"),
+        Index("ix_segments_recording_date", "recording_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
+    camera_id: Mapped[str] = mapped_column(String(200))
+    start_at: Mapped[dt.datetime] = mapped_column()
+    end_at: Mapped[dt.datetime] = mapped_column()
+    duration_s: Mapped[float] = mapped_column(Float)
+    recording_date: Mapped[dt.date] = mapped_column(Date)
+    time_source: Mapped[str] = mapped_column(String(16))  # "template" or "sidecar"
+
+    video: Mapped[Video] = relationship()
+
+
 class AuditEvent(Base):
     """Append-only record of every destructive or state-changing step."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +48,7 @@ class Batch:
     batch_id: str
     files: int
     bytes: int
+    group: str | None = None  # e.g. the recording day every file of the batch belongs to
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,7 @@ class Catalog:
         max_bytes: int,
         max_batches: int,
         only_keys: set[str] | None = None,
+        group_of: Callable[[str], str | None] | None = None,
     ) -> list[Batch]:
         """Group stable, unclaimed files of ``zone`` into batches and mark them claimed.
 
@@ -195,29 +197,27 @@ class Catalog:
                 )
                 .order_by(table.c.id)
             ).all()
-            current: list[int] = []
-            current_bytes = 0
             assignments: list[dict[str, Any]] = []
-
-            def close() -> None:
-                nonlocal current, current_bytes
-                if current:
-                    batch_id = new_batch_id()
-                    batches.append(Batch(batch_id, len(current), current_bytes))
-                    assignments.extend({"row_id": rid, "batch_id": batch_id} for rid in current)
-                current, current_bytes = [], 0
-
+            # Batches never mix groups (with group_of, e.g. recording days); rows keep their order.
+            groups: dict[str | None, list[Any]] = {}
             for row in rows:
-                if only_keys is not None and row.key not in only_keys:
-                    continue
-                if current and (len(current) >= max_files or current_bytes + row.size_bytes > max_bytes):
-                    close()
-                    if len(batches) >= max_batches:
-                        break
-                current.append(row.id)
-                current_bytes += row.size_bytes
-            if len(batches) < max_batches:
-                close()
+                if only_keys is None or row.key in only_keys:
+                    groups.setdefault(group_of(row.key) if group_of else None, []).append(row)
+            for group, members in groups.items():
+                current: list[int] = []
+                current_bytes = 0
+                for row in members:
+                    if current and (len(current) >= max_files or current_bytes + row.size_bytes > max_bytes):
+                        batches.append(self._batch(current, current_bytes, group, assignments))
+                        current, current_bytes = [], 0
+                        if len(batches) >= max_batches:
+                            break
+                    current.append(row.id)
+                    current_bytes += row.size_bytes
+                if current and len(batches) < max_batches:
+                    batches.append(self._batch(current, current_bytes, group, assignments))
+                if len(batches) >= max_batches:
+                    break
             if assignments:
                 conn.execute(
                     update(table)
@@ -226,6 +226,12 @@ class Catalog:
                     assignments,
                 )
         return batches
+
+    @staticmethod
+    def _batch(row_ids: list[int], size: int, group: str | None, assignments: list[dict[str, Any]]) -> Batch:
+        batch_id = new_batch_id()
+        assignments.extend({"row_id": rid, "batch_id": batch_id} for rid in row_ids)
+        return Batch(batch_id, len(row_ids), size, group)
 
     def batch_files(self, zone: str, batch_id: str) -> list[ClaimedFile]:
         table = LandingFile.__table__

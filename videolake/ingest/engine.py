@@ -8,6 +8,7 @@ run recognises content it already stored or recorded, so reruns are idempotent.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import errno
 import hashlib
@@ -24,7 +25,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from videolake import constants as c
-from videolake.catalog.models import Derivative, Landing, QuarantineItem, Replica, Video, utcnow
+from videolake.catalog.models import Derivative, Landing, QuarantineItem, Replica, Segment, Video, utcnow
 from videolake.catalog.repository import Batch, Catalog, ListedFile, ObservationSummary
 from videolake.ingest.landing import (
     LandedItem,
@@ -53,6 +54,7 @@ from videolake.ingest.worker import (
     thumbnail_stored,
 )
 from videolake.media.inspection import MediaLimits
+from videolake.segments.naming import SegmentNameError, SegmentTemplate, segment_times
 from videolake.storage import StorageBackend, StorageError
 from videolake.storage.local_backend import LocalBackend
 
@@ -168,12 +170,15 @@ class IngestEngine:
         quarantine: StorageBackend,
         landing: StorageBackend | None = None,
         settings: IngestSettings | None = None,
+        segment_template: SegmentTemplate | None = None,
     ) -> None:
         self.catalog = catalog
         self.hot = hot
         self.quarantine = quarantine
         self.landing = landing
         self.settings = settings or IngestSettings()
+        # With a template this engine's landing zone holds recording segments.
+        self.segment_template = segment_template
 
     @property
     def zone(self) -> str:
@@ -182,11 +187,32 @@ class IngestEngine:
         return self.landing.url
 
     # -- the sensor's side: observe and claim -------------------------------------------------
+    def recording_day(self, key: str) -> str | None:
+        """The UTC recording day of a segment: from its name, else its sidecar; None if neither tells."""
+        if self.segment_template is None:
+            return None
+        try:
+            return self.segment_template.parse(key).start.date().isoformat()
+        except SegmentNameError:
+            pass
+        item = LandedItem(self._landing_uri(key), key, 0, 0.0, c.SEGMENTS_SOURCE, self.zone)
+        _item, rejection = self._with_segment_times(item)
+        return None if rejection else _item.segment.start.date().isoformat()
+
     def observe_and_claim(
-        self, tick: int, *, now: dt.datetime | None = None, max_batches: int | None = None
+        self, tick: int, *, now: dt.datetime | None = None, max_batches: int | None = None, day: str | None = None
     ) -> tuple[ObservationSummary, list[Batch], LandingListing]:
+        """Record the zone's listing and claim stable files; segments are batched per recording day
+        (``day`` restricts the claim to one)."""
         now = now or utcnow()
         listing = list_landing(self.landing)  # type: ignore[arg-type]
+        days: dict[str, str | None] = {}
+
+        def day_of(key: str) -> str | None:
+            if key not in days:
+                days[key] = self.recording_day(key)
+            return days[key]
+
         summary = self.catalog.observe_landing(
             self.zone, (ListedFile(v.key, v.size, v.mtime) for v in listing.videos), tick
         )
@@ -200,17 +226,19 @@ class IngestEngine:
             max_files=self.settings.batch_max_files,
             max_bytes=self.settings.batch_max_bytes,
             max_batches=max_batches or self.settings.max_batches_per_tick,
+            group_of=day_of if self.segment_template is not None else None,
+            # A day's run takes that day's segments, and any whose time is unknown (to quarantine them).
+            only_keys={v.key for v in listing.videos if day_of(v.key) in (day, None)} if day else None,
         )
         return summary, batches, listing
 
     def prewarm_workers(self) -> None:
         prewarm(self.settings.workers)
 
-    def claim_all_now(self) -> tuple[list[Batch], LandingListing]:
+    def claim_all_now(self, day: str | None = None) -> tuple[list[Batch], LandingListing]:
         """For a run without a sensor batch: claim everything stable in the zone right now."""
         tick = int(time.time() * 1000)
-        # Two observations in a row: files already known and unchanged, or old enough, qualify.
-        summary, batches, listing = self.observe_and_claim(tick, max_batches=10**9)
+        summary, batches, listing = self.observe_and_claim(tick, max_batches=10**9, day=day)
         return batches, listing
 
     def items_for_batch(self, batch_id: str, source: str | None = None) -> list[LandedItem]:
@@ -284,6 +312,8 @@ class IngestEngine:
         hot_writer = self.hot.deferred()  # workers skip per-file fsync; _record flushes once per chunk
         for item in items:
             rejection = rejection_for_listing(_listing_info(item))
+            if rejection is None and self.segment_template is not None and item.zone is not None:
+                item, rejection = self._with_segment_times(item)
             if rejection:
                 report.results.append(self._quarantine(item, rejection[0], rejection[1], None, run_id))
                 continue
@@ -312,6 +342,15 @@ class IngestEngine:
             raise
         report.seconds = time.perf_counter() - started
         return report
+
+    def _with_segment_times(self, item: LandedItem) -> tuple[LandedItem, tuple[str, str] | None]:
+        """Camera and start time of a segment (sidecar first, else the path template)."""
+        _key, sidecar = self._read_sidecar(item)
+        try:
+            times = segment_times(self.segment_template, item.key, sidecar.data if sidecar else None)  # type: ignore[arg-type]
+        except SegmentNameError as exc:
+            return item, ("unknown_segment_time", f"camera and start time unknown: {exc}")
+        return dataclasses.replace(item, segment=times, source=c.SEGMENTS_SOURCE), None
 
     def _read_sidecar(self, item: LandedItem) -> tuple[str | None, Any]:
         """(sidecar key or path, parsed Sidecar) for an item, or (None, None)."""
@@ -373,9 +412,12 @@ class IngestEngine:
         """Record a chunk of stored files with a handful of bulk statements (no per-row ORM work)."""
         now = utcnow()
         shas = {o.sha256 for o in stored}
-        known: dict[str, tuple[int, str]] = {
-            sha: (vid, name) for vid, sha, name in s.execute(select(Video.id, Video.sha256, Video.name).where(Video.sha256.in_(shas)))
-        }
+        known: dict[str, tuple[int, str]] = {}
+        durations: dict[str, float | None] = {}
+        for vid, sha, name, duration in s.execute(
+            select(Video.id, Video.sha256, Video.name, Video.duration_s).where(Video.sha256.in_(shas))
+        ):
+            known[sha], durations[sha] = (vid, name), duration
         # Landings already recorded for these files (a rerun after a crash), in one query.
         recorded_before = set(
             s.execute(
@@ -417,7 +459,10 @@ class IngestEngine:
             elif o.sha256 in new_videos:
                 outcome, detail = c.OUTCOME_DUPLICATE, f"same content as {new_videos[o.sha256][0].item.name} (same batch)"
             else:
+                if item.segment is not None:
+                    source_type = c.SOURCE_SEGMENT
                 new_videos[o.sha256] = (o, source_type, sidecar_data)
+                durations[o.sha256] = (o.probe or {}).get("duration_s")
                 outcome, detail = c.OUTCOME_INGESTED, ""
             if sidecar is not None and sidecar.error:
                 detail = f"{detail}; {sidecar.error}".strip("; ")
@@ -464,6 +509,13 @@ class IngestEngine:
         ]
         if landings:
             s.execute(insert(Landing), landings)
+        segments = [
+            segment_row(known[o.sha256][0], o.item.segment, durations.get(o.sha256))
+            for o, _, _, _, _, add in planned
+            if add and o.item.segment is not None
+        ]
+        if segments:
+            s.execute(insert(Segment), segments)
         return [
             FileResult(o.item.name, o.item.uri, outcome, o.size or o.item.size, o.sha256, known[o.sha256][0], detail)
             for o, outcome, detail, _, _, _ in planned
@@ -652,6 +704,22 @@ class IngestEngine:
         sheet.save(buf, format="JPEG", quality=80)
         data = base64.b64encode(buf.getvalue()).decode("ascii")
         return f"![posters](data:image/jpeg;base64,{data})"
+
+
+def segment_row(video_id: int, times: Any, duration_s: float | None) -> dict[str, Any]:
+    """A segments row: the end comes from the sidecar, else from the probed duration."""
+    end = times.end
+    if end is None:
+        end = times.start + dt.timedelta(seconds=float(duration_s or 0.0))
+    return {
+        "video_id": video_id,
+        "camera_id": times.camera_id,
+        "start_at": times.start,
+        "end_at": end,
+        "duration_s": (end - times.start).total_seconds(),
+        "recording_date": times.start.date(),
+        "time_source": times.source,
+    }
 
 
 def probe_columns(probe: dict[str, Any], now: dt.datetime | None = None) -> dict[str, Any]:

@@ -30,6 +30,7 @@ class LandedItem:
     source: str
     zone: str | None  # landing backend URL; None for external files (never moved or removed)
     regular: bool = True
+    segment: Any = None  # SegmentTimes for recording segments (camera, start, optional end)
 
     @property
     def name(self) -> str:

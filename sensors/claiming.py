@@ -1,0 +1,65 @@
+"""The tick both landing-zone sensors share: observe the zone, claim stable files, request runs."""
+
+import json
+import time
+
+import dagster as dg
+
+from videolake import constants as c
+from videolake.catalog.models import utcnow
+from videolake.ingest.engine import IngestEngine
+from videolake.storage import StorageError
+
+
+def ingest_run_config(batch_id: str, zone: str = c.ZONE_UPLOADS) -> dict:
+    return {"ops": {c.OP_INGEST_LINEAGE: {"config": {"batch_id": batch_id, "zone": zone}}}}
+
+
+def claim_and_request(
+    context: dg.SensorEvaluationContext, engine: IngestEngine, zone: str, zone_url: str
+) -> dg.SensorResult | dg.SkipReason:
+    """One tick. Per-file state lives in the catalog; the cursor only counts ticks."""
+    state = json.loads(context.cursor) if context.cursor else {}
+    tick = int(state.get("tick", 0)) + 1
+    started = time.perf_counter()
+    try:
+        summary, batches, listing = engine.observe_and_claim(tick)
+    except StorageError as exc:
+        return dg.SkipReason(f"{zone} landing zone {zone_url} cannot be listed: {exc}")
+    today = utcnow().date().isoformat()
+    cursor = json.dumps(
+        {
+            "tick": tick,
+            "listed": summary.listed,
+            "in_progress": listing.in_progress,
+            "orphan_sidecars": listing.orphan_sidecars,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+    )
+    if not batches:
+        return dg.SensorResult(
+            skip_reason=dg.SkipReason(
+                f"{summary.listed} files listed ({summary.new} new, {summary.changed} changed, "
+                f"{listing.in_progress} uploads in progress): nothing stable to claim yet"
+            ),
+            cursor=cursor,
+        )
+    context.log.info(
+        f"claimed {sum(b.files for b in batches)} files in {len(batches)} batches "
+        f"({summary.listed} listed, {summary.new} new) in {time.perf_counter() - started:.2f}s"
+    )
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                run_key=f"ingest-{b.batch_id}",
+                # Uploads: the landing day. Segments: their recording day (unparseable names: today,
+                # where the run quarantines them).
+                partition_key=b.group or today,
+                run_config=ingest_run_config(b.batch_id, zone),
+                tags={c.TAG_BATCH: b.batch_id, c.TAG_TRIGGER: f"{zone}_sensor", "videolake/zone": zone,
+                      "videolake/files": str(b.files)},
+            )
+            for b in batches
+        ],
+        cursor=cursor,
+    )

@@ -1,0 +1,91 @@
+"""Range queries over the segment index: what footage of a camera covers [start, end), and the gaps."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from videolake.catalog.models import Segment, Video
+from videolake.catalog.repository import Catalog
+
+
+@dataclass(frozen=True)
+class SegmentHit:
+    segment_id: int
+    video_id: int
+    camera_id: str
+    start: dt.datetime
+    end: dt.datetime
+    sha256: str
+    video_codec: str | None
+    width: int | None
+    height: int | None
+
+
+@dataclass(frozen=True)
+class Gap:
+    start: dt.datetime
+    end: dt.datetime
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+class SegmentQueryError(ValueError):
+    pass
+
+
+def longest_segment_seconds(catalog: Catalog, camera_id: str) -> float:
+    with catalog.read() as s:
+        value = s.scalar(select(func.max(Segment.duration_s)).where(Segment.camera_id == camera_id))
+    return float(value or 0.0)
+
+
+def find_segments(
+    catalog: Catalog, camera_id: str, start: dt.datetime, end: dt.datetime, *, max_segment_s: float | None = None
+) -> list[SegmentHit]:
+    """Segments of ``camera_id`` overlapping [start, end), ordered by start.
+
+    The (camera_id, start_at) index is scanned from ``start - longest segment`` only, so the cost
+    depends on the range asked for, not on how much history the camera has.
+    """
+    if end <= start:
+        raise SegmentQueryError(f"the end {end.isoformat()} is not after the start {start.isoformat()}")
+    if max_segment_s is None:
+        max_segment_s = longest_segment_seconds(catalog, camera_id)
+    lower = start - dt.timedelta(seconds=max_segment_s)
+    stmt = (
+        select(
+            Segment.id, Segment.video_id, Segment.camera_id, Segment.start_at, Segment.end_at,
+            Video.sha256, Video.video_codec, Video.width, Video.height,
+        )
+        .join(Video, Video.id == Segment.video_id)
+        .where(Segment.camera_id == camera_id, Segment.start_at >= lower, Segment.start_at < end, Segment.end_at > start)
+        .order_by(Segment.start_at, Segment.id)
+    )
+    with catalog.read() as s:
+        return [SegmentHit(*row) for row in s.execute(stmt)]
+
+
+def coverage_gaps(hits: list[SegmentHit], start: dt.datetime, end: dt.datetime, tolerance_s: float = 0.5) -> list[Gap]:
+    """Parts of [start, end) that no segment covers (overlapping segments merge; tiny seams are ignored)."""
+    gaps: list[Gap] = []
+    cursor = start
+    tolerance = dt.timedelta(seconds=tolerance_s)
+    for hit in sorted(hits, key=lambda h: h.start):
+        if hit.start > cursor + tolerance:
+            gaps.append(Gap(cursor, min(hit.start, end)))
+        cursor = max(cursor, hit.end)
+        if cursor >= end:
+            break
+    if cursor + tolerance < end:
+        gaps.append(Gap(cursor, end))
+    return gaps
+
+
+def known_cameras(catalog: Catalog) -> list[str]:
+    with catalog.read() as s:
+        return list(s.scalars(select(Segment.camera_id).distinct().order_by(Segment.camera_id)))
