@@ -111,46 +111,84 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from pipelines.definitions import defs
     from videolake import constants as c
 
-    _environment()
+    env = _environment()
     missing = [p for p in args.paths if not Path(p).expanduser().exists()]
     if missing:
         raise CliError("no such file or folder: " + ", ".join(missing))
     instance = _dagster_instance()
-    config: dict[str, Any] = {"paths": [str(Path(p).expanduser().resolve()) for p in args.paths]}
-    if args.source:
-        config["source"] = args.source
-    job = defs.resolve_job_def(c.JOB_INGEST)
-    result = job.execute_in_process(
-        instance=instance,
-        partition_key=dt.datetime.now(dt.timezone.utc).date().isoformat(),
-        run_config={
-            "ops": {c.OP_INGEST_LINEAGE: {"config": config}},
-            "loggers": {"console": {"config": {"log_level": "INFO" if args.verbose else "WARNING"}}},
-        },
-        tags={c.TAG_TRIGGER: "cli"},
-        raise_on_error=False,
-    )
-    metadata, failure = _ingest_outcome(result)
-    summary = {k: metadata[k] for k in ("files", "ingested", "duplicates", "quarantined", "skipped", "failed") if k in metadata}
-    problems = metadata.get("problems") or []
-    waiting = int(metadata.get("waiting_for_stability") or 0)
-    if args.json:
-        _print_json({"run_id": result.run_id, "success": result.success, **summary, "waiting_for_stability": waiting,
-                     "problems": problems, **({"error": failure} if failure else {})})
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    if args.paths:
+        config: dict[str, Any] = {"paths": [str(Path(p).expanduser().resolve()) for p in args.paths]}
+        if args.source:
+            config["source"] = args.source
+        plan = [(c.ZONE_UPLOADS, today, config)]
     else:
-        if summary:
-            print(", ".join(f"{v} {k}" for k, v in summary.items()) + f"  (run {result.run_id})")
+        # Every landing zone: the uploads (today's partition), then segments per recording day.
+        plan = [(c.ZONE_UPLOADS, today, {"source": args.source} if args.source else {})]
+        plan += [(c.ZONE_SEGMENTS, day, {"zone": c.ZONE_SEGMENTS}) for day in _segment_days(env, today)]
+    job = defs.resolve_job_def(c.JOB_INGEST)
+    runs = []
+    for zone, day, config in plan:
+        result = job.execute_in_process(
+            instance=instance,
+            partition_key=day,
+            run_config={
+                "ops": {c.OP_INGEST_LINEAGE: {"config": config}},
+                "loggers": {"console": {"config": {"log_level": "INFO" if args.verbose else "WARNING"}}},
+            },
+            tags={c.TAG_TRIGGER: "cli", "videolake/zone": zone},
+            raise_on_error=False,
+        )
+        metadata, failure = _ingest_outcome(result)
+        runs.append({"zone": zone, "day": day, "run_id": result.run_id, "success": result.success,
+                     "metadata": metadata, "error": failure})
+    counts = ("files", "ingested", "duplicates", "quarantined", "skipped", "failed")
+    summary = {k: sum(int(r["metadata"].get(k) or 0) for r in runs) for k in counts}
+    problems = [p for r in runs for p in (r["metadata"].get("problems") or [])]
+    waiting = sum(int(r["metadata"].get("waiting_for_stability") or 0) for r in runs)
+    failures = [f"{r['zone']} {r['day']}: {r['error']}" for r in runs if r["error"]]
+    if args.json:
+        _print_json({
+            "run_id": runs[0]["run_id"], "success": all(r["success"] for r in runs), **summary,
+            "waiting_for_stability": waiting, "problems": problems,
+            "runs": [{k: r[k] for k in ("zone", "day", "run_id", "success", "error")} for r in runs],
+            **({"error": "; ".join(failures)} if failures else {}),
+        })
+    else:
+        print(", ".join(f"{v} {k}" for k, v in summary.items()) + f"  ({len(runs)} runs: "
+              + ", ".join(f"{r['zone']} {r['day']} {r['run_id'][:8]}" for r in runs) + ")")
         for p in problems:
             print(f"  {p['outcome']}: {p['file']}: {p['detail']}")
         if waiting:
             stable = os.environ.get("VIDEOLAKE_STABLE_AFTER_SECONDS", "60")
-            print(f"  {waiting} files in the landing zone were modified less than {stable} s ago and may still "
-                  "be uploading; the landing sensor (or a later `videolake ingest`) takes them once they are stable")
-        if failure:
+            print(f"  {waiting} files in the landing zones were modified less than {stable} s ago and may still "
+                  "be uploading; the sensors (or a later `videolake ingest`) take them once they are stable")
+        for failure in failures:
             print(f"ingest failed: {failure}", file=sys.stderr)
-    if not result.success:
+    if not all(r["success"] for r in runs):
         return EXIT_FAILED
     return EXIT_PARTIAL if problems else EXIT_OK
+
+
+def _segment_days(env: dict[str, str], today: str) -> list[str]:
+    """Recording days present in the segments landing zone (plus today for names with no time)."""
+    from videolake import constants as c
+    from videolake.ingest.engine import IngestEngine
+    from videolake.ingest.landing import list_landing
+    from videolake.segments.naming import SegmentTemplate
+    from videolake.storage import StorageError, open_backend
+
+    try:
+        zone = open_backend(env[c.ENV_SEGMENTS_LANDING])
+        listing = list_landing(zone)
+    except StorageError as exc:
+        print(f"videolake: segments landing zone skipped: {exc}", file=sys.stderr)
+        return []
+    if not listing.videos:
+        return []
+    engine = IngestEngine(_catalog(), zone, zone, zone, segment_template=SegmentTemplate(env[c.ENV_SEGMENT_TEMPLATE]))
+    days = {engine.recording_day(v.key) for v in listing.videos}
+    return sorted({d or today for d in days})
 
 
 def _ingest_outcome(result: Any) -> tuple[dict[str, Any], str | None]:
@@ -296,6 +334,55 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def parse_cli_time(text: str, what: str) -> dt.datetime:
+    """ISO 8601 (``2026-11-20T10:00:00Z``, ``…+01:00``, ``2026-11-20 10:00``); no offset means UTC."""
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise CliError(f"--{what} {text!r} is not an ISO 8601 time such as 2026-11-20T10:00:00Z") from exc
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc)
+
+
+def cmd_segments(args: argparse.Namespace) -> int:
+    from videolake.segments.index import coverage_gaps, find_segments, known_cameras, longest_segment_seconds
+
+    start, end = parse_cli_time(args.start, "start"), parse_cli_time(args.end, "end")
+    if end <= start:
+        raise CliError(f"the end {end.isoformat()} is not after the start {start.isoformat()}")
+    catalog = _catalog()
+    longest = longest_segment_seconds(catalog, args.camera)
+    if longest == 0.0:
+        cameras = known_cameras(catalog)
+        raise CliError(f"camera {args.camera!r} has no segments in the catalog; known cameras: "
+                       + (", ".join(cameras[:50]) if cameras else "none yet"))
+    hits = find_segments(catalog, args.camera, start, end, max_segment_s=longest)
+    gaps = coverage_gaps(hits, start, end)
+    requested = (end - start).total_seconds()
+    missing = sum(g.seconds for g in gaps)
+    if args.json:
+        _print_json({
+            "camera": args.camera, "start": start.isoformat(), "end": end.isoformat(),
+            "covered_s": round(requested - missing, 3), "requested_s": requested,
+            "segments": [
+                {"segment_id": h.segment_id, "video_id": h.video_id, "start": h.start.isoformat(), "end": h.end.isoformat(),
+                 "duration_s": round((h.end - h.start).total_seconds(), 3), "sha256": h.sha256, "video_codec": h.video_codec,
+                 "width": h.width, "height": h.height}
+                for h in hits
+            ],
+            "gaps": [{"start": g.start.isoformat(), "end": g.end.isoformat(), "seconds": round(g.seconds, 3)} for g in gaps],
+        })
+        return EXIT_OK
+    rows = [[h.start.isoformat(), h.end.isoformat(), f"{(h.end - h.start).total_seconds():.1f}s", str(h.video_id),
+             f"{h.video_codec or '-'} {h.width}x{h.height}"] for h in hits]
+    print(_table(rows, ["start", "end", "length", "video", "codec"]))
+    for g in gaps:
+        print(f"gap  {g.start.isoformat()} .. {g.end.isoformat()}  ({g.seconds:.1f} s)")
+    print(f"{len(hits)} segments, {requested - missing:.0f} of {requested:.0f} s covered, {len(gaps)} gaps")
+    return EXIT_OK
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     from videolake.catalog.database import create_catalog_engine, current_revision, head_revision, upgrade_schema
 
@@ -311,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="videolake", description="Store, catalog and move video (a Dagster code location).")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("ingest", help="ingest files now (without paths: the whole landing zone) through the Dagster job")
+    p = sub.add_parser("ingest", help="ingest files now (without paths: every landing zone) through the Dagster job")
     p.add_argument("paths", nargs="*", help="files or folders; outside the landing zone they are copied, never moved")
     p.add_argument("--source", help="source name recorded for these files")
     p.add_argument("--json", action="store_true")
@@ -332,6 +419,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--limit", type=int)
     p.set_defaults(fn=cmd_quarantine)
+
+    p = sub.add_parser("segments", help="recording segments of a camera overlapping a time range, and the gaps")
+    p.add_argument("--camera", required=True)
+    p.add_argument("--start", required=True, help="ISO 8601; no offset means UTC")
+    p.add_argument("--end", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_segments)
 
     p = sub.add_parser("db", help="catalog schema migrations")
     p.add_argument("action", choices=["upgrade", "current"])

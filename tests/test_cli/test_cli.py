@@ -132,6 +132,35 @@ def test_fresh_files_are_reported_as_waiting(cli_env, clips, tmp_path):
     env = {**cli_env, "VIDEOLAKE_STABLE_AFTER_SECONDS": "600"}
     done = cli(env, "ingest")
     assert done.returncode == 0, done.stderr
-    assert "1 files in the landing zone were modified less than 600 s ago" in done.stdout
+    assert "1 files in the landing zones were modified less than 600 s ago" in done.stdout
     assert (landing / "just landed.mp4").is_file()
     assert json.loads(cli(env, "ingest", "--json").stdout)["waiting_for_stability"] == 1
+
+
+def test_ingest_takes_every_landing_zone_and_segments_query(cli_env, tmp_path):
+    from videolake.media.samples import make_clip
+
+    segments = tmp_path / "home" / "segments" / "cam3"
+    make_clip(segments / "20261120T100000Z.ts", duration=3, size="320x180")
+    make_clip(segments / "20261120T100006Z.ts", duration=3, size="320x180", frequency=500)
+    done = cli(cli_env, "ingest", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["ingested"] == 2
+    assert [(r["zone"], r["day"]) for r in report["runs"]][1:] == [("segments", "2026-11-20")]
+
+    out = cli(cli_env, "segments", "--camera", "cam3", "--start", "2026-11-20T10:00:00Z", "--end", "2026-11-20T10:00:10Z", "--json")
+    assert out.returncode == 0, out.stderr
+    found = json.loads(out.stdout)
+    assert len(found["segments"]) == 2
+    # .ts segments last 3.02 s: the gaps start a few milliseconds after the whole second.
+    assert [(g["start"][:19], round(g["seconds"])) for g in found["gaps"]] == [("2026-11-20T10:00:03", 3), ("2026-11-20T10:00:09", 1)]
+    text = cli(cli_env, "segments", "--camera", "cam3", "--start", "2026-11-20 11:00", "--end", "2026-11-20 12:00")
+    assert text.returncode == 0 and "0 segments, 0 of 3600 s covered, 1 gaps" in text.stdout
+
+    unknown = cli(cli_env, "segments", "--camera", "cam99", "--start", "2026-11-20T10:00Z", "--end", "2026-11-20T11:00Z")
+    assert unknown.returncode == 2 and "known cameras: cam3" in unknown.stderr
+    backwards = cli(cli_env, "segments", "--camera", "cam3", "--start", "2026-11-20T11:00Z", "--end", "2026-11-20T10:00Z")
+    assert backwards.returncode == 2 and "not after the start" in backwards.stderr
+    garbage = cli(cli_env, "segments", "--camera", "cam3", "--start", "noon", "--end", "2026-11-20T10:00Z")
+    assert garbage.returncode == 2 and "ISO 8601" in garbage.stderr
