@@ -48,7 +48,7 @@ class UtcDateTime(TypeDecorator):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, dt.datetime: UtcDateTime}
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, list[dict[str, Any]]: JSON, dt.datetime: UtcDateTime}
 
 
 class Video(Base):
@@ -198,6 +198,7 @@ class Segment(Base):
     __table_args__ = (
         UniqueConstraint("camera_id", "start_at", "video_id", name="uq_segments_camera_start_video"),
         Index("ix_segments_camera_start", "camera_id", "start_at"),
+        Index("ix_segments_camera_duration", "camera_id", "duration_s"),  # longest segment: one index seek
         Index("ix_segments_recording_date", "recording_date"),
     )
 
@@ -211,6 +212,52 @@ class Segment(Base):
     time_source: Mapped[str] = mapped_column(String(16))  # "template" or "sidecar"
 
     video: Mapped[Video] = relationship()
+
+
+class Export(Base):
+    """A request to cut footage of one or more cameras over a time range, and what came of it."""
+
+    __tablename__ = "exports"
+    __table_args__ = (Index("ix_exports_status", "status"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # PENDING, PROCESSING, COMPLETED, FAILED
+    cameras: Mapped[list[str]] = mapped_column(JSON)
+    start_at: Mapped[dt.datetime] = mapped_column()
+    end_at: Mapped[dt.datetime] = mapped_column()
+    mode: Mapped[str] = mapped_column(String(16))  # fast (keyframe cuts, stream copy) or accurate
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    ttl_seconds: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    backend: Mapped[str | None] = mapped_column(Text, nullable=True)
+    manifest_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+    manifest_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    gaps: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+
+    outputs: Mapped[list[ExportOutput]] = relationship(back_populates="export", cascade="all, delete-orphan")
+
+
+class ExportOutput(Base):
+    """One file of an export: an MP4 per camera."""
+
+    __tablename__ = "export_outputs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    export_id: Mapped[str] = mapped_column(ForeignKey("exports.id", ondelete="CASCADE"), index=True)
+    camera_id: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    duration_s: Mapped[float] = mapped_column(Float)
+    covered_start: Mapped[dt.datetime] = mapped_column()
+    covered_end: Mapped[dt.datetime] = mapped_column()
+
+    export: Mapped[Export] = relationship(back_populates="outputs")
 
 
 class AuditEvent(Base):

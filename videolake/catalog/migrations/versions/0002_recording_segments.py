@@ -30,6 +30,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('segments', schema=None) as batch_op:
         batch_op.create_index('ix_segments_camera_start', ['camera_id', 'start_at'], unique=False)
+        batch_op.create_index('ix_segments_camera_duration', ['camera_id', 'duration_s'], unique=False)
         batch_op.create_index('ix_segments_recording_date', ['recording_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_segments_video_id'), ['video_id'], unique=False)
 
@@ -39,6 +40,7 @@ def downgrade() -> None:
     with op.batch_alter_table('segments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_segments_video_id'))
         batch_op.drop_index('ix_segments_recording_date')
+        batch_op.drop_index('ix_segments_camera_duration')
         batch_op.drop_index('ix_segments_camera_start')
 
     op.drop_table('segments')
