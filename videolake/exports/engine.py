@@ -1,0 +1,331 @@
+"""Exports: footage of one or more cameras over a time range, cut into one MP4 per camera.
+
+``create_export`` records a PENDING request; ``ExportEngine.run`` moves it to PROCESSING and then
+COMPLETED (outputs and a manifest stored in the storage backend, cataloged with sha256 and
+``expires_at``) or FAILED with the reason. Fast mode stream-copies and cuts on keyframes; accurate
+mode re-encodes and cuts at the exact times. Segments with different codecs, sizes or frame rates
+in one range are re-encoded to the first segment's format whatever the mode.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+import subprocess
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from videolake.catalog.models import Export, ExportOutput, utcnow
+from videolake.catalog.repository import Catalog
+from videolake.media.ffmpeg_tools import ffmpeg_executable
+from videolake.media.inspection import inspect_video
+from videolake.segments.index import SegmentHit, coverage_gaps, find_segments, known_cameras, longest_segment_seconds
+from videolake.storage import StorageBackend, sha256_file
+
+PENDING, PROCESSING, COMPLETED, FAILED = "PENDING", "PROCESSING", "COMPLETED", "FAILED"
+MODES = ("fast", "accurate")
+DEFAULT_TTL_SECONDS = 48 * 3600
+MAX_TTL_SECONDS = 365 * 24 * 3600
+EXPORTS_PREFIX = "exports"
+
+
+class ExportError(Exception):
+    """The export cannot be made; the message says why in words an operator can act on."""
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    cameras: list[str]
+    start: dt.datetime
+    end: dt.datetime
+    mode: str = "fast"
+    reason: str | None = None
+    ttl_seconds: int = DEFAULT_TTL_SECONDS
+
+    def validate(self) -> None:
+        if not self.cameras:
+            raise ExportError("name at least one camera")
+        if len(set(self.cameras)) != len(self.cameras):
+            raise ExportError("a camera is named twice")
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ExportError("start and end need a time zone (UTC is assumed by the CLI)")
+        if self.end <= self.start:
+            raise ExportError(f"the end {self.end.isoformat()} is not after the start {self.start.isoformat()}")
+        if self.end - self.start > dt.timedelta(days=7):
+            raise ExportError("an export covers at most 7 days; split longer ranges")
+        if self.mode not in MODES:
+            raise ExportError(f"mode {self.mode!r} is not one of {', '.join(MODES)}")
+        if not 0 < self.ttl_seconds <= MAX_TTL_SECONDS:
+            raise ExportError(f"the link lifetime must be between 1 s and {MAX_TTL_SECONDS // 86400} days")
+
+
+def create_export(catalog: Catalog, request: ExportRequest, *, check_cameras: bool = True) -> str:
+    """Validate and record a PENDING export; returns its id."""
+    request.validate()
+    if check_cameras:
+        cameras = set(known_cameras(catalog))
+        unknown = [cam for cam in request.cameras if cam not in cameras]
+        if unknown:
+            raise ExportError(
+                f"unknown camera {', '.join(unknown)}; cameras with footage: " + (", ".join(sorted(cameras)[:50]) or "none")
+            )
+    export_id = f"exp-{utcnow():%Y%m%d}-{uuid.uuid4().hex[:10]}"
+    with catalog.write() as s:
+        s.add(
+            Export(id=export_id, status=PENDING, cameras=list(request.cameras), start_at=request.start, end_at=request.end,
+                   mode=request.mode, reason=request.reason, ttl_seconds=request.ttl_seconds)
+        )
+    return export_id
+
+
+def pending_exports(catalog: Catalog, limit: int = 100) -> list[str]:
+    with catalog.read() as s:
+        return list(s.scalars(select(Export.id).where(Export.status == PENDING).order_by(Export.requested_at).limit(limit)))
+
+
+@dataclass
+class CameraCut:
+    camera: str
+    hits: list[SegmentHit]
+    gaps: list[Any]
+    covered_start: dt.datetime
+    covered_end: dt.datetime
+    reencoded: str | None = None
+    output: dict[str, Any] = field(default_factory=dict)
+
+
+class ExportEngine:
+    def __init__(self, catalog: Catalog, storage: StorageBackend) -> None:
+        self.catalog = catalog
+        self.storage = storage
+
+    def run(self, export_id: str, run_id: str | None = None) -> Export:
+        """Make the export; its row ends COMPLETED or FAILED (the error is recorded, then raised)."""
+        with self.catalog.write() as s:
+            export = s.get(Export, export_id)
+            if export is None:
+                raise ExportError(f"no export {export_id!r}")
+            if export.status == COMPLETED:
+                return load_export(self.catalog, export_id)  # type: ignore[return-value]  # a rerun changes nothing
+            export.status, export.started_at, export.run_id, export.error = PROCESSING, utcnow(), run_id, None
+            request = ExportRequest(list(export.cameras), export.start_at, export.end_at, export.mode, export.reason,
+                                    export.ttl_seconds)
+        try:
+            cuts = self._plan(request)
+            with tempfile.TemporaryDirectory(prefix="videolake-export-") as tmp:
+                for cut in cuts:
+                    self._make(export_id, request, cut, Path(tmp))
+                manifest, manifest_key, manifest_sha = self._store_manifest(export_id, request, cuts)
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded on the export
+            with self.catalog.write() as s:
+                row = s.get(Export, export_id)
+                row.status, row.error, row.finished_at = FAILED, str(exc) or repr(exc), utcnow()
+            raise
+        finished = utcnow()
+        with self.catalog.write() as s:
+            row = s.get(Export, export_id)
+            row.outputs = [
+                ExportOutput(camera_id=cut.camera, key=cut.output["key"], sha256=cut.output["sha256"],
+                             size_bytes=cut.output["size_bytes"], duration_s=cut.output["duration_s"],
+                             covered_start=cut.covered_start, covered_end=cut.covered_end)
+                for cut in cuts
+            ]
+            row.status, row.finished_at = COMPLETED, finished
+            row.expires_at = finished + dt.timedelta(seconds=row.ttl_seconds)
+            row.backend, row.manifest_key, row.manifest_sha256 = self.storage.url, manifest_key, manifest_sha
+            row.gaps = manifest["gaps"]
+        return load_export(self.catalog, export_id)  # type: ignore[return-value]
+
+    # -- planning --------------------------------------------------------------------------------
+    def _plan(self, request: ExportRequest) -> list[CameraCut]:
+        cuts: list[CameraCut] = []
+        unknown: list[str] = []
+        for camera in request.cameras:
+            longest = longest_segment_seconds(self.catalog, camera)
+            if longest == 0.0:
+                unknown.append(camera)
+                continue
+            hits = find_segments(self.catalog, camera, request.start, request.end, max_segment_s=longest)
+            if not hits:
+                continue
+            gaps = coverage_gaps(hits, request.start, request.end)
+            covered_start = max(request.start, hits[0].start)
+            covered_end = min(request.end, max(h.end for h in hits))
+            cuts.append(CameraCut(camera, hits, gaps, covered_start, covered_end))
+        if unknown:
+            raise ExportError(f"unknown camera {', '.join(unknown)}: no segments of it in the catalog")
+        if not cuts:
+            raise ExportError(
+                f"no footage of {', '.join(request.cameras)} between {request.start.isoformat()} and {request.end.isoformat()}"
+            )
+        return cuts
+
+    # -- cutting ----------------------------------------------------------------------------------
+    def _local_segment(self, hit: SegmentHit, folder: Path) -> Path:
+        from videolake.catalog.models import Replica
+        from videolake.storage import open_backend
+
+        with self.catalog.read() as s:
+            replicas = s.scalars(select(Replica).where(Replica.video_id == hit.video_id, Replica.state == "verified")).all()
+        if not replicas:
+            raise ExportError(f"segment {hit.segment_id} ({hit.camera_id} {hit.start.isoformat()}) has no verified copy")
+        replica = next((r for r in replicas if r.backend == self.storage.url), replicas[0])
+        backend = self.storage if replica.backend == self.storage.url else open_backend(replica.backend)
+        local = backend.local_path(replica.key)
+        if local is not None and local.exists():
+            return local
+        dest = folder / f"seg-{hit.segment_id}"
+        backend.get_file(replica.key, dest)
+        return dest
+
+    def _make(self, export_id: str, request: ExportRequest, cut: CameraCut, tmp: Path) -> None:
+        folder = tmp / f"cam-{hashlib.sha256(cut.camera.encode()).hexdigest()[:12]}"
+        folder.mkdir()
+        formats = {(h.video_codec, h.width, h.height) for h in cut.hits}
+        reencode = request.mode == "accurate" or len(formats) > 1
+        if len(formats) > 1:
+            cut.reencoded = "segments differ in codec or frame size: " + "; ".join(
+                f"{c or '?'} {w}x{h}" for c, w, h in sorted(formats, key=str)
+            )
+        lines = ["ffconcat version 1.0"]
+        cursor = request.start
+        covered = 0.0  # seconds of footage kept, gaps excluded
+        first_offset = None  # where the range starts inside the first kept segment
+        for hit in cut.hits:
+            if hit.end <= cursor:
+                continue  # fully overlapped by what came before
+            path = self._local_segment(hit, folder)
+            lines.append(f"file '{_ffconcat_quote(str(path))}'")
+            inpoint = max(0.0, (cursor - hit.start).total_seconds())
+            outpoint = (min(hit.end, request.end) - hit.start).total_seconds()
+            if first_offset is None:
+                first_offset = inpoint
+            covered += outpoint - inpoint
+            if not reencode:
+                # Fast: the demuxer cuts on the keyframes around these points.
+                if inpoint > 0:
+                    lines.append(f"inpoint {inpoint:.3f}")
+                if hit.end > request.end:
+                    lines.append(f"outpoint {outpoint:.3f}")
+            elif inpoint > 0 and len(lines) > 2:
+                # Overlapping segments: skip what the previous one already showed.
+                lines.append(f"inpoint {inpoint:.3f}")
+            cursor = hit.end
+        listing = folder / "list.ffconcat"
+        listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        out = folder / "out.mp4"
+        cmd = [ffmpeg_executable(), "-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing)]
+        if reencode:
+            first = cut.hits[0]
+            width, height = first.width or 1280, first.height or 720
+            vf = (f"scale={width}:{height}:force_original_aspect_ratio=decrease,"
+                  f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1")
+            # Accurate: decode, then drop exactly up to the start and stop after the covered length.
+            cmd += ["-ss", f"{first_offset or 0.0:.3f}", "-t", f"{covered:.3f}",
+                    "-map", "0:v:0", "-map", "0:a:0?", "-vf", vf, "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
+                    "-pix_fmt", "yuv420p", "-c:a", "aac"]
+        else:
+            cmd += ["-map", "0:v:0", "-map", "0:a:0?", "-c", "copy", "-avoid_negative_ts", "make_zero"]
+        cmd += ["-movflags", "+faststart", str(out)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0 or not out.exists():
+            raise ExportError(f"ffmpeg could not cut {cut.camera}: {proc.stderr.strip()[-500:]}")
+        probe = inspect_video(out)
+        sha = sha256_file(out)
+        key = f"{EXPORTS_PREFIX}/{export_id}/{_safe(cut.camera)}.mp4"
+        self.storage.put_file(key, out, sha256=sha, content_type="video/mp4")
+        cut.output = {"key": key, "sha256": sha, "size_bytes": out.stat().st_size, "duration_s": probe.duration_s,
+                      "video_codec": probe.video_codec, "width": probe.width, "height": probe.height}
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def _store_manifest(self, export_id: str, request: ExportRequest, cuts: list[CameraCut]) -> tuple[dict, str, str]:
+        gaps = [
+            {"camera": cut.camera, "start": g.start.isoformat(), "end": g.end.isoformat(), "seconds": round(g.seconds, 3)}
+            for cut in cuts
+            for g in cut.gaps
+        ]
+        missing = [cam for cam in request.cameras if cam not in {c.camera for c in cuts}]
+        gaps += [{"camera": cam, "start": request.start.isoformat(), "end": request.end.isoformat(),
+                  "seconds": (request.end - request.start).total_seconds()} for cam in missing]
+        manifest = {
+            "export_id": export_id,
+            "reason": request.reason,
+            "mode": request.mode,
+            "requested": {"cameras": request.cameras, "start": request.start.isoformat(), "end": request.end.isoformat()},
+            "created_at": utcnow().isoformat(),
+            "outputs": [
+                {
+                    "camera": cut.camera,
+                    **{k: cut.output[k] for k in ("key", "sha256", "size_bytes", "duration_s", "video_codec", "width", "height")},
+                    "covered": {"start": cut.covered_start.isoformat(), "end": cut.covered_end.isoformat()},
+                    "reencoded": cut.reencoded,
+                    "source_segments": [
+                        {"video_id": h.video_id, "sha256": h.sha256, "start": h.start.isoformat(), "end": h.end.isoformat()}
+                        for h in cut.hits
+                    ],
+                }
+                for cut in cuts
+            ],
+            "gaps": gaps,
+        }
+        data = json.dumps(manifest, indent=2).encode("utf-8")
+        sha = hashlib.sha256(data).hexdigest()
+        key = f"{EXPORTS_PREFIX}/{export_id}/manifest.json"
+        self.storage.put_bytes(key, data, sha256=sha, content_type="application/json")
+        return manifest, key, sha
+
+
+def _ffconcat_quote(path: str) -> str:
+    return path.replace("'", "'\\''")
+
+
+def _safe(name: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "camera"
+
+
+def export_to_dict(export: Export) -> dict[str, Any]:
+    return {
+        "id": export.id,
+        "status": export.status,
+        "error": export.error,
+        "reason": export.reason,
+        "mode": export.mode,
+        "cameras": export.cameras,
+        "start": export.start_at.isoformat(),
+        "end": export.end_at.isoformat(),
+        "requested_at": export.requested_at.isoformat(),
+        "started_at": export.started_at.isoformat() if export.started_at else None,
+        "finished_at": export.finished_at.isoformat() if export.finished_at else None,
+        "expires_at": export.expires_at.isoformat() if export.expires_at else None,
+        "manifest_uri": f"{export.backend.rstrip('/')}/{export.manifest_key}" if export.manifest_key else None,
+        "gaps": export.gaps or [],
+        "outputs": [
+            {
+                "camera": o.camera_id,
+                "uri": f"{export.backend.rstrip('/')}/{o.key}",
+                "sha256": o.sha256,
+                "size_bytes": o.size_bytes,
+                "duration_s": o.duration_s,
+                "covered_start": o.covered_start.isoformat(),
+                "covered_end": o.covered_end.isoformat(),
+            }
+            for o in export.outputs
+        ],
+        "run_id": export.run_id,
+    }
+
+
+def load_export(catalog: Catalog, export_id: str) -> Export | None:
+    from sqlalchemy.orm import selectinload
+
+    with catalog.read() as s:
+        return s.scalars(select(Export).options(selectinload(Export.outputs)).where(Export.id == export_id)).first()
