@@ -383,6 +383,77 @@ def cmd_segments(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def parse_duration(text: str) -> int:
+    """``90s``, ``30m``, ``48h``, ``7d`` (or plain seconds) to seconds; there is no "never"."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text.lower())
+    if not match:
+        raise CliError(f"--ttl {text!r} is not a duration such as 30m, 48h or 7d (links always expire)")
+    seconds = float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+    if seconds <= 0:
+        raise CliError("--ttl must be longer than 0 s: links always expire")
+    return int(seconds)
+
+
+def _run_export(export_id: str, verbose: bool = False) -> Any:
+    from pipelines.definitions import defs
+    from videolake import constants as c
+
+    job = defs.resolve_job_def(c.JOB_EXPORT)
+    return job.execute_in_process(
+        instance=_dagster_instance(),
+        run_config={
+            "ops": {c.ASSET_VIDEO_EXPORTS: {"config": {"export_id": export_id}}},
+            "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}},
+        },
+        tags={c.TAG_TRIGGER: "cli", "videolake/export": export_id},
+        raise_on_error=False,
+    )
+
+
+def _print_export(info: dict[str, Any]) -> None:
+    print(f"export {info['id']}: {info['status']}" + (f" — {info['error']}" if info["error"] else ""))
+    print(f"  cameras {', '.join(info['cameras'])}  {info['start']} .. {info['end']}  mode {info['mode']}"
+          + (f"  reason: {info['reason']}" if info["reason"] else ""))
+    for o in info["outputs"]:
+        print(f"  {o['camera']}: {o['uri']}  {o['duration_s']:.1f} s  {o['size_bytes']} bytes  sha256 {o['sha256'][:16]}")
+    for g in info["gaps"]:
+        print(f"  gap {g['camera']}: {g['start']} .. {g['end']} ({g['seconds']:.1f} s)")
+    if info["manifest_uri"]:
+        print(f"  manifest {info['manifest_uri']}  expires {info['expires_at']}")
+
+
+def cmd_export_create(args: argparse.Namespace) -> int:
+    from videolake.exports.engine import ExportError, ExportRequest, create_export, export_to_dict, load_export
+
+    request = ExportRequest(args.camera, parse_cli_time(args.start, "start"), parse_cli_time(args.end, "end"),
+                            args.mode, args.reason, parse_duration(args.ttl))
+    catalog = _catalog()
+    try:
+        export_id = create_export(catalog, request)
+    except ExportError as exc:
+        raise CliError(str(exc)) from exc
+    if not args.wait:
+        print(json.dumps({"id": export_id, "status": "PENDING"}) if args.json else export_id)
+        return EXIT_OK
+    _run_export(export_id, args.verbose)
+    info = export_to_dict(load_export(catalog, export_id))
+    _print_json(info) if args.json else _print_export(info)
+    return EXIT_OK if info["status"] == "COMPLETED" else EXIT_FAILED
+
+
+def cmd_export_status(args: argparse.Namespace) -> int:
+    from videolake.exports.engine import export_to_dict, load_export
+
+    export = load_export(_catalog(), args.export_id)
+    if export is None:
+        raise CliError(f"no export {args.export_id!r}")
+    info = export_to_dict(export)
+    _print_json(info) if args.json else _print_export(info)
+    return EXIT_OK if info["status"] != "FAILED" else EXIT_FAILED
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     from videolake.catalog.database import create_catalog_engine, current_revision, head_revision, upgrade_schema
 
@@ -426,6 +497,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--end", required=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_segments)
+
+    export = sub.add_parser("export", help="cut footage of cameras over a time range").add_subparsers(dest="action", required=True)
+    p = export.add_parser("create", help="request an export (a sensor runs it; --wait runs it now)")
+    p.add_argument("--camera", action="append", required=True, help="repeat for several cameras")
+    p.add_argument("--start", required=True, help="ISO 8601; no offset means UTC")
+    p.add_argument("--end", required=True)
+    p.add_argument("--reason", help="e.g. the incident number")
+    p.add_argument("--mode", choices=["fast", "accurate"], default="fast",
+                   help="fast: stream copy, cuts on keyframes; accurate: re-encode, exact cuts")
+    p.add_argument("--ttl", default="48h", help="how long download links live (e.g. 30m, 48h, 7d)")
+    p.add_argument("--wait", action="store_true", help="run it now, in this process, and wait for the end")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--verbose", action="store_true")
+    p.set_defaults(fn=cmd_export_create)
+    p = export.add_parser("status", help="an export's status, outputs, gaps and manifest")
+    p.add_argument("export_id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_export_status)
 
     p = sub.add_parser("db", help="catalog schema migrations")
     p.add_argument("action", choices=["upgrade", "current"])

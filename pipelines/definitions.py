@@ -3,11 +3,11 @@
 
 import dagster as dg
 
-from assets import catalog_quality_checks, ingest_lineage, landing_zone
-from pipelines.jobs import catalog_quality_job, ingest_job
+from assets import catalog_quality_checks, ingest_lineage, landing_zone, video_exports
+from pipelines.jobs import catalog_quality_job, export_job, ingest_job
 from pipelines.schedules import catalog_quality_nightly
 from resources import CatalogResource, IngestSettingsResource, LandingZoneResource, SegmentNamingResource, StorageResource
-from sensors import catalog_quality_sensor, landing_zone_sensor, segments_sensor
+from sensors import catalog_quality_sensor, export_requests_sensor, landing_zone_sensor, segments_sensor
 from videolake import constants as c
 
 
@@ -29,10 +29,10 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
 
 
 defs = dg.Definitions(
-    assets=[landing_zone, ingest_lineage],
+    assets=[landing_zone, ingest_lineage, video_exports],
     asset_checks=[catalog_quality_checks],
-    jobs=[ingest_job, catalog_quality_job],
-    sensors=[landing_zone_sensor, segments_sensor, catalog_quality_sensor],
+    jobs=[ingest_job, export_job, catalog_quality_job],
+    sensors=[landing_zone_sensor, segments_sensor, export_requests_sensor, catalog_quality_sensor],
     schedules=[catalog_quality_nightly],
     resources=build_resources(),
 )

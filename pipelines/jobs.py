@@ -15,6 +15,14 @@ ingest_job = dg.define_asset_job(
     description="Ingest -> probe -> thumbnails for one batch of landed files (or a whole landing zone).",
 )
 
+export_job = dg.define_asset_job(
+    name=c.JOB_EXPORT,
+    selection=dg.AssetSelection.assets(c.ASSET_VIDEO_EXPORTS),
+    executor_def=dg.in_process_executor,
+    tags={"videolake/job": "export"},
+    description="Cut one export request into an MP4 per camera plus a manifest.",
+)
+
 catalog_quality_job = dg.define_asset_job(
     name=c.JOB_CATALOG_QUALITY,
     selection=dg.AssetSelection.checks_for_assets(c.ASSET_VIDEO_PROBES),

@@ -164,3 +164,35 @@ def test_ingest_takes_every_landing_zone_and_segments_query(cli_env, tmp_path):
     assert backwards.returncode == 2 and "not after the start" in backwards.stderr
     garbage = cli(cli_env, "segments", "--camera", "cam3", "--start", "noon", "--end", "2026-11-20T10:00Z")
     assert garbage.returncode == 2 and "ISO 8601" in garbage.stderr
+
+
+def test_export_create_wait_and_status(cli_env, tmp_path):
+    from videolake.media.samples import make_clip
+
+    for i, second in enumerate(("00", "04")):
+        make_clip(tmp_path / "home" / "segments" / "cam3" / f"20261120T1000{second}Z.ts", duration=4, size="320x180",
+                  frequency=300 + 100 * i)
+    assert cli(cli_env, "ingest").returncode == 0
+    done = cli(cli_env, "export", "create", "--camera", "cam3", "--start", "2026-11-20T10:00:01Z",
+               "--end", "2026-11-20T10:00:07Z", "--reason", "incident 4711", "--wait", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    info = json.loads(done.stdout)
+    assert info["status"] == "COMPLETED" and info["error"] is None and info["expires_at"]
+    for field in ("id", "status", "error", "outputs", "manifest_uri", "gaps", "expires_at"):
+        assert field in info
+    out = info["outputs"][0]
+    assert {"camera", "uri", "sha256", "size_bytes", "duration_s"} <= set(out) and Path(out["uri"][7:]).is_file()
+    status = json.loads(cli(cli_env, "export", "status", info["id"], "--json").stdout)
+    assert status["id"] == info["id"] and status["status"] == "COMPLETED"
+
+    queued = cli(cli_env, "export", "create", "--camera", "cam3", "--start", "2026-11-20T10:00:00Z", "--end", "2026-11-20T10:00:05Z")
+    assert queued.returncode == 0 and queued.stdout.strip().startswith("exp-")
+    assert "PENDING" in cli(cli_env, "export", "status", queued.stdout.strip()).stdout
+
+    empty = cli(cli_env, "export", "create", "--camera", "cam3", "--start", "2026-11-20T12:00:00Z", "--end", "2026-11-20T12:05:00Z", "--wait")
+    assert empty.returncode == 1 and "FAILED" in empty.stdout and "no footage" in empty.stdout
+    never = cli(cli_env, "export", "create", "--camera", "cam3", "--start", "2026-11-20T10:00Z", "--end", "2026-11-20T10:01Z", "--ttl", "never")
+    assert never.returncode == 2 and "links always expire" in never.stderr
+    unknown = cli(cli_env, "export", "create", "--camera", "cam9", "--start", "2026-11-20T10:00Z", "--end", "2026-11-20T10:01Z")
+    assert unknown.returncode == 2 and "unknown camera cam9" in unknown.stderr
+    assert cli(cli_env, "export", "status", "exp-nope").returncode == 2
