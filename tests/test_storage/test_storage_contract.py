@@ -161,3 +161,16 @@ def test_bad_urls_are_explained():
         open_backend("ftp://host/x")
     with pytest.raises(ValueError, match="too short"):
         open_backend("s3://ab/prefix")
+
+
+def test_put_file_move_takes_the_file_where_it_can(backend, tmp_path):
+    scratch = backend.scratch_dir() or tmp_path
+    src = scratch / "work.bin"
+    data = os.urandom(50_000)
+    src.write_bytes(data)
+    backend.put_file("moved/obj.bin", src, sha256=sha(data), move=True)
+    with backend.open("moved/obj.bin") as stream:
+        assert stream.read() == data
+    # Local storage renames the file into place; S3 uploads a copy and the caller removes its file.
+    assert src.exists() == isinstance(backend, S3Backend)
+    assert all(i.key != "work.bin" for i in backend.list())  # scratch files are never listed

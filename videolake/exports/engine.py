@@ -119,7 +119,8 @@ class ExportEngine:
                                     export.ttl_seconds)
         try:
             cuts = self._plan(request)
-            with tempfile.TemporaryDirectory(prefix="videolake-export-") as tmp:
+            # Work beside the storage when it is local, so finished files are renamed into place.
+            with tempfile.TemporaryDirectory(prefix="videolake-export-", dir=self.storage.scratch_dir()) as tmp:
                 for cut in cuts:
                     self._make(export_id, request, cut, Path(tmp))
                 manifest, manifest_key, manifest_sha = self._store_manifest(export_id, request, cuts)
@@ -233,15 +234,18 @@ class ExportEngine:
                     "-pix_fmt", "yuv420p", "-c:a", "aac"]
         else:
             cmd += ["-map", "0:v:0", "-map", "0:a:0?", "-c", "copy", "-avoid_negative_ts", "make_zero"]
-        cmd += ["-movflags", "+faststart", str(out)]
+        if reencode:
+            cmd += ["-movflags", "+faststart"]  # cheap here; fast mode skips the second full write
+        cmd += [str(out)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0 or not out.exists():
             raise ExportError(f"ffmpeg could not cut {cut.camera}: {proc.stderr.strip()[-500:]}")
         probe = inspect_video(out)
         sha = sha256_file(out)
         key = f"{EXPORTS_PREFIX}/{export_id}/{_safe(cut.camera)}.mp4"
-        self.storage.put_file(key, out, sha256=sha, content_type="video/mp4")
-        cut.output = {"key": key, "sha256": sha, "size_bytes": out.stat().st_size, "duration_s": probe.duration_s,
+        size = out.stat().st_size
+        self.storage.put_file(key, out, sha256=sha, content_type="video/mp4", move=True)
+        cut.output = {"key": key, "sha256": sha, "size_bytes": size, "duration_s": probe.duration_s,
                       "video_codec": probe.video_codec, "width": probe.width, "height": probe.height}
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -90,9 +90,24 @@ class StorageBackend(ABC):
 
     @abstractmethod
     def put_file(
-        self, key: str, path: str | Path, *, sha256: str | None = None, content_type: str | None = None
+        self,
+        key: str,
+        path: str | Path,
+        *,
+        sha256: str | None = None,
+        content_type: str | None = None,
+        move: bool = False,
     ) -> ObjectInfo:
-        """Store a local file under ``key``; when ``sha256`` is given, verify it or store nothing."""
+        """Store a local file under ``key``; when ``sha256`` is given, verify it or store nothing.
+
+        ``move`` allows taking the file itself instead of a copy (a rename on the same filesystem);
+        the caller vouches that ``sha256`` is the hash of the file as it is. Backends that cannot
+        move copy, and the caller removes its file afterwards.
+        """
+
+    def scratch_dir(self) -> Path | None:
+        """A folder for work files from which ``put_file(move=True)`` is a rename, if any."""
+        return None
 
     @abstractmethod
     def put_stream(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -116,9 +117,26 @@ class LocalBackend(StorageBackend):
             raise
         return ObjectInfo(key=key, size=size, mtime=target.stat().st_mtime, sha256=actual)
 
-    def put_file(self, key, path, *, sha256=None, content_type=None) -> ObjectInfo:  # type: ignore[no-untyped-def]
+    def put_file(self, key, path, *, sha256=None, content_type=None, move=False) -> ObjectInfo:  # type: ignore[no-untyped-def]
+        if move and sha256 is not None:
+            target = self._path(key)
+            try:
+                if self.durable:
+                    with open(path, "rb") as fh:
+                        os.fsync(fh.fileno())
+                self._commit(Path(path), target)
+                st = target.stat()
+                return ObjectInfo(key=key, size=st.st_size, mtime=st.st_mtime, sha256=sha256)
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
         with open(path, "rb", buffering=0) as src:
             return self._write(key, src, sha256)
+
+    def scratch_dir(self) -> Path:
+        tmp = self.root / TMP_DIR
+        tmp.mkdir(parents=True, exist_ok=True)
+        return tmp
 
     def put_stream(self, key, stream, *, sha256=None, content_type=None) -> ObjectInfo:  # type: ignore[no-untyped-def]
         return self._write(key, stream, sha256)

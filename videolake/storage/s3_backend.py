@@ -243,7 +243,7 @@ class S3Backend(StorageBackend):
             raise _translate(exc, f"{self.url}: multipart upload of {key}") from exc
         return ObjectInfo(key=key, size=size, mtime=0.0, sha256=actual)
 
-    def put_file(self, key, path, *, sha256=None, content_type=None) -> ObjectInfo:  # type: ignore[no-untyped-def]
+    def put_file(self, key, path, *, sha256=None, content_type=None, move=False) -> ObjectInfo:  # type: ignore[no-untyped-def]
         size = os.path.getsize(path)
         if size <= self.options.multipart_threshold:
             with open(path, "rb") as fh:
