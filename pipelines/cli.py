@@ -454,6 +454,79 @@ def cmd_export_status(args: argparse.Namespace) -> int:
     return EXIT_OK if info["status"] != "FAILED" else EXIT_FAILED
 
 
+def cmd_export_link(args: argparse.Namespace) -> int:
+    from videolake import constants as c
+    from videolake.exports.engine import load_export
+    from videolake.links.tokens import load_or_create_secret, sign
+    from videolake.storage import open_backend
+    from videolake.storage.local_backend import LocalBackend
+
+    env = _environment()
+    export = load_export(_catalog(), args.export_id)
+    if export is None:
+        raise CliError(f"no export {args.export_id!r}")
+    if export.status != "COMPLETED":
+        raise CliError(f"export {export.id} is {export.status}; links exist once it is COMPLETED"
+                       + (f" ({export.error})" if export.error else ""))
+    now = dt.datetime.now(dt.timezone.utc)
+    if export.expires_at is None or export.expires_at <= now:
+        raise CliError(f"export {export.id} expired at {export.expires_at.isoformat() if export.expires_at else '?'}")
+    ttl = parse_duration(args.ttl)
+    remaining = int((export.expires_at - now).total_seconds())
+    capped = ttl > remaining
+    ttl = min(ttl, remaining)
+    expires = now + dt.timedelta(seconds=ttl)
+    backend = open_backend(export.backend)
+    files = [(o.camera_id, o.key, f"{export.id}-{o.camera_id}.mp4") for o in export.outputs]
+    files.append(("manifest", export.manifest_key, f"{export.id}-manifest.json"))
+    if isinstance(backend, LocalBackend):
+        secret = load_or_create_secret(os.environ.get(c.ENV_LINK_SECRET), Path(env[c.ENV_HOME]))
+        base = env[c.ENV_PUBLIC_URL].rstrip("/")
+        links = [(name, f"{base}/d/{sign(secret, key, filename, int(expires.timestamp()))}") for name, key, filename in files]
+    else:
+        links = [(name, backend.readable_url(key, expires_in=ttl)) for name, key, _ in files]
+    if args.json:
+        _print_json({"id": export.id, "expires_at": expires.isoformat(), "capped_to_export_expiry": capped,
+                     "links": [{"camera": n, "url": u} for n, u in links if n != "manifest"],
+                     "manifest_url": links[-1][1]})
+        return EXIT_OK
+    for name, url in links:
+        print(f"{name}: {url}")
+    print(f"links expire {expires.isoformat()}" + (" (capped: the export itself expires then)" if capped else ""))
+    if isinstance(backend, LocalBackend):
+        print("local storage: `videolake serve` answers these links")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import signal
+
+    from videolake import constants as c
+    from videolake.links.server import make_server
+    from videolake.links.tokens import load_or_create_secret
+    from videolake.storage import open_backend
+    from videolake.storage.local_backend import LocalBackend
+
+    env = _environment()
+    storage = open_backend(env[c.ENV_HOT_STORAGE])
+    if not isinstance(storage, LocalBackend):
+        raise CliError(f"hot storage {storage.url} is not local: its links are presigned URLs, nothing to serve")
+    secret = load_or_create_secret(os.environ.get(c.ENV_LINK_SECRET), Path(env[c.ENV_HOME]))
+    try:
+        server = make_server(storage, secret, args.host, args.port)
+    except OSError as exc:
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", EXIT_FAILED) from exc
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    print(f"videolake: serving download links from {storage.url} on http://{args.host}:{server.server_port}/d/…", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return EXIT_OK
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     from videolake.catalog.database import create_catalog_engine, current_revision, head_revision, upgrade_schema
 
@@ -511,10 +584,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--verbose", action="store_true")
     p.set_defaults(fn=cmd_export_create)
+    p = export.add_parser("link", help="download links that expire (presigned for S3, signed for `videolake serve`)")
+    p.add_argument("export_id")
+    p.add_argument("--ttl", default="48h", help="how long the links live (e.g. 30m, 48h); never past the export's expiry")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_export_link)
     p = export.add_parser("status", help="an export's status, outputs, gaps and manifest")
     p.add_argument("export_id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_export_status)
+
+    p = sub.add_parser("serve", help="serve signed download links for local storage (HTTP, Range requests)")
+    p.add_argument("--host", default="127.0.0.1", help="listen address (loopback by default)")
+    p.add_argument("--port", type=int, default=8080)
+    p.set_defaults(fn=cmd_serve)
 
     p = sub.add_parser("db", help="catalog schema migrations")
     p.add_argument("action", choices=["upgrade", "current"])

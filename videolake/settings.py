@@ -29,6 +29,7 @@ def default_environment(env: Mapping[str, str]) -> dict[str, str]:
         c.ENV_STABLE_AFTER_SECONDS: str(c.DEFAULT_STABLE_AFTER_SECONDS),
         c.ENV_BATCH_MAX_FILES: str(c.DEFAULT_BATCH_MAX_FILES),
         c.ENV_WORKERS: "0",  # 0: two processes per core
+        c.ENV_PUBLIC_URL: "http://127.0.0.1:8080",
     }
     for key in values:
         if env.get(key):

@@ -196,3 +196,39 @@ def test_export_create_wait_and_status(cli_env, tmp_path):
     unknown = cli(cli_env, "export", "create", "--camera", "cam9", "--start", "2026-11-20T10:00Z", "--end", "2026-11-20T10:01Z")
     assert unknown.returncode == 2 and "unknown camera cam9" in unknown.stderr
     assert cli(cli_env, "export", "status", "exp-nope").returncode == 2
+
+
+def test_export_link_served_by_videolake_serve(cli_env, tmp_path):
+    import http.client
+    import urllib.parse
+
+    from tests.servers import free_port, stop_pid, wait_for_port
+    from videolake.media.samples import make_clip
+
+    make_clip(tmp_path / "home" / "segments" / "cam3" / "20261120T100000Z.ts", duration=4, size="320x180")
+    assert cli(cli_env, "ingest").returncode == 0
+    done = json.loads(cli(cli_env, "export", "create", "--camera", "cam3", "--start", "2026-11-20T10:00:00Z",
+                          "--end", "2026-11-20T10:00:04Z", "--wait", "--json").stdout)
+    port = free_port()
+    env = {**cli_env, "VIDEOLAKE_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    links = json.loads(cli(env, "export", "link", done["id"], "--ttl", "10m", "--json").stdout)
+    assert links["capped_to_export_expiry"] is False
+    forever = json.loads(cli(env, "export", "link", done["id"], "--ttl", "400d", "--json").stdout)
+    assert forever["capped_to_export_expiry"] is True and forever["expires_at"][:16] == done["expires_at"][:16]
+    url = urllib.parse.urlsplit(links["links"][0]["url"])
+    expected = Path(done["outputs"][0]["uri"][7:]).read_bytes()
+    proc = subprocess.Popen([VIDEOLAKE, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_for_port(port, timeout=30, proc=proc)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", url.path, headers={"Range": "bytes=0-99"})
+        resp = conn.getresponse()
+        assert resp.status == 206 and resp.read() == expected[:100]
+        conn.request("GET", url.path[:-4] + "AAAA")
+        assert conn.getresponse().status == 403
+        conn.close()
+    finally:
+        stop_pid(proc.pid)
+    pending = cli(cli_env, "export", "create", "--camera", "cam3", "--start", "2026-11-20T10:00:00Z", "--end", "2026-11-20T10:00:02Z")
+    refused = cli(cli_env, "export", "link", pending.stdout.strip())
+    assert refused.returncode == 2 and "links exist once it is COMPLETED" in refused.stderr
