@@ -527,6 +527,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_stitch(args: argparse.Namespace) -> int:
+    from videolake import constants as c
+    from videolake.exports.stitch import StitchError, stitch
+    from videolake.ingest.engine import IngestEngine, IngestSettings
+    from videolake.storage import open_backend
+
+    env = _environment()
+    hot = open_backend(env[c.ENV_HOT_STORAGE])
+    engine = IngestEngine(_catalog(), hot, open_backend(env[c.ENV_QUARANTINE]), settings=IngestSettings(workers=1))
+    try:
+        result = stitch(engine, args.ids, args.name)
+    except StitchError as exc:
+        raise CliError(str(exc)) from exc
+    if args.json:
+        _print_json({"video_id": result.video_id, "name": result.name, "reencoded": result.reencoded,
+                     "duplicate_of_existing": result.duplicate})
+    else:
+        how = f"re-encoded: {result.reencoded}" if result.reencoded else "stream copy"
+        print(f"video {result.video_id} {result.name} ({how})" + (" — same content as an existing video" if result.duplicate else ""))
+    return EXIT_OK
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     from videolake.catalog.database import create_catalog_engine, current_revision, head_revision, upgrade_schema
 
@@ -593,6 +615,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("export_id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_export_status)
+
+    p = sub.add_parser("stitch", help="join catalog videos into one new video (re-encodes only when formats differ)")
+    p.add_argument("ids", nargs="+", type=int, metavar="ID")
+    p.add_argument("--name", help="file name of the new video")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_stitch)
 
     p = sub.add_parser("serve", help="serve signed download links for local storage (HTTP, Range requests)")
     p.add_argument("--host", default="127.0.0.1", help="listen address (loopback by default)")

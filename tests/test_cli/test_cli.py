@@ -232,3 +232,21 @@ def test_export_link_served_by_videolake_serve(cli_env, tmp_path):
     pending = cli(cli_env, "export", "create", "--camera", "cam3", "--start", "2026-11-20T10:00:00Z", "--end", "2026-11-20T10:00:02Z")
     refused = cli(cli_env, "export", "link", pending.stdout.strip())
     assert refused.returncode == 2 and "links exist once it is COMPLETED" in refused.stderr
+
+
+def test_stitch_command(cli_env, tmp_path):
+    from videolake.media.samples import make_clip
+
+    landing = tmp_path / "home" / "landing"
+    make_clip(landing / "one.mp4", duration=2, size="320x180", frequency=300)
+    make_clip(landing / "two.mp4", duration=2, size="320x180", frequency=500)
+    assert cli(cli_env, "ingest").returncode == 0
+    ids = [v["id"] for v in json.loads(cli(cli_env, "videos", "--json").stdout)]
+    done = cli(cli_env, "stitch", *map(str, ids), "--name", "both", "--json")
+    assert done.returncode == 0, done.stderr
+    made = json.loads(done.stdout)
+    video = [v for v in json.loads(cli(cli_env, "videos", "--json").stdout) if v["id"] == made["video_id"]][0]
+    assert video["source_type"] == "stitched" and video["name"] == "both.mp4"
+    assert [s["video_id"] for s in video["sidecar"]["stitched_from"]] == ids
+    lonely = cli(cli_env, "stitch", str(ids[0]))
+    assert lonely.returncode == 2 and "at least two" in lonely.stderr

@@ -260,6 +260,18 @@ class ExportOutput(Base):
     export: Mapped[Export] = relationship(back_populates="outputs")
 
 
+class VideoInput(Base):
+    """The inputs of a derived video (a stitch), in order."""
+
+    __tablename__ = "video_inputs"
+    __table_args__ = (UniqueConstraint("video_id", "position", name="uq_video_inputs_position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    input_video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="RESTRICT"), index=True)
+
+
 class AuditEvent(Base):
     """Append-only record of every destructive or state-changing step."""
 

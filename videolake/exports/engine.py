@@ -203,7 +203,7 @@ class ExportEngine:
             if hit.end <= cursor:
                 continue  # fully overlapped by what came before
             path = self._local_segment(hit, folder)
-            lines.append(f"file '{_ffconcat_quote(str(path))}'")
+            lines.append(f"file '{ffconcat_quote(str(path))}'")
             inpoint = max(0.0, (cursor - hit.start).total_seconds())
             outpoint = (min(hit.end, request.end) - hit.start).total_seconds()
             if first_offset is None:
@@ -286,7 +286,7 @@ class ExportEngine:
         return manifest, key, sha
 
 
-def _ffconcat_quote(path: str) -> str:
+def ffconcat_quote(path: str) -> str:
     return path.replace("'", "'\\''")
 
 

@@ -15,6 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    _video_inputs()
     op.create_table('exports',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
@@ -57,7 +58,24 @@ def upgrade() -> None:
 
 
 
+def _video_inputs() -> None:
+    op.create_table('video_inputs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('video_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('input_video_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['input_video_id'], ['videos.id'], ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['video_id'], ['videos.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('video_id', 'position', name='uq_video_inputs_position')
+    )
+    with op.batch_alter_table('video_inputs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_video_inputs_input_video_id'), ['input_video_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_video_inputs_video_id'), ['video_id'], unique=False)
+
+
 def downgrade() -> None:
+    op.drop_table('video_inputs')
     with op.batch_alter_table('export_outputs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_export_outputs_export_id'))
 
