@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from videolake.catalog.models import Export, ExportOutput, utcnow
 from videolake.catalog.repository import Catalog
+from videolake.exports.sources import NoReadableCopy, local_copy
 from videolake.media.ffmpeg_tools import ffmpeg_executable
 from videolake.media.inspection import inspect_video
 from videolake.segments.index import SegmentHit, coverage_gaps, find_segments, known_cameras, longest_segment_seconds
@@ -170,21 +171,10 @@ class ExportEngine:
 
     # -- cutting ----------------------------------------------------------------------------------
     def _local_segment(self, hit: SegmentHit, folder: Path) -> Path:
-        from videolake.catalog.models import Replica
-        from videolake.storage import open_backend
-
-        with self.catalog.read() as s:
-            replicas = s.scalars(select(Replica).where(Replica.video_id == hit.video_id, Replica.state == "verified")).all()
-        if not replicas:
-            raise ExportError(f"segment {hit.segment_id} ({hit.camera_id} {hit.start.isoformat()}) has no verified copy")
-        replica = next((r for r in replicas if r.backend == self.storage.url), replicas[0])
-        backend = self.storage if replica.backend == self.storage.url else open_backend(replica.backend)
-        local = backend.local_path(replica.key)
-        if local is not None and local.exists():
-            return local
-        dest = folder / f"seg-{hit.segment_id}"
-        backend.get_file(replica.key, dest)
-        return dest
+        try:
+            return local_copy(self.catalog, self.storage, hit.video_id, folder)
+        except NoReadableCopy as exc:
+            raise ExportError(f"segment {hit.segment_id} ({hit.camera_id} {hit.start.isoformat()}): {exc}") from exc
 
     def _make(self, export_id: str, request: ExportRequest, cut: CameraCut, tmp: Path) -> None:
         folder = tmp / f"cam-{hashlib.sha256(cut.camera.encode()).hexdigest()[:12]}"

@@ -19,13 +19,13 @@ from pathlib import Path
 from sqlalchemy import select
 
 from videolake import constants as c
-from videolake.catalog.models import Replica, Video, VideoInput
+from videolake.catalog.models import Video, VideoInput
 from videolake.catalog.repository import Catalog
 from videolake.exports.engine import ffconcat_quote
+from videolake.exports.sources import NoReadableCopy, local_copy
 from videolake.ingest.engine import IngestEngine
 from videolake.ingest.landing import LandedItem
 from videolake.media.ffmpeg_tools import ffmpeg_executable
-from videolake.storage import StorageBackend, open_backend
 
 
 class StitchError(Exception):
@@ -54,21 +54,6 @@ def _inputs(catalog: Catalog, ids: list[int]) -> list[Video]:
     return [found[i] for i in ids]
 
 
-def _local(catalog: Catalog, hot: StorageBackend, video: Video, folder: Path) -> Path:
-    with catalog.read() as s:
-        replicas = s.scalars(select(Replica).where(Replica.video_id == video.id, Replica.state == c.REPLICA_VERIFIED)).all()
-    if not replicas:
-        raise StitchError(f"video {video.id} has no verified copy to read")
-    replica = next((r for r in replicas if r.backend == hot.url), replicas[0])
-    backend = hot if replica.backend == hot.url else open_backend(replica.backend)
-    path = backend.local_path(replica.key)
-    if path is not None and path.exists():
-        return path
-    dest = folder / f"input-{video.id}"
-    backend.get_file(replica.key, dest)
-    return dest
-
-
 def stitch(engine: IngestEngine, ids: list[int], name: str | None = None) -> StitchResult:
     catalog = engine.catalog
     videos = _inputs(catalog, ids)
@@ -83,7 +68,10 @@ def stitch(engine: IngestEngine, ids: list[int], name: str | None = None) -> Sti
         reencode = "inputs differ in codec, frame size, frame rate or audio"
     with tempfile.TemporaryDirectory(prefix="videolake-stitch-", dir=engine.hot.scratch_dir()) as tmp:
         folder = Path(tmp)
-        paths = [_local(catalog, engine.hot, v, folder) for v in videos]
+        try:
+            paths = [local_copy(catalog, engine.hot, v.id, folder) for v in videos]
+        except NoReadableCopy as exc:
+            raise StitchError(str(exc)) from exc
         out = folder / name
         cmd = [ffmpeg_executable(), "-nostdin", "-v", "error", "-y"]
         if reencode is None:
