@@ -52,3 +52,26 @@ def test_launchpad_config_is_checked(site, config, message):
     result = materialize_export(site, config, raise_on_error=False)
     failure = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"][0]
     assert message in failure.event_specific_data.user_failure_data.description
+
+
+def test_exports_whose_run_died_are_retried_then_given_up(site):
+    from resources import StorageResource
+
+    catalog = site.catalog()
+    export_id = create_export(catalog, ExportRequest(["cam3"], at("10:00:00"), at("10:00:05")))
+    broken = site.resources(hot_storage=StorageResource(url="ftp://nowhere/x"))  # every run dies before the export
+    keys = []
+    with dg.instance_for_test() as instance:
+        for _ in range(3):
+            ctx = dg.build_sensor_context(instance=instance, resources=site.resources(), definitions=defs)
+            [request] = export_requests_sensor.evaluate_tick(ctx).run_requests
+            keys.append(request.run_key)
+            result = dg.materialize([video_exports], resources=broken, instance=instance, tags=request.tags,
+                                    run_config=request.run_config, raise_on_error=False)
+            assert not result.success
+        assert load_export(catalog, export_id).status == "PENDING"
+        ctx = dg.build_sensor_context(instance=instance, resources=site.resources(), definitions=defs)
+        assert export_requests_sensor.evaluate_tick(ctx).skip_message == "no pending export requests"
+    assert keys == [export_id, f"{export_id}:attempt-2", f"{export_id}:attempt-3"]
+    failed = load_export(catalog, export_id)
+    assert failed.status == "FAILED" and "gave up after 3 runs" in failed.error

@@ -86,9 +86,21 @@ def create_export(catalog: Catalog, request: ExportRequest, *, check_cameras: bo
     return export_id
 
 
-def pending_exports(catalog: Catalog, limit: int = 100) -> list[str]:
+def unfinished_exports(catalog: Catalog, limit: int = 100) -> list[str]:
+    """Exports not COMPLETED or FAILED yet (PENDING, or PROCESSING in a run that may have died)."""
     with catalog.read() as s:
-        return list(s.scalars(select(Export.id).where(Export.status == PENDING).order_by(Export.requested_at).limit(limit)))
+        return list(
+            s.scalars(
+                select(Export.id).where(Export.status.in_([PENDING, PROCESSING])).order_by(Export.requested_at).limit(limit)
+            )
+        )
+
+
+def give_up(catalog: Catalog, export_id: str, reason: str) -> None:
+    with catalog.write() as s:
+        row = s.get(Export, export_id)
+        if row is not None and row.status in (PENDING, PROCESSING):
+            row.status, row.error, row.finished_at = FAILED, reason, utcnow()
 
 
 @dataclass
