@@ -79,3 +79,15 @@ def test_rotated_video_gets_upright_poster(clips):
     made = make_thumbnails(clips.portrait)
     poster = Image.open(io.BytesIO(made.poster.data))
     assert poster.size == (240, 320)
+
+
+def test_long_video_sprite_seeks_per_tile(tmp_path):
+    from videolake.media.samples import make_clip
+
+    clip = make_clip(tmp_path / "long.mp4", duration=180, size="96x64", audio=False, gop=50,
+                     extra_output_args={"preset": "ultrafast"})
+    made = make_thumbnails(clip, max_tiles=12)
+    times = made.sprite.meta["times_s"]
+    assert made.sprite.meta["tiles"] == 12 and times == sorted(times)
+    assert times[0] < 15 and times[-1] > 160  # spread over the whole video, not the first keyframes
+    assert made.poster.meta["time_s"] is not None
