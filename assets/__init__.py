@@ -1,7 +1,8 @@
 """Dagster assets: landing zone -> ingested videos -> video probes -> thumbnails."""
 
+from assets.archive_assets import archived_videos
 from assets.export_assets import video_exports
 from assets.ingest_assets import ingest_lineage, landing_zone
 from assets.quality_checks import catalog_quality_checks
 
-__all__ = ["catalog_quality_checks", "ingest_lineage", "landing_zone", "video_exports"]
+__all__ = ["archived_videos", "catalog_quality_checks", "ingest_lineage", "landing_zone", "video_exports"]

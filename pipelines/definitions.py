@@ -3,10 +3,10 @@
 
 import dagster as dg
 
-from assets import catalog_quality_checks, ingest_lineage, landing_zone, video_exports
-from pipelines.jobs import catalog_quality_job, export_job, ingest_job
-from pipelines.schedules import catalog_quality_nightly
-from resources import CatalogResource, IngestSettingsResource, LandingZoneResource, SegmentNamingResource, StorageResource
+from assets import archived_videos, catalog_quality_checks, ingest_lineage, landing_zone, video_exports
+from pipelines.jobs import archive_job, catalog_quality_job, export_job, ingest_job
+from pipelines.schedules import archive_nightly, catalog_quality_nightly
+from resources import ArchivePolicyResource, CatalogResource, IngestSettingsResource, LandingZoneResource, SegmentNamingResource, StorageResource
 from sensors import catalog_quality_sensor, export_requests_sensor, landing_zone_sensor, segments_sensor
 from videolake import constants as c
 
@@ -17,6 +17,11 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         "catalog": CatalogResource(url=dg.EnvVar(c.ENV_CATALOG_URL)),
         "hot_storage": StorageResource(url=dg.EnvVar(c.ENV_HOT_STORAGE)),
         "quarantine_storage": StorageResource(url=dg.EnvVar(c.ENV_QUARANTINE)),
+        "archive": ArchivePolicyResource(
+            archive_url=dg.EnvVar(c.ENV_ARCHIVE_STORAGE),
+            migration=dg.EnvVar(c.ENV_MIGRATION),
+            archive_after_days=dg.EnvVar.int(c.ENV_ARCHIVE_AFTER_DAYS),
+        ),
         "landing": LandingZoneResource(url=dg.EnvVar(c.ENV_LANDING)),
         "segments_landing": LandingZoneResource(url=dg.EnvVar(c.ENV_SEGMENTS_LANDING)),
         "segment_naming": SegmentNamingResource(template=dg.EnvVar(c.ENV_SEGMENT_TEMPLATE)),
@@ -29,10 +34,10 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
 
 
 defs = dg.Definitions(
-    assets=[landing_zone, ingest_lineage, video_exports],
+    assets=[landing_zone, ingest_lineage, video_exports, archived_videos],
     asset_checks=[catalog_quality_checks],
-    jobs=[ingest_job, export_job, catalog_quality_job],
+    jobs=[ingest_job, export_job, archive_job, catalog_quality_job],
     sensors=[landing_zone_sensor, segments_sensor, export_requests_sensor, catalog_quality_sensor],
-    schedules=[catalog_quality_nightly],
+    schedules=[catalog_quality_nightly, archive_nightly],
     resources=build_resources(),
 )

@@ -23,6 +23,14 @@ export_job = dg.define_asset_job(
     description="Cut one export request into an MP4 per camera plus a manifest.",
 )
 
+archive_job = dg.define_asset_job(
+    name=c.JOB_ARCHIVE,
+    selection=dg.AssetSelection.assets(c.ASSET_ARCHIVED_VIDEOS),
+    executor_def=dg.in_process_executor,
+    tags={"videolake/job": "archive"},
+    description="Copy (or move) one landing day's videos to the archive tier, verified.",
+)
+
 catalog_quality_job = dg.define_asset_job(
     name=c.JOB_CATALOG_QUALITY,
     selection=dg.AssetSelection.checks_for_assets(c.ASSET_VIDEO_PROBES),

@@ -1,9 +1,13 @@
 """Schedules. The quality sensor runs the checks after new probes; this nightly run also catches
 problems that arrive without new probes (a manual catalog edit, a restored backup)."""
 
+import datetime as dt
+
 import dagster as dg
 
-from pipelines.jobs import catalog_quality_job
+from pipelines.jobs import archive_job, catalog_quality_job
+from resources import ArchivePolicyResource, CatalogResource, StorageResource
+from videolake.archive.engine import ArchiveEngine
 
 catalog_quality_nightly = dg.ScheduleDefinition(
     name="catalog_quality_nightly",
@@ -13,3 +17,28 @@ catalog_quality_nightly = dg.ScheduleDefinition(
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Great Expectations checks over the whole probed catalog, every night.",
 )
+
+
+@dg.schedule(
+    name="archive_nightly",
+    job=archive_job,
+    cron_schedule="0 2 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Archives every landing day older than archive_after_days that still has videos to archive.",
+)
+def archive_nightly(
+    context: dg.ScheduleEvaluationContext,
+    catalog: CatalogResource,
+    hot_storage: StorageResource,
+    archive: ArchivePolicyResource,
+):
+    now = context.scheduled_execution_time or dt.datetime.now(dt.timezone.utc)
+    engine = ArchiveEngine(catalog.catalog(), hot_storage.backend(), archive.archive_backend(), mode=archive.migration)
+    days = engine.days_due(now.date() - dt.timedelta(days=archive.archive_after_days))
+    if not days:
+        return dg.SkipReason("no landing day past the threshold has videos left to archive")
+    return [
+        dg.RunRequest(run_key=f"archive-{day.isoformat()}-{now.date().isoformat()}", partition_key=day.isoformat())
+        for day in days
+    ]

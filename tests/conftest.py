@@ -98,6 +98,7 @@ class Lake:
 
     def resources(self, **overrides):
         from resources import (
+            ArchivePolicyResource,
             CatalogResource,
             IngestSettingsResource,
             LandingZoneResource,
@@ -112,6 +113,7 @@ class Lake:
             "landing": LandingZoneResource(url=str(self.landing)),
             "segments_landing": LandingZoneResource(url=str(self.segments)),
             "segment_naming": SegmentNamingResource(),
+            "archive": ArchivePolicyResource(archive_url=(self.home / "archive").as_uri()),
             "ingest_settings": IngestSettingsResource(stable_after_seconds=0, workers=2),
         }
         res.update(overrides)

@@ -26,6 +26,9 @@ def default_environment(env: Mapping[str, str]) -> dict[str, str]:
         c.ENV_CATALOG_URL: f"sqlite:///{home / 'catalog.sqlite'}",
         c.ENV_HOT_STORAGE: (home / "storage").as_uri(),
         c.ENV_QUARANTINE: (home / "quarantine").as_uri(),
+        c.ENV_ARCHIVE_STORAGE: (home / "archive").as_uri(),
+        c.ENV_MIGRATION: "copy",
+        c.ENV_ARCHIVE_AFTER_DAYS: str(c.DEFAULT_ARCHIVE_AFTER_DAYS),
         c.ENV_STABLE_AFTER_SECONDS: str(c.DEFAULT_STABLE_AFTER_SECONDS),
         c.ENV_BATCH_MAX_FILES: str(c.DEFAULT_BATCH_MAX_FILES),
         c.ENV_WORKERS: "0",  # 0: two processes per core

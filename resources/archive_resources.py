@@ -1,0 +1,18 @@
+from pydantic import Field
+
+import dagster as dg
+
+from videolake import constants as c
+from videolake.storage import StorageBackend, open_backend
+
+
+class ArchivePolicyResource(dg.ConfigurableResource):
+    """The archive tier and how videos move there."""
+
+    archive_url: str = Field(description="file:///path or s3://bucket/prefix of the archive tier")
+    migration: str = Field(default="copy", description="copy (keep the hot copy) or move (delete it once the archive copy is verified)")
+    archive_after_days: int = Field(default=c.DEFAULT_ARCHIVE_AFTER_DAYS, description="days a video stays hot before archiving")
+    transfers: int = Field(default=8, description="parallel transfers within a run")
+
+    def archive_backend(self) -> StorageBackend:
+        return open_backend(self.archive_url)
