@@ -9,7 +9,6 @@ import dagster as dg
 from sqlalchemy import select
 
 from assets import archived_videos
-from pipelines.definitions import defs
 from resources import ArchivePolicyResource
 from tests.test_ingest.test_ingest_pipeline import DAY, run_ingest
 from videolake.catalog.models import AuditEvent, Replica, Video
@@ -89,14 +88,18 @@ def test_nightly_schedule_requests_the_days_past_the_threshold(sqlite_lake, clip
     lake = sqlite_lake
     lake.drop(clips.good, "a.mp4")
     run_ingest(lake)  # landing day 2026-11-20
-    schedule = defs.resolve_schedule_def("archive_nightly")
+    from pipelines.jobs import archive_job
+    from pipelines.schedules import archive_nightly
+
+    # A Definitions of its own: the schedule context binds the repository to this test's instance.
     resources = lake.resources(archive=ArchivePolicyResource(archive_url=(lake.home / "cold").as_uri(), archive_after_days=3))
-    with dg.instance_for_test() as instance:
-        repo = defs.get_repository_def()
-        early = dg.build_schedule_context(instance=instance, resources=resources, repository_def=repo,
-                                          scheduled_execution_time=dt.datetime(2026, 11, 22, 2, tzinfo=dt.timezone.utc))
-        assert schedule.evaluate_tick(early).skip_message
-        due = dg.build_schedule_context(instance=instance, resources=resources, repository_def=repo,
-                                        scheduled_execution_time=dt.datetime(2026, 11, 24, 2, tzinfo=dt.timezone.utc))
-        [request] = schedule.evaluate_tick(due).run_requests
+    repo = dg.Definitions(assets=[archived_videos], jobs=[archive_job], schedules=[archive_nightly],
+                          resources=resources).get_repository_def()
+    schedule = archive_nightly
+    early = dg.build_schedule_context(resources=resources, repository_def=repo,
+                                      scheduled_execution_time=dt.datetime(2026, 11, 22, 2, tzinfo=dt.timezone.utc))
+    assert schedule.evaluate_tick(early).skip_message
+    due = dg.build_schedule_context(resources=resources, repository_def=repo,
+                                    scheduled_execution_time=dt.datetime(2026, 11, 24, 2, tzinfo=dt.timezone.utc))
+    [request] = schedule.evaluate_tick(due).run_requests
     assert request.partition_key == DAY
