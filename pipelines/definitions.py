@@ -4,8 +4,9 @@
 import dagster as dg
 
 from assets import archived_videos, catalog_quality_checks, ingest_lineage, landing_zone, video_exports
-from pipelines.jobs import archive_job, catalog_quality_job, export_job, ingest_job
-from pipelines.schedules import archive_nightly, catalog_quality_nightly
+from assets.integrity_checks import archive_integrity, hot_storage_integrity
+from pipelines.jobs import archive_job, catalog_quality_job, export_job, ingest_job, integrity_job
+from pipelines.schedules import archive_nightly, catalog_quality_nightly, integrity_nightly
 from resources import ArchivePolicyResource, CatalogResource, IngestSettingsResource, LandingZoneResource, SegmentNamingResource, StorageResource
 from sensors import catalog_quality_sensor, export_requests_sensor, landing_zone_sensor, segments_sensor
 from videolake import constants as c
@@ -35,9 +36,9 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
 
 defs = dg.Definitions(
     assets=[landing_zone, ingest_lineage, video_exports, archived_videos],
-    asset_checks=[catalog_quality_checks],
-    jobs=[ingest_job, export_job, archive_job, catalog_quality_job],
+    asset_checks=[catalog_quality_checks, hot_storage_integrity, archive_integrity],
+    jobs=[ingest_job, export_job, archive_job, integrity_job, catalog_quality_job],
     sensors=[landing_zone_sensor, segments_sensor, export_requests_sensor, catalog_quality_sensor],
-    schedules=[catalog_quality_nightly, archive_nightly],
+    schedules=[catalog_quality_nightly, archive_nightly, integrity_nightly],
     resources=build_resources(),
 )

@@ -26,8 +26,13 @@ export_job = _job(
     "Cut one export request into an MP4 per camera plus a manifest.",
 )
 archive_job = _job(
-    c.JOB_ARCHIVE, "archive", dg.AssetSelection.assets(c.ASSET_ARCHIVED_VIDEOS),
+    c.JOB_ARCHIVE, "archive", dg.AssetSelection.assets(c.ASSET_ARCHIVED_VIDEOS).without_checks(),
     "Copy (or move) one landing day's videos to the archive tier, verified.",
+)
+integrity_job = _job(
+    c.JOB_INTEGRITY, "integrity",
+    dg.AssetSelection.checks_for_assets(c.ASSET_INGESTED_VIDEOS, c.ASSET_ARCHIVED_VIDEOS),
+    "Scrub the hot and archive tiers against the catalog (missing, untracked, size, sampled sha256).",
 )
 catalog_quality_job = _job(
     c.JOB_CATALOG_QUALITY, "quality", dg.AssetSelection.checks_for_assets(c.ASSET_VIDEO_PROBES),

@@ -5,7 +5,7 @@ import datetime as dt
 
 import dagster as dg
 
-from pipelines.jobs import archive_job, catalog_quality_job
+from pipelines.jobs import archive_job, catalog_quality_job, integrity_job
 from resources import ArchivePolicyResource, CatalogResource, StorageResource
 from videolake.archive.engine import ArchiveEngine
 
@@ -42,3 +42,13 @@ def archive_nightly(
         dg.RunRequest(run_key=f"archive-{day.isoformat()}-{now.date().isoformat()}", partition_key=day.isoformat())
         for day in days
     ]
+
+
+integrity_nightly = dg.ScheduleDefinition(
+    name="integrity_nightly",
+    job=integrity_job,
+    cron_schedule="0 4 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Scrubs the hot and archive tiers against the catalog every night.",
+)

@@ -31,6 +31,7 @@ GROUP_EXPORTS = "exports"
 GROUP_ARCHIVE = "archive"
 ASSET_ARCHIVED_VIDEOS = "archived_videos"
 JOB_ARCHIVE = "archive_job"
+JOB_INTEGRITY = "integrity_job"
 DEFAULT_ARCHIVE_AFTER_DAYS = 30
 JOB_EXPORT = "export_job"
 SENSOR_EXPORTS = "export_requests_sensor"  # the multi-asset computing the three above

@@ -41,7 +41,10 @@ def test_definitions_load_and_hold_the_lineage():
     # The ingest job leaves the Great Expectations checks (3 s of import) to their own job.
     assert defs.resolve_job_def("ingest_job").asset_layer.asset_graph.asset_check_keys == set()
     quality = defs.resolve_job_def("catalog_quality_job").asset_layer.asset_graph.asset_check_keys
-    assert {k.name for k in quality} == checks
+    assert {k.name for k in quality} == {"sha256_format", "positive_duration", "known_codecs", "sane_dimensions"}
+    integrity = defs.resolve_job_def("integrity_job").asset_layer.asset_graph.asset_check_keys
+    assert {k.name for k in integrity} == {"hot_storage_integrity", "archive_integrity"}
+    assert defs.resolve_job_def("archive_job").asset_layer.asset_graph.asset_check_keys == set()
 
 
 def test_import_reads_no_configuration_and_stays_light():
