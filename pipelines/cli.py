@@ -549,6 +549,37 @@ def cmd_stitch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_adopt(args: argparse.Namespace) -> int:
+    from videolake.archive.adopt import adopt
+    from videolake.storage import StorageError, UnsupportedStorageUrl, open_backend
+
+    _environment()
+    try:
+        backend = open_backend(args.url)
+    except UnsupportedStorageUrl as exc:
+        raise CliError(str(exc)) from exc
+
+    def progress(n: int, key: str) -> None:
+        if not args.json and n % 100 == 0:
+            print(f"  {n} objects looked at ({key})", file=sys.stderr, flush=True)
+
+    try:
+        report = adopt(_catalog(), backend, source=args.source, prefix=args.prefix, progress=progress)
+    except StorageError as exc:
+        raise CliError(f"cannot list {args.url}: {exc}", EXIT_FAILED) from exc
+    summary = {"registered": len(report.registered), "linked_to_existing": len(report.linked),
+               "already_registered": report.skipped, "not_adopted": [{"key": k, "reason": r} for k, r in report.rejected],
+               "bytes_hashed": report.bytes_hashed}
+    if args.json:
+        _print_json(summary)
+    else:
+        print(f"{summary['registered']} new videos, {summary['linked_to_existing']} already known (replica added), "
+              f"{report.skipped} already registered, {len(report.rejected)} left alone")
+        for key, reason in report.rejected:
+            print(f"  not adopted: {key}: {reason}")
+    return EXIT_PARTIAL if report.rejected else EXIT_OK
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     from videolake.catalog.database import create_catalog_engine, current_revision, head_revision, upgrade_schema
 
@@ -621,6 +652,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="file name of the new video")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_stitch)
+
+    p = sub.add_parser("adopt", help="register the videos already in a backend (a legacy folder or bucket) without copying")
+    p.add_argument("url", help="file:///path or s3://bucket/prefix")
+    p.add_argument("--source", default="adopted", help="source name recorded for these videos")
+    p.add_argument("--prefix", default="", help="only keys under this prefix")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_adopt)
 
     p = sub.add_parser("serve", help="serve signed download links for local storage (HTTP, Range requests)")
     p.add_argument("--host", default="127.0.0.1", help="listen address (loopback by default)")

@@ -250,3 +250,27 @@ def test_stitch_command(cli_env, tmp_path):
     assert [s["video_id"] for s in video["sidecar"]["stitched_from"]] == ids
     lonely = cli(cli_env, "stitch", str(ids[0]))
     assert lonely.returncode == 2 and "at least two" in lonely.stderr
+
+
+def test_adopt_registers_a_legacy_folder_without_copying(cli_env, clips, tmp_path):
+    legacy = tmp_path / "old server"
+    (legacy / "2019").mkdir(parents=True)
+    shutil.copyfile(clips.good, legacy / "2019" / "party.mp4")
+    shutil.copyfile(clips.other, legacy / "2019" / "copy of other.mp4")
+    (legacy / "notes.txt").write_text("not a video")
+    landing = tmp_path / "home" / "landing"
+    landing.mkdir(parents=True)
+    shutil.copyfile(clips.other, landing / "other.mp4")
+    assert cli(cli_env, "ingest").returncode == 0  # "other" is already cataloged
+    done = cli(cli_env, "adopt", legacy.as_uri(), "--source", "old-server", "--json")
+    assert done.returncode == 3, done.stderr  # notes.txt was left alone
+    report = json.loads(done.stdout)
+    assert (report["registered"], report["linked_to_existing"]) == (1, 1)
+    assert report["not_adopted"][0]["key"] == "notes.txt"
+    videos = {v["name"]: v for v in json.loads(cli(cli_env, "videos", "--json").stdout)}
+    party = videos["party.mp4"]
+    assert party["source"] == "old-server" and party["width"] == 640
+    assert [r["uri"] for r in party["replicas"]] == [(legacy / "2019" / "party.mp4").as_uri()]  # where it lies
+    assert len(videos["other.mp4"]["replicas"]) == 2  # the legacy copy became a replica, not a second video
+    again = json.loads(cli(cli_env, "adopt", legacy.as_uri(), "--json").stdout)
+    assert (again["registered"], again["linked_to_existing"], again["already_registered"]) == (0, 0, 2)
