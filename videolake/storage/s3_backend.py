@@ -14,7 +14,6 @@ import os
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -28,6 +27,7 @@ from videolake.storage.base import (
     StorageError,
     validate_key,
 )
+from videolake.storage.parts import iter_parts, read_exact, upload_parts
 
 SHA256_METADATA = "sha256"
 
@@ -189,42 +189,16 @@ class S3Backend(StorageBackend):
             )["UploadId"]
         except Exception as exc:  # noqa: BLE001
             raise _translate(exc, f"{self.url}: start multipart upload of {key}") from exc
-        whole = hashlib.sha256()
-        size = 0
-        results: dict[int, dict[str, Any]] = {}
-        in_flight: set[Future] = set()
-        limit = threading.BoundedSemaphore(self.options.max_concurrency * 2)
 
-        def upload(number: int, data: bytes) -> None:
-            try:
-                digest = _b64(hashlib.sha256(data).hexdigest())
-                resp = client.upload_part(
-                    Bucket=self.bucket,
-                    Key=full,
-                    UploadId=upload_id,
-                    PartNumber=number,
-                    Body=data,
-                    ChecksumSHA256=digest,
-                )
-                results[number] = {"PartNumber": number, "ETag": resp["ETag"], "ChecksumSHA256": digest}
-            finally:
-                limit.release()
+        def upload(number: int, data: bytes) -> dict[str, Any]:
+            digest = _b64(hashlib.sha256(data).hexdigest())
+            resp = client.upload_part(
+                Bucket=self.bucket, Key=full, UploadId=upload_id, PartNumber=number, Body=data, ChecksumSHA256=digest
+            )
+            return {"PartNumber": number, "ETag": resp["ETag"], "ChecksumSHA256": digest}
 
         try:
-            with ThreadPoolExecutor(max_workers=self.options.max_concurrency) as pool:
-                for number, data in enumerate(parts, start=1):
-                    whole.update(data)
-                    size += len(data)
-                    limit.acquire()
-                    in_flight.add(pool.submit(upload, number, data))
-                    done = {f for f in in_flight if f.done()}
-                    for f in done:
-                        f.result()
-                    in_flight -= done
-                finished, _ = wait(in_flight, return_when=FIRST_EXCEPTION)
-                for f in finished:
-                    f.result()
-            actual = whole.hexdigest()
+            results, actual, size = upload_parts(parts, upload, self.options.max_concurrency)
             if sha256 is not None and actual != sha256:
                 raise ChecksumMismatch(f"{self.url}: {key}: content hashes to {actual}, expected {sha256}")
             client.complete_multipart_upload(
@@ -259,26 +233,11 @@ class S3Backend(StorageBackend):
 
     def put_stream(self, key, stream, *, sha256=None, content_type=None) -> ObjectInfo:  # type: ignore[no-untyped-def]
         part_size = max(self.options.part_size, 5 * 1024 * 1024)
-        first = _read_exact(stream, max(self.options.multipart_threshold, part_size) + 1)
+        first = read_exact(stream, max(self.options.multipart_threshold, part_size) + 1)
         if len(first) <= self.options.multipart_threshold:
             return self._put_single(key, first, sha256, content_type)
 
-        def parts() -> Iterator[bytes]:
-            buffered = first
-            while len(buffered) >= part_size:
-                yield buffered[:part_size]
-                buffered = buffered[part_size:]
-            while True:
-                data = _read_exact(stream, part_size - len(buffered))
-                buffered += data
-                if len(buffered) >= part_size or not data:
-                    if buffered:
-                        yield buffered
-                    buffered = b""
-                if not data:
-                    return
-
-        return self._multipart(key, parts(), sha256, content_type)
+        return self._multipart(key, iter_parts(stream, part_size, first), sha256, content_type)
 
     # -- reads ---------------------------------------------------------------------------------
     def open(self, key: str) -> BinaryIO:
@@ -368,14 +327,3 @@ class S3Backend(StorageBackend):
     def raw_open(self, full_key: str) -> BinaryIO:
         return self.client.get_object(Bucket=self.bucket, Key=full_key)["Body"]
 
-
-def _read_exact(stream: BinaryIO, n: int) -> bytes:
-    chunks = []
-    remaining = n
-    while remaining > 0:
-        data = stream.read(remaining)
-        if not data:
-            break
-        chunks.append(data)
-        remaining -= len(data)
-    return b"".join(chunks)
