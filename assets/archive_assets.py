@@ -33,6 +33,7 @@ def archived_videos(
         "bytes_copied": dg.MetadataValue.int(report.bytes_copied),
         "copied": dg.MetadataValue.text(human_bytes(report.bytes_copied)),
         "hot_copies_deleted": dg.MetadataValue.int(report.hot_deleted),
+        "hot_copies_kept_after_failed_delete": dg.MetadataValue.int(report.hot_delete_errors),
         "archive": dg.MetadataValue.text(engine.archive.url),
         "migration": dg.MetadataValue.text(engine.mode),
         "seconds": dg.MetadataValue.float(round(report.seconds, 3)),

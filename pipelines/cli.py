@@ -580,6 +580,96 @@ def cmd_adopt(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if report.rejected else EXIT_OK
 
 
+def _day(value: str | None, flag: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise CliError(f"{flag} {value!r} is not a day (YYYY-MM-DD)") from exc
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    import time
+    import uuid
+
+    from videolake import constants as c
+    from videolake.archive.engine import COPY, MOVE, ArchiveEngine
+    from videolake.storage import StorageError, UnsupportedStorageUrl, open_backend
+
+    env = _environment()
+    since, until = _day(args.since, "--since"), _day(args.until, "--until")
+    if since and until and until < since:
+        raise CliError(f"--until {until} is before --since {since}")
+    mode = args.mode or env.get(c.ENV_MIGRATION, COPY)
+    if mode not in (COPY, MOVE):
+        raise CliError(f"{c.ENV_MIGRATION} must be {COPY!r} or {MOVE!r}, not {mode!r}")
+    try:
+        source, target = open_backend(args.source_url), open_backend(args.target_url)
+    except (UnsupportedStorageUrl, ValueError) as exc:
+        raise CliError(str(exc)) from exc
+    if source.url == target.url:
+        raise CliError(f"--from and --to name the same storage ({source.url})")
+    catalog = _catalog()
+    engine = ArchiveEngine(catalog, source, target, mode=mode, transfers=args.transfers, source_only=True)
+    work = engine.todo(since=since, until=until)
+    total_bytes = sum(size for _, _, size in work)
+    if not work and not catalog.knows_backend(source.url):
+        raise CliError(f"no video in the catalog has a verified replica on {source.url}; "
+                       "register what is there with `videolake adopt URL` first")
+    if args.dry_run:
+        summary = {"from": source.url, "to": target.url, "mode": mode, "videos": len(work), "bytes": total_bytes,
+                   "since": since, "until": until}
+        _print_json(summary) if args.json else print(
+            f"would {mode} {len(work)} videos ({_human(total_bytes)}) from {source.url} to {target.url}")
+        return EXIT_OK
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=total_bytes, unit="B", unit_scale=True, unit_divisor=1024, desc=f"{mode} → {target.url}",
+               disable=args.json or args.quiet, file=sys.stderr, mininterval=0.5, dynamic_ncols=True)
+    done_files = 0
+
+    def progress(files: int, nbytes: int) -> None:
+        nonlocal done_files
+        done_files += files
+        bar.set_postfix_str(f"{done_files}/{len(work)} videos", refresh=False)
+        bar.update(nbytes)
+
+    run_id = f"cli-migrate-{uuid.uuid4().hex[:12]}"
+    started = time.perf_counter()
+    try:
+        report = engine.run(since=since, until=until, run_id=run_id, progress=progress, work=work)
+    except StorageError as exc:
+        raise CliError(f"migration stopped: {exc}", EXIT_FAILED) from exc
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - started
+    summary = {
+        "from": source.url, "to": target.url, "mode": mode, "run_id": run_id,
+        "videos_copied": len(report.archived), "bytes_copied": report.bytes_copied,
+        "source_copies_deleted": report.hot_deleted, "source_deletes_failed": report.hot_delete_errors,
+        "errors": [{"video_id": v, "error": e} for v, e in report.errors], "seconds": round(seconds, 3),
+        "mb_per_second": round(report.bytes_copied / 1e6 / seconds, 1) if seconds > 0 else None,
+    }
+    if args.json:
+        _print_json(summary)
+    else:
+        print(f"{len(report.archived)} videos ({_human(report.bytes_copied)}) copied and verified on {target.url} "
+              f"in {seconds:.1f} s" + (f"; {report.hot_deleted} source copies deleted" if mode == MOVE else ""))
+        for vid, error in report.errors:
+            print(f"  video {vid}: {error}", file=sys.stderr)
+        if report.errors:
+            print(f"{len(report.errors)} videos not migrated; nothing was deleted for them — rerun to retry", file=sys.stderr)
+    return EXIT_PARTIAL if report.errors or report.hot_delete_errors else EXIT_OK
+
+
+def _human(n: int) -> str:
+    from videolake.ingest.engine import human_bytes
+
+    return human_bytes(n)
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     from videolake.catalog.database import create_catalog_engine, current_revision, head_revision, upgrade_schema
 
@@ -660,6 +750,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_adopt)
 
+    p = sub.add_parser("migrate", help="copy (or move) the videos on one storage to another, verified, with a progress bar")
+    p.add_argument("--from", dest="source_url", required=True, metavar="URL", help="file:///…, s3://…, gs://…, az://…")
+    p.add_argument("--to", dest="target_url", required=True, metavar="URL")
+    p.add_argument("--since", metavar="DAY", help="first landing day (YYYY-MM-DD), inclusive")
+    p.add_argument("--until", metavar="DAY", help="last landing day, inclusive")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--move", dest="mode", action="store_const", const="move",
+                      help="delete each source copy once its copy on --to is verified")
+    mode.add_argument("--copy", dest="mode", action="store_const", const="copy", help="keep both (default: $VIDEOLAKE_MIGRATION)")
+    p.add_argument("--transfers", type=int, default=8, help="videos copied in parallel")
+    p.add_argument("--dry-run", action="store_true", help="only say what would be copied")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_migrate)
+
     p = sub.add_parser("serve", help="serve signed download links for local storage (HTTP, Range requests)")
     p.add_argument("--host", default="127.0.0.1", help="listen address (loopback by default)")
     p.add_argument("--port", type=int, default=8080)
@@ -681,6 +786,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import faulthandler
+    import signal
+
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID` prints where a stuck command is
     args = build_parser().parse_args(argv)
     try:
         return int(args.fn(args))

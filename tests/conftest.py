@@ -2,6 +2,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,6 +195,31 @@ def _isolated_environment(monkeypatch, tmp_path):
         if key.startswith("VIDEOLAKE_") or key == "DAGSTER_HOME":
             monkeypatch.delenv(key)
     yield
+
+
+def cli(env: dict, *args: str) -> subprocess.CompletedProcess:
+    """Run the ``videolake`` console script as operators do: a subprocess with its own environment.
+
+    A command stuck past the timeout is asked for its stack traces (SIGUSR1) before it is killed.
+    """
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("videolake")), *args], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = proc.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(2)
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError(f"videolake {' '.join(args)} hung for 300 s; its threads:\n{err[-20000:]}") from None
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+@pytest.fixture
+def cli_env(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOLAKE_") and k != "DAGSTER_HOME"}
+    env.update({"VIDEOLAKE_HOME": str(tmp_path / "home"), "VIDEOLAKE_STABLE_AFTER_SECONDS": "0"})
+    return env
 
 
 def unique(prefix: str = "x") -> str:

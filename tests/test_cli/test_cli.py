@@ -10,21 +10,11 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-import pytest
+
+from tests.conftest import cli
 
 REPO = Path(__file__).resolve().parents[2]
 VIDEOLAKE = str(Path(sys.executable).with_name("videolake"))
-
-
-def cli(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([VIDEOLAKE, *args], env=env, capture_output=True, text=True, timeout=300)
-
-
-@pytest.fixture
-def cli_env(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOLAKE_") and k != "DAGSTER_HOME"}
-    env.update({"VIDEOLAKE_HOME": str(tmp_path / "home"), "VIDEOLAKE_STABLE_AFTER_SECONDS": "0"})
-    return env
 
 
 def test_ingest_videos_status_quarantine(cli_env, clips, tmp_path):

@@ -217,3 +217,16 @@ def test_unreachable_backend_is_reported_as_unavailable(scheme, monkeypatch):
         backend.head("some/key")
     with pytest.raises(BackendUnavailable):
         backend.put_bytes("some/key", b"data")
+
+
+@pytest.mark.parametrize("size", [100_000, 13 * MB])  # single request and multi-part (S3 composite checksum)
+def test_confirm_checks_what_the_backend_now_holds(backend, size):
+    first, second = os.urandom(size), os.urandom(size)
+    written = backend.put_bytes("c/obj.bin", first, sha256=sha(first))
+    assert backend.confirm("c/obj.bin", written, sha(first)).size == size
+    backend.put_bytes("c/obj.bin", second)  # replaced behind our back, same size
+    with pytest.raises(ChecksumMismatch):
+        backend.confirm("c/obj.bin", written, sha(first))
+    with pytest.raises(ChecksumMismatch):
+        backend.verify("c/obj.bin", sha(first))
+    assert backend.verify("c/obj.bin", sha(second)).size == size

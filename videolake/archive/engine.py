@@ -15,7 +15,7 @@ Every step is idempotent: a rerun after a crash at any point finishes the job.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -39,26 +39,51 @@ class ArchiveReport:
     bytes_copied: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
     seconds: float = 0.0
+    hot_delete_errors: int = 0
+
+
+Progress = Callable[[int, int], None]  # (videos finished, bytes copied) since the last call
 
 
 class ArchiveEngine:
+    """Copies videos from ``hot`` (the source) to ``archive`` (the destination), verified.
+
+    With ``source_only`` (``videolake migrate --from --to``) only videos holding a verified replica
+    on ``hot`` are taken, and only that replica is read; otherwise any verified replica serves as
+    the source, the hot one first.
+    """
+
     def __init__(self, catalog: Catalog, hot: StorageBackend, archive: StorageBackend, *, mode: str = COPY,
-                 transfers: int = 8) -> None:
+                 transfers: int = 8, source_only: bool = False) -> None:
         if mode not in (COPY, MOVE):
             raise ValueError(f"migration must be {COPY!r} or {MOVE!r}, not {mode!r}")
         if hot.url == archive.url:
             raise ValueError("the archive must be another backend than the hot storage")
         self.catalog, self.hot, self.archive, self.mode, self.transfers = catalog, hot, archive, mode, transfers
+        self.source_only = source_only
 
-    def todo(self, day: dt.date | None = None, video_ids: Sequence[int] | None = None) -> list[tuple[int, str, int]]:
+    @staticmethod
+    def _in_days(stmt, day: dt.date | None, since: dt.date | None, until: dt.date | None):  # type: ignore[no-untyped-def]
+        if day is not None:
+            stmt = stmt.where(Video.landing_date == day)
+        if since is not None:
+            stmt = stmt.where(Video.landing_date >= since)
+        if until is not None:
+            stmt = stmt.where(Video.landing_date <= until)
+        return stmt
+
+    def todo(self, day: dt.date | None = None, video_ids: Sequence[int] | None = None, *,
+             since: dt.date | None = None, until: dt.date | None = None) -> list[tuple[int, str, int]]:
         """(video id, sha256, size) of videos without a verified archive replica."""
         verified = (
             select(Replica.video_id)
             .where(Replica.backend == self.archive.url, Replica.state == c.REPLICA_VERIFIED)
         )
         stmt = select(Video.id, Video.sha256, Video.size_bytes).where(Video.id.not_in(verified))
-        if day is not None:
-            stmt = stmt.where(Video.landing_date == day)
+        if self.source_only:
+            on_source = select(Replica.video_id).where(Replica.backend == self.hot.url, Replica.state == c.REPLICA_VERIFIED)
+            stmt = stmt.where(Video.id.in_(on_source))
+        stmt = self._in_days(stmt, day, since, until)
         if video_ids is not None:
             stmt = stmt.where(Video.id.in_(list(video_ids)))
         with self.catalog.read() as s:
@@ -73,12 +98,19 @@ class ArchiveEngine:
                 .distinct().order_by(Video.landing_date)
             ))
 
-    def archive_day(self, day: dt.date | None, run_id: str | None = None) -> ArchiveReport:
+    def archive_day(self, day: dt.date | None, run_id: str | None = None, progress: Progress | None = None) -> ArchiveReport:
+        return self.run(day=day, run_id=run_id, progress=progress)
+
+    def run(self, *, day: dt.date | None = None, since: dt.date | None = None, until: dt.date | None = None,
+            run_id: str | None = None, progress: Progress | None = None,
+            work: list[tuple[int, str, int]] | None = None) -> ArchiveReport:
+        """Copy + verify every video of the day (or range) that lacks a verified archive replica,
+        ``transfers`` at a time; then, under move, free the source copies that are now verified."""
         import time
 
         started = time.perf_counter()
         report = ArchiveReport()
-        work = self.todo(day)
+        work = self.todo(day, since=since, until=until) if work is None else work
         with ThreadPoolExecutor(max_workers=self.transfers) as pool:
             for vid, outcome in zip([w[0] for w in work], pool.map(lambda w: self._archive_one(*w, run_id=run_id), work)):
                 if isinstance(outcome, str):
@@ -86,8 +118,10 @@ class ArchiveEngine:
                 else:
                     report.archived.append(vid)
                     report.bytes_copied += outcome
+                if progress is not None:
+                    progress(1, 0 if isinstance(outcome, str) else outcome)
         if self.mode == MOVE:
-            report.hot_deleted = self._free_hot(day, run_id)
+            report.hot_deleted, report.hot_delete_errors = self._free_hot(day, run_id, since=since, until=until)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -112,8 +146,8 @@ class ArchiveEngine:
                 except ChecksumMismatch:
                     pass
             if not verified:
-                copy_object(backend, src_key, self.archive, key, sha256=sha256)  # 2. checksummed stream
-                self.archive.verify(key, sha256)  # 3. re-read what the archive now holds
+                written = copy_object(backend, src_key, self.archive, key, sha256=sha256)  # 2. checksummed stream
+                self.archive.confirm(key, written, sha256)  # 3. what the archive now holds (S3 SHA256 or a re-read)
         except (ChecksumMismatch, StorageError, OSError) as exc:
             return f"{type(exc).__name__}: {exc}"
         with self.catalog.write() as s:  # 4. verified
@@ -128,30 +162,59 @@ class ArchiveEngine:
         with self.catalog.read() as s:
             replicas = s.scalars(select(Replica).where(Replica.video_id == video_id, Replica.state == c.REPLICA_VERIFIED,
                                                        Replica.backend != self.archive.url)).all()
+        if self.source_only:
+            replicas = [r for r in replicas if r.backend == self.hot.url]
         if not replicas:
             return None
         replica = next((r for r in replicas if r.backend == self.hot.url), replicas[0])
         return (self.hot if replica.backend == self.hot.url else open_backend(replica.backend)), replica.key
 
+    def _archive_still_holds(self, video_id: int, size: int) -> bool:
+        """Right before a hot copy goes: the archive object is there with the verified size.
+
+        If it vanished or changed since it was verified, the archive replica goes back to pending
+        (the next run copies it again) and the hot copy stays.
+        """
+        with self.catalog.read() as s:
+            row = s.scalars(select(Replica).where(Replica.video_id == video_id, Replica.backend == self.archive.url)).first()
+            key = row.key if row is not None else None
+        try:
+            info = self.archive.head(key) if key else None
+        except StorageError:
+            return False
+        if info is not None and info.size == size:
+            return True
+        with self.catalog.write() as s:
+            row = s.scalars(select(Replica).where(Replica.video_id == video_id, Replica.backend == self.archive.url)).first()
+            if row is not None:
+                row.state, row.verified_at = c.REPLICA_PENDING, None
+                s.add(AuditEvent(action="replica_lost", video_id=video_id, backend=self.archive.url, key=key,
+                                 size_bytes=size, detail={"found_size": info.size if info else None}))
+        return False
+
     # -- move: free the hot tier -----------------------------------------------------------------------
-    def _free_hot(self, day: dt.date | None, run_id: str | None) -> int:
-        """Delete hot copies whose archive replica is verified (never otherwise)."""
+    def _free_hot(self, day: dt.date | None, run_id: str | None, *, since: dt.date | None = None,
+                  until: dt.date | None = None) -> tuple[int, int]:
+        """Delete hot copies whose archive replica is verified (never otherwise); (deleted, failed)."""
         archived = select(Replica.video_id).where(Replica.backend == self.archive.url, Replica.state == c.REPLICA_VERIFIED)
         stmt = select(Replica).join(Video, Video.id == Replica.video_id).where(
             Replica.backend == self.hot.url, Replica.video_id.in_(archived)
         )
-        if day is not None:
-            stmt = stmt.where(Video.landing_date == day)
-        deleted = 0
+        stmt = self._in_days(stmt, day, since, until)
+        deleted = failed = 0
         with self.catalog.write() as s:
             rows = s.scalars(stmt).all()
             for row in rows:
                 row.state = REPLICA_DELETING  # a crash after this point is finished by the next run
             plan = [(r.id, r.video_id, r.key, r.size_bytes) for r in rows]
         for replica_id, video_id, key, size in plan:
+            if not self._archive_still_holds(video_id, size):
+                failed += 1
+                continue
             try:
                 self.hot.delete(key)
             except StorageError:
+                failed += 1
                 continue  # stays "deleting"; retried next run
             with self.catalog.write() as s:
                 row = s.get(Replica, replica_id)
@@ -161,5 +224,5 @@ class ArchiveEngine:
                                  size_bytes=size, detail={"policy": "migration=move", "kept_on": self.archive.url},
                                  run_id=run_id))
             deleted += 1
-        return deleted
+        return deleted, failed
 

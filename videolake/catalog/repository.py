@@ -308,6 +308,21 @@ class Catalog:
                 stmt = stmt.where(Video.landing_date == landing_date)
             return [(r.id, r.sha256) for r in s.execute(stmt.order_by(Video.id))]
 
+    def replica_count(self, backend: str, state: str | None = None) -> int:
+        """How many replicas the catalog records on ``backend`` (in ``state``, when given)."""
+        stmt = select(func.count()).select_from(Replica).where(Replica.backend == backend)
+        if state is not None:
+            stmt = stmt.where(Replica.state == state)
+        with self.read() as s:
+            return int(s.scalar(stmt) or 0)
+
+    def knows_backend(self, backend: str) -> bool:
+        """Whether the catalog holds, or has held (audit trail), any replica on ``backend``."""
+        with self.read() as s:
+            if s.scalar(select(Replica.id).where(Replica.backend == backend).limit(1)) is not None:
+                return True
+            return s.scalar(select(AuditEvent.id).where(AuditEvent.backend == backend).limit(1)) is not None
+
     def replica_keys(self, video_ids: Sequence[int], backend: str) -> dict[int, str]:
         out: dict[int, str] = {}
         with self.read() as s:

@@ -42,6 +42,7 @@ class ObjectInfo:
     mtime: float
     sha256: str | None = None
     regular: bool = True  # False for symlinks and other non-regular entries (local landing zones)
+    checksum: str | None = None  # the backend's own record of the content (S3: ChecksumSHA256, maybe composite)
 
 
 def validate_key(key: str) -> str:
@@ -174,6 +175,14 @@ class StorageBackend(ABC):
         if actual != sha256:
             raise ChecksumMismatch(f"{self.url}: {key} hashes to {actual}, expected {sha256}")
         return ObjectInfo(key=key, size=size, mtime=info.mtime, sha256=actual)
+
+    def confirm(self, key: str, written: ObjectInfo, sha256: str) -> ObjectInfo:
+        """Check that the backend now holds what ``put_*`` returned as ``written``, hashing to ``sha256``.
+
+        By default the object is re-read. Backends that keep a server-computed checksum of the
+        stored bytes (S3 SHA256) compare that instead; a multipart ETag is never used.
+        """
+        return self.verify(key, sha256)
 
     def describe(self) -> str:
         return self.url

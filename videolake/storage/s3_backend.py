@@ -172,7 +172,7 @@ class S3Backend(StorageBackend):
             )
         except Exception as exc:  # noqa: BLE001
             raise _translate(exc, f"{self.url}: put {key}") from exc
-        return ObjectInfo(key=key, size=len(data), mtime=0.0, sha256=actual)
+        return ObjectInfo(key=key, size=len(data), mtime=0.0, sha256=actual, checksum=_b64(actual))
 
     def _multipart(
         self,
@@ -215,7 +215,10 @@ class S3Backend(StorageBackend):
             if isinstance(exc, StorageError) or not isinstance(exc, Exception):
                 raise
             raise _translate(exc, f"{self.url}: multipart upload of {key}") from exc
-        return ObjectInfo(key=key, size=size, mtime=0.0, sha256=actual)
+        # S3's composite checksum: sha256 over the parts' sha256 digests, "-<number of parts>".
+        composite = hashlib.sha256(b"".join(base64.b64decode(results[n]["ChecksumSHA256"]) for n in sorted(results)))
+        return ObjectInfo(key=key, size=size, mtime=0.0, sha256=actual,
+                          checksum=f"{base64.b64encode(composite.digest()).decode()}-{len(results)}")
 
     def put_file(self, key, path, *, sha256=None, content_type=None, move=False) -> ObjectInfo:  # type: ignore[no-untyped-def]
         size = os.path.getsize(path)
@@ -275,6 +278,39 @@ class S3Backend(StorageBackend):
             mtime=resp["LastModified"].timestamp(),
             sha256=(resp.get("Metadata") or {}).get(SHA256_METADATA),
         )
+
+    def _stored_checksum(self, key: str) -> tuple[str | None, int, dict]:
+        """(ChecksumSHA256 the server computed at upload, size, head response) — None when it keeps none."""
+        try:
+            resp = self.client.head_object(Bucket=self.bucket, Key=self.full_key(key), ChecksumMode="ENABLED")
+        except Exception as exc:  # noqa: BLE001
+            if _is_not_found(exc):
+                raise ObjectNotFound(f"{self.url}: {key} does not exist") from exc
+            raise _translate(exc, f"{self.url}: head {key}") from exc
+        return resp.get("ChecksumSHA256"), int(resp["ContentLength"]), resp
+
+    def verify(self, key: str, sha256: str) -> ObjectInfo:
+        """A single-part object's server-computed SHA256 is the content's sha256: compare it without
+        reading the object back. Multipart objects (composite checksums) are re-read."""
+        stored, size, resp = self._stored_checksum(key)
+        if stored and "-" not in stored:
+            if stored != _b64(sha256):
+                raise ChecksumMismatch(f"{self.url}: {key}: the server's SHA256 is {stored}, expected {_b64(sha256)}")
+            return ObjectInfo(key=key, size=size, mtime=resp["LastModified"].timestamp(), sha256=sha256, checksum=stored)
+        return super().verify(key, sha256)
+
+    def confirm(self, key: str, written: ObjectInfo, sha256: str) -> ObjectInfo:
+        """The server validated every part's SHA256 on upload and ``written`` hashed the same bytes
+        whole; the object is confirmed when the server now reports that checksum and size."""
+        if written.sha256 != sha256 or written.checksum is None:
+            return self.verify(key, sha256)
+        stored, size, resp = self._stored_checksum(key)
+        if stored is None:
+            return super().verify(key, sha256)  # a server that keeps no checksums: read it back
+        if stored != written.checksum or size != written.size:
+            raise ChecksumMismatch(f"{self.url}: {key}: the server holds checksum {stored} ({size} bytes), "
+                                   f"not the uploaded {written.checksum} ({written.size} bytes)")
+        return ObjectInfo(key=key, size=size, mtime=resp["LastModified"].timestamp(), sha256=sha256, checksum=stored)
 
     def delete(self, key: str) -> None:
         try:
