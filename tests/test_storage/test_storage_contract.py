@@ -217,6 +217,8 @@ def test_unreachable_backend_is_reported_as_unavailable(scheme, monkeypatch):
         backend.head("some/key")
     with pytest.raises(BackendUnavailable):
         backend.put_bytes("some/key", b"data")
+    with pytest.raises(BackendUnavailable):
+        backend.check()
 
 
 @pytest.mark.parametrize("size", [100_000, 13 * MB])  # single request and multi-part (S3 composite checksum)
@@ -230,3 +232,24 @@ def test_confirm_checks_what_the_backend_now_holds(backend, size):
     with pytest.raises(ChecksumMismatch):
         backend.verify("c/obj.bin", sha(first))
     assert backend.verify("c/obj.bin", sha(second)).size == size
+
+
+def test_check_passes_on_a_reachable_backend(backend):
+    backend.check()
+
+
+@pytest.mark.parametrize("scheme", ["s3", "gcs", "azure"])
+def test_check_fails_for_a_missing_bucket(scheme, request):
+    from videolake.storage import BackendUnavailable
+
+    if scheme == "s3":
+        request.getfixturevalue("s3_env")
+        backend = open_backend("s3://videolake-no-such-bucket/x")
+    elif scheme == "gcs":
+        request.getfixturevalue("gcs_env")
+        backend = open_backend("gs://videolake-no-such-bucket/x")
+    else:
+        request.getfixturevalue("azure_env")
+        backend = open_backend("az://videolake-no-such-container/x")
+    with pytest.raises(BackendUnavailable, match="does not exist|ContainerNotFound|container"):
+        backend.check()

@@ -28,6 +28,7 @@ from videolake.storage import ChecksumMismatch, StorageBackend, StorageError, co
 from videolake.storage.layout import video_key
 
 COPY, MOVE = "copy", "move"
+VERIFY_BATCH = 50  # verified replicas recorded per catalog transaction
 REPLICA_DELETING = "deleting"
 
 
@@ -111,63 +112,100 @@ class ArchiveEngine:
         started = time.perf_counter()
         report = ArchiveReport()
         work = self.todo(day, since=since, until=until) if work is None else work
-        with ThreadPoolExecutor(max_workers=self.transfers) as pool:
-            for vid, outcome in zip([w[0] for w in work], pool.map(lambda w: self._archive_one(*w, run_id=run_id), work)):
-                if isinstance(outcome, str):
-                    report.errors.append((vid, outcome))
-                else:
-                    report.archived.append(vid)
-                    report.bytes_copied += outcome
-                if progress is not None:
-                    progress(1, 0 if isinstance(outcome, str) else outcome)
+        for first in range(0, len(work), VERIFY_BATCH * 20):
+            self._run_batch(work[first : first + VERIFY_BATCH * 20], report, run_id, progress)
         if self.mode == MOVE:
             report.hot_deleted, report.hot_delete_errors = self._free_hot(day, run_id, since=since, until=until)
         report.seconds = time.perf_counter() - started
         return report
 
+    def _run_batch(self, work: list[tuple[int, str, int]], report: ArchiveReport, run_id: str | None,
+                   progress: Progress | None) -> None:
+        sources = self._sources([w[0] for w in work])
+        had_row = self._mark_pending(work)  # 1. pending first: a crash leaves a reported replica, never an orphan
+        verified: list[tuple[int, str, int]] = []
+        with ThreadPoolExecutor(max_workers=self.transfers) as pool:
+            outcomes = pool.map(lambda w: self._copy_one(*w, source=sources.get(w[0]), probe=w[0] in had_row), work)
+            for (vid, sha256, size), outcome in zip(work, outcomes):
+                if isinstance(outcome, str):
+                    report.errors.append((vid, outcome))
+                else:
+                    verified.append((vid, sha256, size))
+                    report.archived.append(vid)
+                    report.bytes_copied += size
+                if len(verified) >= VERIFY_BATCH:
+                    self._mark_verified(verified, run_id)
+                    verified = []
+                if progress is not None:
+                    progress(1, 0 if isinstance(outcome, str) else size)
+        self._mark_verified(verified, run_id)
+
     # -- one video ----------------------------------------------------------------------------------
-    def _archive_one(self, video_id: int, sha256: str, size: int, run_id: str | None = None) -> int | str:
-        key = video_key(sha256)
-        source = self._source(video_id)
+    def _copy_one(self, video_id: int, sha256: str, size: int, *, source: tuple[StorageBackend, str] | None,
+                  probe: bool) -> int | str:
+        """2.-3. Copy and verify one video; the catalog is updated by the caller. ``probe``: an earlier
+        run recorded this replica as pending, so the archive may already hold it."""
         if source is None:
             return "no verified replica to copy from"
-        with self.catalog.write() as s:  # 1. pending first: a crash leaves a reported replica, never an orphan
-            row = s.scalars(select(Replica).where(Replica.video_id == video_id, Replica.backend == self.archive.url)).first()
-            if row is None:
-                s.add(Replica(video_id=video_id, backend=self.archive.url, key=key, state=c.REPLICA_PENDING, size_bytes=size))
+        key = video_key(sha256)
         backend, src_key = source
         try:
-            existing = self.archive.head(key)
-            verified = False
-            if existing is not None and existing.size == size:
-                try:  # an earlier run may have copied it already (or left something else there)
-                    self.archive.verify(key, sha256)
-                    verified = True
-                except ChecksumMismatch:
-                    pass
-            if not verified:
-                written = copy_object(backend, src_key, self.archive, key, sha256=sha256)  # 2. checksummed stream
-                self.archive.confirm(key, written, sha256)  # 3. what the archive now holds (S3 SHA256 or a re-read)
+            if probe:
+                existing = self.archive.head(key)
+                if existing is not None and existing.size == size:
+                    try:  # an earlier run may have copied it already (or left something else there)
+                        self.archive.verify(key, sha256)
+                        return size
+                    except ChecksumMismatch:
+                        pass
+            written = copy_object(backend, src_key, self.archive, key, sha256=sha256)  # 2. checksummed stream
+            self.archive.confirm(key, written, sha256)  # 3. what the archive now holds (S3 SHA256 or a re-read)
         except (ChecksumMismatch, StorageError, OSError) as exc:
             return f"{type(exc).__name__}: {exc}"
-        with self.catalog.write() as s:  # 4. verified
-            row = s.scalars(select(Replica).where(Replica.video_id == video_id, Replica.backend == self.archive.url)).one()
-            row.state, row.key, row.verified_sha256, row.verified_at, row.size_bytes = (
-                c.REPLICA_VERIFIED, key, sha256, utcnow(), size)
-            s.add(AuditEvent(action="replica_verified", video_id=video_id, backend=self.archive.url, key=key,
-                             size_bytes=size, run_id=run_id))
         return size
 
-    def _source(self, video_id: int) -> tuple[StorageBackend, str] | None:
+    def _mark_pending(self, work: list[tuple[int, str, int]]) -> set[int]:
+        """Record a pending archive replica for every video without one; returns those that had one."""
+        ids = [w[0] for w in work]
+        with self.catalog.write() as s:
+            had = set(s.scalars(select(Replica.video_id).where(Replica.video_id.in_(ids),
+                                                               Replica.backend == self.archive.url)))
+            for vid, sha256, size in work:
+                if vid not in had:
+                    s.add(Replica(video_id=vid, backend=self.archive.url, key=video_key(sha256), state=c.REPLICA_PENDING,
+                                  size_bytes=size))
+        return had
+
+    def _mark_verified(self, done: list[tuple[int, str, int]], run_id: str | None) -> None:
+        """4. verified, with ``verified_at``, and one audit row each (a batch per transaction)."""
+        if not done:
+            return
+        now = utcnow()
+        with self.catalog.write() as s:
+            rows = {r.video_id: r for r in s.scalars(select(Replica).where(
+                Replica.video_id.in_([d[0] for d in done]), Replica.backend == self.archive.url))}
+            for vid, sha256, size in done:
+                row, key = rows[vid], video_key(sha256)
+                row.state, row.key, row.verified_sha256, row.verified_at, row.size_bytes = (
+                    c.REPLICA_VERIFIED, key, sha256, now, size)
+                s.add(AuditEvent(action="replica_verified", video_id=vid, backend=self.archive.url, key=key,
+                                 size_bytes=size, run_id=run_id))
+
+    def _sources(self, video_ids: list[int]) -> dict[int, tuple[StorageBackend, str]]:
+        """Where to read each video from: a verified replica off the archive, the hot one first."""
         with self.catalog.read() as s:
-            replicas = s.scalars(select(Replica).where(Replica.video_id == video_id, Replica.state == c.REPLICA_VERIFIED,
-                                                       Replica.backend != self.archive.url)).all()
-        if self.source_only:
-            replicas = [r for r in replicas if r.backend == self.hot.url]
-        if not replicas:
-            return None
-        replica = next((r for r in replicas if r.backend == self.hot.url), replicas[0])
-        return (self.hot if replica.backend == self.hot.url else open_backend(replica.backend)), replica.key
+            replicas = s.execute(select(Replica.video_id, Replica.backend, Replica.key).where(
+                Replica.video_id.in_(video_ids), Replica.state == c.REPLICA_VERIFIED,
+                Replica.backend != self.archive.url)).all()
+        backends: dict[str, StorageBackend] = {self.hot.url: self.hot}
+        out: dict[int, tuple[StorageBackend, str]] = {}
+        for vid, backend_url, key in sorted(replicas, key=lambda r: r[1] != self.hot.url):  # hot first
+            if vid in out or (self.source_only and backend_url != self.hot.url):
+                continue
+            if backend_url not in backends:
+                backends[backend_url] = open_backend(backend_url)
+            out[vid] = (backends[backend_url], key)
+        return out
 
     def _archive_still_holds(self, video_id: int, size: int) -> bool:
         """Right before a hot copy goes: the archive object is there with the verified size.

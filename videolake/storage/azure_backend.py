@@ -158,6 +158,13 @@ class AzureBackend(StorageBackend):
         except ResourceExistsError:
             pass
 
+    def check(self) -> None:
+        try:
+            self.container_client.get_container_properties(timeout=self.options.timeout)
+        except Exception as exc:  # noqa: BLE001
+            error = _translate(exc, f"{self.url}: reach the container")
+            raise error if isinstance(error, BackendUnavailable) else BackendUnavailable(str(error)) from exc
+
     # -- writes ----------------------------------------------------------------------------------
     def _put_single(self, key: str, data: bytes, sha256: str | None, content_type: str | None) -> ObjectInfo:
         from azure.storage.blob import ContentSettings

@@ -176,6 +176,10 @@ class StorageBackend(ABC):
             raise ChecksumMismatch(f"{self.url}: {key} hashes to {actual}, expected {sha256}")
         return ObjectInfo(key=key, size=size, mtime=info.mtime, sha256=actual)
 
+    def check(self) -> None:
+        """Raise BackendUnavailable unless the backend can be reached (and written, where cheap to tell)."""
+        self.head("videolake-reachability-check")
+
     def confirm(self, key: str, written: ObjectInfo, sha256: str) -> ObjectInfo:
         """Check that the backend now holds what ``put_*`` returned as ``written``, hashing to ``sha256``.
 

@@ -160,6 +160,15 @@ class GCSBackend(StorageBackend):
         except Conflict:
             pass
 
+    def check(self) -> None:
+        try:
+            found = self.client.lookup_bucket(self.bucket_name, timeout=self.options.timeout, retry=self.retry)
+        except Exception as exc:  # noqa: BLE001
+            error = _translate(exc, f"{self.url}: reach the bucket")
+            raise error if isinstance(error, BackendUnavailable) else BackendUnavailable(str(error)) from exc
+        if found is None:
+            raise BackendUnavailable(f"{self.url}: the bucket does not exist")
+
     # -- writes ----------------------------------------------------------------------------------
     def _upload(self, key: str, stream: BinaryIO, sha256: str | None, content_type: str | None,
                 size: int | None) -> ObjectInfo:

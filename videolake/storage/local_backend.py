@@ -67,6 +67,16 @@ class LocalBackend(StorageBackend):
             raise InvalidKey(f"object key {key!r} resolves outside {self.root}")
         return path
 
+    def check(self) -> None:
+        from videolake.storage.base import BackendUnavailable
+
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BackendUnavailable(f"{self.url}: cannot create the storage folder: {exc.strerror or exc}") from exc
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise BackendUnavailable(f"{self.url}: the storage folder is not writable")
+
     def local_path(self, key: str) -> Path:
         return self._path(key)
 

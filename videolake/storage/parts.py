@@ -57,14 +57,14 @@ def upload_parts(
 ) -> tuple[dict[int, T], str, int]:
     """Call ``upload(number, data)`` for every part (numbered from 1) on ``concurrency`` threads.
 
-    At most ``2 × concurrency`` parts are held in memory. Returns the results by part number, the
+    At most ``concurrency + 1`` parts are held in memory. Returns the results by part number, the
     sha256 of the whole object and its size. The first failing part stops the upload (re-raised).
     """
     whole = hashlib.sha256()
     size = 0
     results: dict[int, T] = {}
     in_flight: set[Future] = set()
-    limit = threading.BoundedSemaphore(max(1, concurrency) * 2)
+    limit = threading.BoundedSemaphore(max(1, concurrency) + 1)
 
     def send(number: int, data: bytes) -> None:
         try:

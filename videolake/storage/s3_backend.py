@@ -90,6 +90,9 @@ class S3Backend(StorageBackend):
         self.url = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
         self._client: Any = None
         self._client_lock = threading.Lock()
+        # Parts in flight across every upload of this backend: many files copied at once share it,
+        # so the server is not flooded (measured: 40 parts in flight ran 1.5x slower than 8).
+        self._part_slots = threading.BoundedSemaphore(self.options.max_concurrency)
 
     def __repr__(self) -> str:
         return f"S3Backend({self.url!r}, endpoint={self.options.endpoint_url!r})"
@@ -121,8 +124,11 @@ class S3Backend(StorageBackend):
             max_pool_connections=max(10, opts.max_concurrency * 2),
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
+            # Bodies carry their own SHA256 (x-amz-checksum-sha256, checked by the server), so SigV4
+            # need not hash every byte again as the payload hash (botocore does over http otherwise).
             # Custom endpoints (SeaweedFS, MinIO, ...) rarely resolve bucket subdomains.
-            s3={"addressing_style": "path"} if (opts.endpoint_url or _env_endpoint()) else None,
+            s3={"payload_signing_enabled": False,
+                **({"addressing_style": "path"} if (opts.endpoint_url or _env_endpoint()) else {})},
         )
         session = boto3.session.Session(
             aws_access_key_id=opts.aws_access_key_id,
@@ -147,6 +153,15 @@ class S3Backend(StorageBackend):
             self.client.head_bucket(Bucket=self.bucket)
         except ClientError:
             self.client.create_bucket(Bucket=self.bucket)
+
+    def check(self) -> None:
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except Exception as exc:  # noqa: BLE001
+            if _is_not_found(exc):
+                raise BackendUnavailable(f"{self.url}: the bucket does not exist") from exc
+            error = _translate(exc, f"{self.url}: reach the bucket")
+            raise error if isinstance(error, BackendUnavailable) else BackendUnavailable(str(error)) from exc
 
     # -- writes --------------------------------------------------------------------------------
     def _extra(self, sha256: str | None, content_type: str | None) -> dict[str, Any]:
@@ -192,9 +207,10 @@ class S3Backend(StorageBackend):
 
         def upload(number: int, data: bytes) -> dict[str, Any]:
             digest = _b64(hashlib.sha256(data).hexdigest())
-            resp = client.upload_part(
-                Bucket=self.bucket, Key=full, UploadId=upload_id, PartNumber=number, Body=data, ChecksumSHA256=digest
-            )
+            with self._part_slots:
+                resp = client.upload_part(
+                    Bucket=self.bucket, Key=full, UploadId=upload_id, PartNumber=number, Body=data, ChecksumSHA256=digest
+                )
             return {"PartNumber": number, "ETag": resp["ETag"], "ChecksumSHA256": digest}
 
         try:
