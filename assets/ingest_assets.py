@@ -14,11 +14,20 @@ import dagster as dg
 from sqlalchemy import func, select
 
 from pipelines.partitions import landing_days
-from resources import CatalogResource, IngestSettingsResource, LandingZoneResource, SegmentNamingResource, StorageResource
+from resources import (
+    ArchivePolicyResource,
+    CatalogResource,
+    IngestSettingsResource,
+    LandingZoneResource,
+    SegmentNamingResource,
+    StorageResource,
+)
 from resources.engine_builder import build_ingest_engine
 from videolake import constants as c
+from videolake.archive.write_modes import ReplicationReport, WriteMode, ingest_target, replicate_after_ingest
 from videolake.catalog.models import Derivative, Video
 from videolake.ingest.engine import IngestEngine, IngestReport, StepReport, human_bytes
+from videolake.storage import BackendUnavailable
 
 landing_zone = dg.AssetSpec(
     c.ASSET_LANDING_ZONE,
@@ -87,10 +96,23 @@ def ingest_lineage(
     ingest_settings: IngestSettingsResource,
     segments_landing: LandingZoneResource,
     segment_naming: SegmentNamingResource,
+    archive: ArchivePolicyResource,
 ):
+    mode = archive.parsed_write_mode()
+    hot = hot_storage.backend()
+    archive_backend = archive.archive_backend() if mode is not WriteMode.LOCAL else None
+    target, fallback = hot, None
+    if archive_backend is not None:
+        try:
+            target, fallback = ingest_target(hot, archive_backend, mode)
+        except BackendUnavailable as exc:
+            raise dg.Failure(description=f"nothing was ingested (landed files are untouched): {exc}") from exc
+    if fallback:
+        context.log.warning(fallback)
     engine = build_ingest_engine(
         catalog, hot_storage, quarantine_storage, landing, ingest_settings,
         zone=config.zone, segments_landing=segments_landing, segment_naming=segment_naming,
+        target=target if target is not hot else None,
     )
     day = dt.date.fromisoformat(context.partition_key)
     selected = set(context.selected_asset_keys)
@@ -101,6 +123,14 @@ def ingest_lineage(
         report, path_errors = _ingest(context, engine, config, day, fused=THUMBNAILS in selected)
         new_video_ids = [r.video_id for r in report.results if r.outcome == c.OUTCOME_INGESTED and r.video_id]
         metadata = _ingest_metadata(report, path_errors)
+        metadata["write_mode"] = dg.MetadataValue.text(mode.value)
+        metadata["stored_on"] = dg.MetadataValue.text(target.url)
+        if archive_backend is not None:
+            replication = replicate_after_ingest(engine.catalog, hot, archive_backend, mode, new_video_ids,
+                                                 run_id=context.run_id, transfers=archive.transfers)
+            metadata.update(_replication_metadata(replication, fallback))
+            for note in replication.notes:
+                context.log.warning(note)
         yield dg.MaterializeResult(asset_key=INGESTED, metadata=metadata)
         if report.failed or path_errors:
             lines = [f"- {r.name}: {r.detail}" for r in report.failed[:20]] + [f"- {e}" for e in path_errors[:20]]
@@ -141,6 +171,19 @@ def _ingest(context, engine: IngestEngine, config: IngestConfig, day: dt.date, f
     if not config.paths:
         report.waiting = engine.catalog.landing_backlog(engine.zone)["seen"]
     return report, path_errors
+
+
+def _replication_metadata(replication: ReplicationReport, fallback: str | None) -> dict:
+    rows = "\n".join(f"| {vid} | {backend} | {why[:120]} |" for vid, backend, why in replication.pending[:50])
+    table = "| video | pending on | why |\n|---|---|---|\n" + rows if rows else "nothing pending"
+    return {
+        "replicas_copied": dg.MetadataValue.int(replication.copied),
+        "replica_bytes_copied": dg.MetadataValue.int(replication.bytes_copied),
+        "hot_copies_deleted": dg.MetadataValue.int(replication.hot_deleted),
+        "replicas_pending": dg.MetadataValue.int(len(replication.pending)),
+        "pending_replicas": dg.MetadataValue.md(table),
+        "write_notes": dg.MetadataValue.json([fallback, *replication.notes] if fallback else replication.notes),
+    }
 
 
 def _ingest_metadata(report: IngestReport, path_errors: list[str]) -> dict:

@@ -289,6 +289,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         "landing": env["VIDEOLAKE_LANDING"],
         "hot_storage": env["VIDEOLAKE_HOT_STORAGE"],
         "quarantine": env["VIDEOLAKE_QUARANTINE"],
+        "archive_storage": env["VIDEOLAKE_ARCHIVE_STORAGE"],
+        "write_mode": env["VIDEOLAKE_WRITE_MODE"],
+        "migration": env["VIDEOLAKE_MIGRATION"],
         "catalog": _redact(env["VIDEOLAKE_CATALOG_URL"]),
     }
     if args.json:
@@ -303,8 +306,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"replicas     {r['backend']}  {r['state']}  {r['count']} ({human_bytes(r['bytes'])})")
     for b in status["landing_backlog"]:
         print(f"backlog      {b['zone']}  {b['state']}  {b['files']}")
+    pending = sum(r["count"] for r in status["replicas"] if r["state"] == "pending")
+    if pending:
+        print(f"PENDING      {pending} replicas wait for a copy (a backend was down or a copy failed); the next "
+              "ingest or archive run catches them up")
     for k, v in status["configuration"].items():
-        print(f"{k:<12} {v}")
+        print(f"{k:<15} {v}")
     return EXIT_OK
 
 

@@ -21,6 +21,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         "archive": ArchivePolicyResource(
             archive_url=dg.EnvVar(c.ENV_ARCHIVE_STORAGE),
             migration=dg.EnvVar(c.ENV_MIGRATION),
+            write_mode=dg.EnvVar(c.ENV_WRITE_MODE),
             archive_after_days=dg.EnvVar.int(c.ENV_ARCHIVE_AFTER_DAYS),
         ),
         "landing": LandingZoneResource(url=dg.EnvVar(c.ENV_LANDING)),

@@ -5,6 +5,7 @@ from resources.ingest_resources import IngestSettingsResource, LandingZoneResour
 from resources.storage_resources import StorageResource
 from videolake import constants as c
 from videolake.ingest.engine import IngestEngine
+from videolake.storage import StorageBackend
 
 
 def build_ingest_engine(
@@ -17,8 +18,12 @@ def build_ingest_engine(
     zone: str = c.ZONE_UPLOADS,
     segments_landing: LandingZoneResource | None = None,
     segment_naming: SegmentNamingResource | None = None,
+    target: StorageBackend | None = None,
 ) -> IngestEngine:
-    """An engine for the uploads landing zone, or (zone="segments") for the segments zone."""
+    """An engine for the uploads landing zone, or (zone="segments") for the segments zone.
+
+    ``target``: where new videos are stored, when not the hot tier (a write-mode fallback).
+    """
     if zone not in (c.ZONE_UPLOADS, c.ZONE_SEGMENTS):
         raise ValueError(f"unknown landing zone {zone!r}: use {c.ZONE_UPLOADS!r} or {c.ZONE_SEGMENTS!r}")
     segments = zone == c.ZONE_SEGMENTS
@@ -26,7 +31,7 @@ def build_ingest_engine(
         raise ValueError("the segments zone needs the segments_landing and segment_naming resources")
     return IngestEngine(
         catalog=catalog.catalog(),
-        hot=hot_storage.backend(),
+        hot=target or hot_storage.backend(),
         quarantine=quarantine_storage.backend(),
         landing=(segments_landing if segments else landing).backend(),  # type: ignore[union-attr]
         settings=ingest_settings.settings(),

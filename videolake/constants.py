@@ -14,6 +14,7 @@ ENV_WORKERS = "VIDEOLAKE_WORKERS"
 ENV_ARCHIVE_STORAGE = "VIDEOLAKE_ARCHIVE_STORAGE"
 ENV_MIGRATION = "VIDEOLAKE_MIGRATION"  # copy (keep both) or move (free the hot copy once verified)
 ENV_ARCHIVE_AFTER_DAYS = "VIDEOLAKE_ARCHIVE_AFTER_DAYS"
+ENV_WRITE_MODE = "VIDEOLAKE_WRITE_MODE"  # LOCAL (hot only), REMOTE (archive only) or BOTH (dual write) at ingest
 ENV_PUBLIC_URL = "VIDEOLAKE_PUBLIC_URL"  # base of the download links `videolake serve` answers
 ENV_LINK_SECRET = "VIDEOLAKE_LINK_SECRET"  # optional; else a secret kept in $VIDEOLAKE_HOME/link-secret
 

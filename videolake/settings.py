@@ -28,6 +28,7 @@ def default_environment(env: Mapping[str, str]) -> dict[str, str]:
         c.ENV_QUARANTINE: (home / "quarantine").as_uri(),
         c.ENV_ARCHIVE_STORAGE: (home / "archive").as_uri(),
         c.ENV_MIGRATION: "copy",
+        c.ENV_WRITE_MODE: "LOCAL",
         c.ENV_ARCHIVE_AFTER_DAYS: str(c.DEFAULT_ARCHIVE_AFTER_DAYS),
         c.ENV_STABLE_AFTER_SECONDS: str(c.DEFAULT_STABLE_AFTER_SECONDS),
         c.ENV_BATCH_MAX_FILES: str(c.DEFAULT_BATCH_MAX_FILES),

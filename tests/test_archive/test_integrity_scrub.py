@@ -45,6 +45,7 @@ def test_integrity_job_passes_then_fails_with_a_table(sqlite_lake, clips, monkey
         "VIDEOLAKE_HOT_STORAGE": lake.storage.as_uri(),
         "VIDEOLAKE_ARCHIVE_STORAGE": (lake.home / "archive").as_uri(),
         "VIDEOLAKE_MIGRATION": "copy",
+        "VIDEOLAKE_WRITE_MODE": "LOCAL",
         "VIDEOLAKE_ARCHIVE_AFTER_DAYS": "30",
     }.items():
         monkeypatch.setenv(key, value)

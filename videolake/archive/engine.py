@@ -62,6 +62,7 @@ class ArchiveEngine:
             raise ValueError("the archive must be another backend than the hot storage")
         self.catalog, self.hot, self.archive, self.mode, self.transfers = catalog, hot, archive, mode, transfers
         self.source_only = source_only
+        self.move_policy = "migration=move"  # recorded in the audit row of every source copy deleted
 
     @staticmethod
     def _in_days(stmt, day: dt.date | None, since: dt.date | None, until: dt.date | None):  # type: ignore[no-untyped-def]
@@ -104,7 +105,7 @@ class ArchiveEngine:
 
     def run(self, *, day: dt.date | None = None, since: dt.date | None = None, until: dt.date | None = None,
             run_id: str | None = None, progress: Progress | None = None,
-            work: list[tuple[int, str, int]] | None = None) -> ArchiveReport:
+            work: list[tuple[int, str, int]] | None = None, video_ids: Sequence[int] | None = None) -> ArchiveReport:
         """Copy + verify every video of the day (or range) that lacks a verified archive replica,
         ``transfers`` at a time; then, under move, free the source copies that are now verified."""
         import time
@@ -115,14 +116,15 @@ class ArchiveEngine:
         for first in range(0, len(work), VERIFY_BATCH * 20):
             self._run_batch(work[first : first + VERIFY_BATCH * 20], report, run_id, progress)
         if self.mode == MOVE:
-            report.hot_deleted, report.hot_delete_errors = self._free_hot(day, run_id, since=since, until=until)
+            report.hot_deleted, report.hot_delete_errors = self._free_hot(day, run_id, since=since, until=until,
+                                                                          video_ids=video_ids)
         report.seconds = time.perf_counter() - started
         return report
 
     def _run_batch(self, work: list[tuple[int, str, int]], report: ArchiveReport, run_id: str | None,
                    progress: Progress | None) -> None:
         sources = self._sources([w[0] for w in work])
-        had_row = self._mark_pending(work)  # 1. pending first: a crash leaves a reported replica, never an orphan
+        had_row = self.mark_pending(work)  # 1. pending first: a crash leaves a reported replica, never an orphan
         verified: list[tuple[int, str, int]] = []
         with ThreadPoolExecutor(max_workers=self.transfers) as pool:
             outcomes = pool.map(lambda w: self._copy_one(*w, source=sources.get(w[0]), probe=w[0] in had_row), work)
@@ -164,7 +166,7 @@ class ArchiveEngine:
             return f"{type(exc).__name__}: {exc}"
         return size
 
-    def _mark_pending(self, work: list[tuple[int, str, int]]) -> set[int]:
+    def mark_pending(self, work: list[tuple[int, str, int]]) -> set[int]:
         """Record a pending archive replica for every video without one; returns those that had one."""
         ids = [w[0] for w in work]
         with self.catalog.write() as s:
@@ -232,13 +234,15 @@ class ArchiveEngine:
 
     # -- move: free the hot tier -----------------------------------------------------------------------
     def _free_hot(self, day: dt.date | None, run_id: str | None, *, since: dt.date | None = None,
-                  until: dt.date | None = None) -> tuple[int, int]:
+                  until: dt.date | None = None, video_ids: Sequence[int] | None = None) -> tuple[int, int]:
         """Delete hot copies whose archive replica is verified (never otherwise); (deleted, failed)."""
         archived = select(Replica.video_id).where(Replica.backend == self.archive.url, Replica.state == c.REPLICA_VERIFIED)
         stmt = select(Replica).join(Video, Video.id == Replica.video_id).where(
             Replica.backend == self.hot.url, Replica.video_id.in_(archived)
         )
         stmt = self._in_days(stmt, day, since, until)
+        if video_ids is not None:
+            stmt = stmt.where(Replica.video_id.in_(list(video_ids)))
         deleted = failed = 0
         with self.catalog.write() as s:
             rows = s.scalars(stmt).all()
@@ -259,7 +263,7 @@ class ArchiveEngine:
                 if row is not None:
                     s.delete(row)
                 s.add(AuditEvent(action="hot_copy_deleted", video_id=video_id, backend=self.hot.url, key=key,
-                                 size_bytes=size, detail={"policy": "migration=move", "kept_on": self.archive.url},
+                                 size_bytes=size, detail={"policy": self.move_policy, "kept_on": self.archive.url},
                                  run_id=run_id))
             deleted += 1
         return deleted, failed

@@ -43,6 +43,7 @@ class ObjectInfo:
     sha256: str | None = None
     regular: bool = True  # False for symlinks and other non-regular entries (local landing zones)
     checksum: str | None = None  # the backend's own record of the content (S3: ChecksumSHA256, maybe composite)
+    attested: bool = False  # the backend's write response reported ``checksum`` for the object it committed
 
 
 def validate_key(key: str) -> str:

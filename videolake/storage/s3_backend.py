@@ -46,6 +46,7 @@ class S3Options:
     read_timeout: float = 60.0
     max_attempts: int = 5
     list_page_size: int = 1000
+    confirm_with_head: bool = False  # also HEAD every object after writing it (the write response already attests it)
 
 
 def _env_endpoint() -> str | None:
@@ -178,7 +179,7 @@ class S3Backend(StorageBackend):
             raise ChecksumMismatch(f"{self.url}: {key}: content hashes to {actual}, expected {sha256}")
         full = self.full_key(key)
         try:
-            self.client.put_object(
+            resp = self.client.put_object(
                 Bucket=self.bucket,
                 Key=full,
                 Body=data,
@@ -187,7 +188,13 @@ class S3Backend(StorageBackend):
             )
         except Exception as exc:  # noqa: BLE001
             raise _translate(exc, f"{self.url}: put {key}") from exc
-        return ObjectInfo(key=key, size=len(data), mtime=0.0, sha256=actual, checksum=_b64(actual))
+        return self._written(key, len(data), actual, _b64(actual), resp.get("ChecksumSHA256"))
+
+    def _written(self, key: str, size: int, sha256: str, expected: str, reported: str | None) -> ObjectInfo:
+        """What a write stored; ``attested`` when the server's response reports the checksum we sent."""
+        if reported is not None and reported != expected:
+            raise ChecksumMismatch(f"{self.url}: {key}: the server stored checksum {reported}, not {expected}")
+        return ObjectInfo(key=key, size=size, mtime=0.0, sha256=sha256, checksum=expected, attested=reported is not None)
 
     def _multipart(
         self,
@@ -217,7 +224,7 @@ class S3Backend(StorageBackend):
             results, actual, size = upload_parts(parts, upload, self.options.max_concurrency)
             if sha256 is not None and actual != sha256:
                 raise ChecksumMismatch(f"{self.url}: {key}: content hashes to {actual}, expected {sha256}")
-            client.complete_multipart_upload(
+            completed = client.complete_multipart_upload(
                 Bucket=self.bucket,
                 Key=full,
                 UploadId=upload_id,
@@ -233,8 +240,8 @@ class S3Backend(StorageBackend):
             raise _translate(exc, f"{self.url}: multipart upload of {key}") from exc
         # S3's composite checksum: sha256 over the parts' sha256 digests, "-<number of parts>".
         composite = hashlib.sha256(b"".join(base64.b64decode(results[n]["ChecksumSHA256"]) for n in sorted(results)))
-        return ObjectInfo(key=key, size=size, mtime=0.0, sha256=actual,
-                          checksum=f"{base64.b64encode(composite.digest()).decode()}-{len(results)}")
+        expected = f"{base64.b64encode(composite.digest()).decode()}-{len(results)}"
+        return self._written(key, size, actual, expected, completed.get("ChecksumSHA256"))
 
     def put_file(self, key, path, *, sha256=None, content_type=None, move=False) -> ObjectInfo:  # type: ignore[no-untyped-def]
         size = os.path.getsize(path)
@@ -316,10 +323,14 @@ class S3Backend(StorageBackend):
         return super().verify(key, sha256)
 
     def confirm(self, key: str, written: ObjectInfo, sha256: str) -> ObjectInfo:
-        """The server validated every part's SHA256 on upload and ``written`` hashed the same bytes
-        whole; the object is confirmed when the server now reports that checksum and size."""
+        """The server validated the SHA256 of the body (or of every part) on upload, ``written``
+        hashed the same bytes whole, and the server's response reported the resulting checksum
+        (composite for multipart): that is the verification, no multipart ETag involved. Without
+        such a response (or with ``confirm_with_head``) the checksum is read back with HEAD."""
         if written.sha256 != sha256 or written.checksum is None:
             return self.verify(key, sha256)
+        if written.attested and not self.options.confirm_with_head:
+            return written  # the server computed this SHA256 over the bytes it committed, and said so
         stored, size, resp = self._stored_checksum(key)
         if stored is None:
             return super().verify(key, sha256)  # a server that keeps no checksums: read it back
