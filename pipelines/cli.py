@@ -618,7 +618,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     if source.url == target.url:
         raise CliError(f"--from and --to name the same storage ({source.url})")
     catalog = _catalog()
-    engine = ArchiveEngine(catalog, source, target, mode=mode, transfers=args.transfers, source_only=True)
+    engine = ArchiveEngine(catalog, source, target, mode=mode, transfers=args.transfers, source_only=True,
+                           verify_batch=args.batch)
     work = engine.todo(since=since, until=until)
     total_bytes = sum(size for _, _, size in work)
     if not work and not catalog.knows_backend(source.url):
@@ -767,6 +768,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="delete each source copy once its copy on --to is verified")
     mode.add_argument("--copy", dest="mode", action="store_const", const="copy", help="keep both (default: $VIDEOLAKE_MIGRATION)")
     p.add_argument("--transfers", type=int, default=8, help="videos copied in parallel")
+    p.add_argument("--batch", type=int, default=50, help="verified copies recorded per catalog transaction")
     p.add_argument("--dry-run", action="store_true", help="only say what would be copied")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true")

@@ -55,13 +55,14 @@ class ArchiveEngine:
     """
 
     def __init__(self, catalog: Catalog, hot: StorageBackend, archive: StorageBackend, *, mode: str = COPY,
-                 transfers: int = 8, source_only: bool = False) -> None:
+                 transfers: int = 8, source_only: bool = False, verify_batch: int = VERIFY_BATCH) -> None:
         if mode not in (COPY, MOVE):
             raise ValueError(f"migration must be {COPY!r} or {MOVE!r}, not {mode!r}")
         if hot.url == archive.url:
             raise ValueError("the archive must be another backend than the hot storage")
         self.catalog, self.hot, self.archive, self.mode, self.transfers = catalog, hot, archive, mode, transfers
         self.source_only = source_only
+        self.verify_batch = max(1, verify_batch)
         self.move_policy = "migration=move"  # recorded in the audit row of every source copy deleted
 
     @staticmethod
@@ -113,8 +114,8 @@ class ArchiveEngine:
         started = time.perf_counter()
         report = ArchiveReport()
         work = self.todo(day, since=since, until=until) if work is None else work
-        for first in range(0, len(work), VERIFY_BATCH * 20):
-            self._run_batch(work[first : first + VERIFY_BATCH * 20], report, run_id, progress)
+        for first in range(0, len(work), self.verify_batch * 20):
+            self._run_batch(work[first : first + self.verify_batch * 20], report, run_id, progress)
         if self.mode == MOVE:
             report.hot_deleted, report.hot_delete_errors = self._free_hot(day, run_id, since=since, until=until,
                                                                           video_ids=video_ids)
@@ -135,7 +136,7 @@ class ArchiveEngine:
                     verified.append((vid, sha256, size))
                     report.archived.append(vid)
                     report.bytes_copied += size
-                if len(verified) >= VERIFY_BATCH:
+                if len(verified) >= self.verify_batch:
                     self._mark_verified(verified, run_id)
                     verified = []
                 if progress is not None:

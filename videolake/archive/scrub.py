@@ -65,20 +65,40 @@ def expected_objects(catalog: Catalog, backend_url: str) -> dict[str, Expected]:
     return out
 
 
-def scrub(catalog: Catalog, backend: StorageBackend, *, sample: int = 20, seed: int | None = None) -> tuple[list[Finding], int]:
+def in_flight_objects(catalog: Catalog, backend_url: str) -> dict[str, tuple[str, int]]:
+    """Keys of replicas a run has started and not finished (pending copy, deleting): key → (state, video)."""
+    with catalog.read() as s:
+        return {key: (state, vid) for key, state, vid in s.execute(
+            select(Replica.key, Replica.state, Replica.video_id).where(
+                Replica.backend == backend_url, Replica.state != c.REPLICA_VERIFIED))}
+
+
+# Problems that describe work a later run finishes by itself; reported, not failures.
+IN_FLIGHT = "in_flight"
+
+
+def scrub(catalog: Catalog, backend: StorageBackend, *, sample: int = 20, seed: int | None = None,
+          stale_upload_seconds: float = 3600) -> tuple[list[Finding], int]:
     """(findings, objects checked). Raises StorageError when the backend cannot be listed."""
     expected = expected_objects(catalog, backend.url)
+    in_flight = in_flight_objects(catalog, backend.url)
     findings: list[Finding] = []
     seen: set[str] = set()
     for prefix in MANAGED_PREFIXES:
         for info in backend.list(prefix):
             seen.add(info.key)
             want = expected.get(info.key)
-            if want is None:
+            if want is None and info.key in in_flight:
+                state, vid = in_flight[info.key]
+                findings.append(Finding(IN_FLIGHT, info.key, f"replica {state}: the next run verifies or removes it", vid))
+            elif want is None:
                 findings.append(Finding("untracked", info.key, f"{info.size} bytes that no catalog row accounts for"))
             elif want.size is not None and want.size != info.size:
                 findings.append(Finding("size_mismatch", info.key, f"catalog says {want.size} bytes, backend holds {info.size}",
                                         want.video_id))
+    for upload in backend.unfinished_uploads(older_than=stale_upload_seconds):
+        findings.append(Finding("unfinished_upload", upload.key,
+                                f"an upload abandoned {upload.size} bytes in (a crashed copy); storage is billed for it"))
     for key, want in expected.items():
         if key not in seen:
             findings.append(Finding("missing", key, "cataloged but not in the backend", want.video_id))

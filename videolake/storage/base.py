@@ -177,6 +177,10 @@ class StorageBackend(ABC):
             raise ChecksumMismatch(f"{self.url}: {key} hashes to {actual}, expected {sha256}")
         return ObjectInfo(key=key, size=size, mtime=info.mtime, sha256=actual)
 
+    def unfinished_uploads(self, older_than: float = 3600) -> list[ObjectInfo]:
+        """Uploads started more than ``older_than`` seconds ago and never finished (crash leftovers)."""
+        return []
+
     def check(self) -> None:
         """Raise BackendUnavailable unless the backend can be reached (and written, where cheap to tell)."""
         self.head("videolake-reachability-check")

@@ -67,6 +67,23 @@ class LocalBackend(StorageBackend):
             raise InvalidKey(f"object key {key!r} resolves outside {self.root}")
         return path
 
+    def unfinished_uploads(self, older_than: float = 3600) -> list[ObjectInfo]:
+        import time
+
+        tmp = self.root / TMP_DIR
+        if not tmp.is_dir():
+            return []
+        cutoff = time.time() - older_than
+        out = []
+        for entry in os.scandir(tmp):
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if entry.name.endswith(".part") and st.st_mtime <= cutoff:
+                out.append(ObjectInfo(key=f"{TMP_DIR}/{entry.name}", size=st.st_size, mtime=st.st_mtime))
+        return out
+
     def check(self) -> None:
         from videolake.storage.base import BackendUnavailable
 

@@ -155,6 +155,22 @@ class S3Backend(StorageBackend):
         except ClientError:
             self.client.create_bucket(Bucket=self.bucket)
 
+    def unfinished_uploads(self, older_than: float = 3600) -> list[ObjectInfo]:
+        import time
+
+        cutoff = time.time() - older_than
+        base = f"{self.prefix}/" if self.prefix else ""
+        out = []
+        try:
+            for page in self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=base):
+                for upload in page.get("Uploads", []):
+                    started = upload["Initiated"].timestamp()
+                    if started <= cutoff:
+                        out.append(ObjectInfo(key=self._relative(upload["Key"]), size=0, mtime=started))
+        except Exception as exc:  # noqa: BLE001
+            raise _translate(exc, f"{self.url}: list unfinished uploads") from exc
+        return out
+
     def check(self) -> None:
         try:
             self.client.head_bucket(Bucket=self.bucket)
