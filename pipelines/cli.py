@@ -617,6 +617,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
     if source.url == target.url:
         raise CliError(f"--from and --to name the same storage ({source.url})")
+    import threading
+
+    for backend in (source, target):  # clients (boto3, ...) get built while the catalog is read
+        threading.Thread(target=_quietly(backend.warm), daemon=True).start()
     catalog = _catalog()
     engine = ArchiveEngine(catalog, source, target, mode=mode, transfers=args.transfers, source_only=True,
                            verify_batch=args.batch)
@@ -670,6 +674,16 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         if report.errors:
             print(f"{len(report.errors)} videos not migrated; nothing was deleted for them — rerun to retry", file=sys.stderr)
     return EXIT_PARTIAL if report.errors or report.hot_delete_errors else EXIT_OK
+
+
+def _quietly(fn):  # type: ignore[no-untyped-def]
+    def run() -> None:
+        try:
+            fn()
+        except Exception:  # noqa: BLE001 - the real call reports it
+            pass
+
+    return run
 
 
 def _human(n: int) -> str:

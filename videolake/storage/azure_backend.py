@@ -158,6 +158,9 @@ class AzureBackend(StorageBackend):
         except ResourceExistsError:
             pass
 
+    def warm(self) -> None:
+        self.service  # noqa: B018 - building it is the point
+
     def check(self) -> None:
         try:
             self.container_client.get_container_properties(timeout=self.options.timeout)

@@ -160,6 +160,9 @@ class GCSBackend(StorageBackend):
         except Conflict:
             pass
 
+    def warm(self) -> None:
+        self.client  # noqa: B018 - building it is the point
+
     def check(self) -> None:
         try:
             found = self.client.lookup_bucket(self.bucket_name, timeout=self.options.timeout, retry=self.retry)

@@ -171,6 +171,9 @@ class S3Backend(StorageBackend):
             raise _translate(exc, f"{self.url}: list unfinished uploads") from exc
         return out
 
+    def warm(self) -> None:
+        self.client  # noqa: B018 - building it is the point
+
     def check(self) -> None:
         try:
             self.client.head_bucket(Bucket=self.bucket)
