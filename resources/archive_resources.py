@@ -10,7 +10,7 @@ from videolake.storage import StorageBackend, open_backend
 class ArchivePolicyResource(dg.ConfigurableResource):
     """The archive tier and how videos move there."""
 
-    archive_url: str = Field(description="file:///path or s3://bucket/prefix of the archive tier")
+    archive_url: str = Field(description="the archive tier: file:///path, s3://bucket/prefix, gs://bucket/prefix or az://container/prefix")
     migration: str = Field(default="copy", description="copy (keep the hot copy) or move (delete it once the archive copy is verified)")
     archive_after_days: int = Field(default=c.DEFAULT_ARCHIVE_AFTER_DAYS, description="days a video stays hot before archiving")
     transfers: int = Field(default=8, description="parallel transfers within a run")
