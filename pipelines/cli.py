@@ -692,6 +692,64 @@ def _human(n: int) -> str:
     return human_bytes(n)
 
 
+def _operator() -> str:
+    import getpass
+
+    return os.environ.get("VIDEOLAKE_OPERATOR") or getpass.getuser()
+
+
+def cmd_hold_add(args: argparse.Namespace) -> int:
+    from videolake.retention.holds import HoldError, add_hold, hold_to_dict
+
+    start = parse_cli_time(args.start, "start") if args.start else None
+    end = parse_cli_time(args.end, "end") if args.end else None
+    catalog = _catalog()
+    try:
+        hold = add_hold(catalog, reason=args.reason, camera=args.camera, start=start, end=end, video_id=args.video,
+                        by=_operator())
+    except HoldError as exc:
+        raise CliError(str(exc)) from exc
+    if args.json:
+        _print_json(hold_to_dict(hold))
+        return EXIT_OK
+    print(f"hold {hold.id} added: " + (f"video {hold.video_id}" if hold.video_id else
+                                       f"{hold.camera_id} {start.isoformat()} → {end.isoformat()}")  # type: ignore[union-attr]
+          + f" ({hold.reason})")
+    if args.camera:
+        from videolake.segments.index import known_cameras
+
+        if args.camera not in known_cameras(catalog):
+            print(f"note: no footage of camera {args.camera!r} is cataloged yet; the hold covers it once it is",
+                  file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_hold_list(args: argparse.Namespace) -> int:
+    from videolake.retention.holds import hold_to_dict, list_holds
+
+    holds = [hold_to_dict(h) for h in list_holds(_catalog(), include_released=args.all)]
+    if args.json:
+        _print_json(holds)
+        return EXIT_OK
+    rows = [[str(h["id"]), f"video {h['video_id']}" if h["video_id"] else f"{h['camera']} {h['start']} → {h['end']}",
+             h["reason"][:50], f"{h['created_at'][:19]} {h['created_by'] or ''}",
+             f"released {h['released_at'][:19]}" if h["released_at"] else "active"] for h in holds]
+    print(_table(rows, ["id", "covers", "reason", "added", "state"]))
+    print(f"{sum(1 for h in holds if not h['released_at'])} active holds")
+    return EXIT_OK
+
+
+def cmd_hold_release(args: argparse.Namespace) -> int:
+    from videolake.retention.holds import HoldError, release_hold
+
+    try:
+        hold = release_hold(_catalog(), args.id, by=_operator())
+    except HoldError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"hold {hold.id} released; its footage follows the retention policies again")
+    return EXIT_OK
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     from videolake.catalog.database import create_catalog_engine, current_revision, head_revision, upgrade_schema
 
@@ -787,6 +845,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_migrate)
+
+    hold = sub.add_parser("hold", help="legal holds: footage no retention sweep may delete").add_subparsers(
+        dest="action", required=True)
+    p = hold.add_parser("add", help="hold a camera's footage over a time range, or one video")
+    p.add_argument("--camera")
+    p.add_argument("--start", help="ISO 8601; no offset means UTC")
+    p.add_argument("--end")
+    p.add_argument("--video", type=int, metavar="ID")
+    p.add_argument("--reason", required=True, help="the case, ticket or order")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_hold_add)
+    p = hold.add_parser("list", help="active holds (--all: released ones too)")
+    p.add_argument("--all", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_hold_list)
+    p = hold.add_parser("release", help="release a hold (it stays listed with --all)")
+    p.add_argument("id", type=int)
+    p.set_defaults(fn=cmd_hold_release)
 
     p = sub.add_parser("serve", help="serve signed download links for local storage (HTTP, Range requests)")
     p.add_argument("--host", default="127.0.0.1", help="listen address (loopback by default)")

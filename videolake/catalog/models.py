@@ -286,3 +286,21 @@ class AuditEvent(Base):
     size_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class Hold(Base):
+    """A legal hold: footage of a camera over a time range, or one video, that no sweep may delete."""
+
+    __tablename__ = "holds"
+    __table_args__ = (Index("ix_holds_camera_range", "camera_id", "start_at", "end_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    camera_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    start_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    end_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    released_at: Mapped[dt.datetime | None] = mapped_column(nullable=True, index=True)
+    released_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
