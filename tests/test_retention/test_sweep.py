@@ -1,0 +1,193 @@
+"""The retention sweep on a real catalog and real objects: policies, holds, guardrails, cascades,
+audit rows, quota eviction order, and a sweep killed midway then rerun."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from videolake.catalog.models import AuditEvent, Derivative, Replica, Segment, Video, utcnow
+from videolake.catalog.repository import Catalog
+from videolake.retention.holds import add_hold
+from videolake.retention.policy import parse_policy
+from videolake.retention.sweep import RetentionSweep, SweepRefused
+from videolake.storage import open_backend
+from videolake.storage.layout import video_key
+
+UTC = dt.timezone.utc
+AS_OF = dt.datetime(2026, 11, 21, tzinfo=UTC)
+
+
+class World:
+    def __init__(self, tmp_path):
+        self.catalog = Catalog(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
+        self.hot = open_backend((tmp_path / "hot").as_uri())
+        self.cold = open_backend((tmp_path / "cold").as_uri())
+        self.n = 0
+
+    def video(self, *, days_old: float, source: str = "uploads", camera: str | None = None, cold: bool = False,
+              size: int = 1000) -> int:
+        self.n += 1
+        data = os.urandom(size)
+        digest = hashlib.sha256(data).hexdigest()
+        when = AS_OF - dt.timedelta(days=days_old)
+        key = video_key(digest)
+        self.hot.put_bytes(key, data)
+        self.hot.put_bytes(f"derivatives/{digest}/poster.jpg", b"jpg")
+        with self.catalog.write() as s:
+            v = Video(sha256=digest, size_bytes=size, name=f"v{self.n}.mp4", extension="mp4", source=source,
+                      source_type="segment" if camera else "upload", landing_uri="file:///x", landing_date=when.date(),
+                      ingested_at=when)
+            v.replicas.append(Replica(backend=self.hot.url, key=key, state="verified", size_bytes=size,
+                                      verified_sha256=digest, verified_at=utcnow()))
+            if cold:
+                self.cold.put_bytes(key, data)
+                v.replicas.append(Replica(backend=self.cold.url, key=key, state="verified", size_bytes=size,
+                                          verified_sha256=digest, verified_at=utcnow()))
+            v.derivatives.append(Derivative(kind="poster", backend=self.hot.url, key=f"derivatives/{digest}/poster.jpg",
+                                            size_bytes=3, sha256=hashlib.sha256(b"jpg").hexdigest(), width=1, height=1))
+            s.add(v)
+            s.flush()
+            if camera:
+                s.add(Segment(video_id=v.id, camera_id=camera, start_at=when, end_at=when + dt.timedelta(seconds=10),
+                              duration_s=10, recording_date=when.date(), time_source="template"))
+            return v.id
+
+    def sweep(self, text: str) -> RetentionSweep:
+        return RetentionSweep(self.catalog, parse_policy(text), self.hot.url)
+
+    def ids(self) -> set[int]:
+        with self.catalog.read() as s:
+            return set(s.scalars(select(Video.id)))
+
+
+POLICY = """
+default: {keep_hot_days: 30, keep_days: 365}
+sources: {uploads: {keep_days: 90}}
+cameras: {cam1: {keep_hot_days: 7, keep_days: 30}}
+max_delete_share: 0.9
+"""
+
+
+def test_policies_cascade_to_derivatives_and_write_one_audit_row_per_object(tmp_path):
+    w = World(tmp_path)
+    old_upload = w.video(days_old=100)                    # uploads keep 90 days: goes
+    young_upload = w.video(days_old=10)                   # stays
+    old_cam1 = w.video(days_old=31, source="cctv", camera="cam1", cold=True)   # cam1 keep 30: goes everywhere
+    warm_cam1 = w.video(days_old=8, source="cctv", camera="cam1", cold=True)   # past keep_hot 7: hot copy goes
+    warm_only_hot = w.video(days_old=8, source="cctv", camera="cam1")          # no other copy: hot copy stays
+    other = w.video(days_old=200, source="cctv", camera="cam2")                # default keep 365: stays
+    sweep = w.sweep(POLICY)
+    plan = sweep.plan(AS_OF)
+    assert plan.videos_deleted == {old_upload, old_cam1} and plan.hot_copies_dropped == {warm_cam1}
+    report = sweep.apply(plan, run_id="r1")
+    assert w.ids() == {young_upload, warm_cam1, warm_only_hot, other}
+    assert report.deleted_objects == 2 + 3 + 1  # video + poster; video hot+cold + poster; one hot copy
+    with w.catalog.read() as s:
+        audit = s.scalars(select(AuditEvent).where(AuditEvent.action.like("retention_%"))).all()
+        replicas = {(r.video_id, r.backend) for r in s.scalars(select(Replica))}
+    assert len(audit) == 6 and all(a.run_id == "r1" and a.backend and a.key for a in audit)
+    assert {a.detail["policy"] for a in audit} == {"sources.uploads.keep_days=90", "cameras.cam1.keep_days=30",
+                                                   "cameras.cam1.keep_hot_days=7"}
+    assert (warm_cam1, w.hot.url) not in replicas and (warm_cam1, w.cold.url) in replicas
+    assert (warm_only_hot, w.hot.url) in replicas  # never the last verified copy of what has not expired
+    assert len(list(w.hot.list())) == 2 * 3 + 1  # young, warm_only_hot, other (+ posters), warm_cam1's poster
+    assert sweep.plan(AS_OF).items == []  # rerunning changes nothing
+
+
+def test_holds_protect_footage_and_as_of_rehearses(tmp_path):
+    w = World(tmp_path)
+    cam = w.video(days_old=40, source="cctv", camera="cam1")
+    vid = w.video(days_old=100)
+    w.video(days_old=1)
+    add_hold(w.catalog, camera="cam1", start=AS_OF - dt.timedelta(days=41), end=AS_OF - dt.timedelta(days=39),
+             reason="incident")
+    add_hold(w.catalog, video_id=vid, reason="complaint")
+    sweep = w.sweep(POLICY)
+    plan = sweep.plan(AS_OF)
+    assert plan.items == [] and plan.held_skipped == 2
+    later = sweep.plan(AS_OF + dt.timedelta(days=400))  # "what goes by then"
+    assert later.held_skipped == 2 and cam not in later.videos_deleted
+
+
+def test_guardrails_refuse_loudly_and_delete_nothing(tmp_path):
+    w = World(tmp_path)
+    empty = w.sweep(POLICY)
+    with pytest.raises(SweepRefused, match="no videos"):
+        empty.apply(empty.plan(AS_OF))
+    for _ in range(4):
+        w.video(days_old=100)
+    w.video(days_old=1)
+    strict = w.sweep("default: {keep_days: 90}\nmax_delete_share: 0.5\n")
+    plan = strict.plan(AS_OF)
+    with pytest.raises(SweepRefused, match=r"4 of 5 videos \(80%\)"):
+        strict.apply(plan)
+    assert len(w.ids()) == 5
+    assert strict.apply(plan, force=True).videos_deleted == 4
+    broken = RetentionSweep(w.catalog, parse_policy("default: {keep_days: 0}\nmax_delete_share: 1\n"), w.hot.url)
+    (tmp_path / "hot").rename(tmp_path / "hot-gone")
+    (tmp_path / "hot").write_text("not a folder any more")
+    with pytest.raises(SweepRefused, match="cannot be listed"):
+        broken.apply(broken.plan(AS_OF))
+    assert len(w.ids()) == 1
+
+
+def test_quota_evicts_the_oldest_copies_verified_elsewhere(tmp_path):
+    w = World(tmp_path)
+    oldest = w.video(days_old=20, cold=True, size=4000)
+    middle = w.video(days_old=10, cold=True, size=4000)
+    only_hot = w.video(days_old=30, size=4000)  # the oldest, but its only copy: never evicted
+    newest = w.video(days_old=1, cold=True, size=4000)
+    # hot holds 16,000 bytes of video + 12 of posters; a 9 KB quota needs two evictions
+    sweep = w.sweep(f'quotas: {{"{w.hot.url}": 9000}}\n')
+    plan = sweep.plan(AS_OF)
+    assert [(i.action, i.video_id) for i in plan.items] == [("quota_evict", oldest), ("quota_evict", middle)]
+    sweep.apply(plan)
+    with w.catalog.read() as s:
+        hot_left = set(s.scalars(select(Replica.video_id).where(Replica.backend == w.hot.url)))
+    assert hot_left == {only_hot, newest}
+
+
+def test_a_sweep_killed_midway_is_finished_by_the_next_one(tmp_path):
+    w = World(tmp_path)
+    for i in range(600):
+        w.video(days_old=100 + i % 5, size=200)
+    keep = w.video(days_old=1)
+    script = f"""
+import datetime as dt, videolake.retention.sweep as sw
+from videolake.catalog.repository import Catalog
+from videolake.retention.policy import parse_policy
+sw.BATCH = 10
+sweep = sw.RetentionSweep(Catalog({w.catalog.url!r}), parse_policy("default: {{keep_days: 90}}\\nmax_delete_share: 1\\n"),
+                          {w.hot.url!r})
+print("planned", flush=True)
+sweep.apply(sweep.plan(dt.datetime(2026, 11, 21, tzinfo=dt.timezone.utc)))
+"""
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "planned"
+    time.sleep(0.4)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    left = w.ids()
+    assert keep in left and 1 < len(left) < 601, len(left)  # killed midway
+    sweep = w.sweep("default: {keep_days: 90}\nmax_delete_share: 1\n")
+    report = sweep.apply(sweep.plan(AS_OF))
+    assert report.failures == [] and w.ids() == {keep}
+    assert sorted(p.key for p in w.hot.list()) == sorted(
+        k for k in (r for r in _keys(w)))  # only the kept video's objects remain
+    with w.catalog.read() as s:
+        audited = s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "retention_delete_video"))
+    assert audited == 600 * 2  # one row per deleted object, none twice
+
+
+def _keys(w: World) -> list[str]:
+    with w.catalog.read() as s:
+        return list(s.scalars(select(Replica.key))) + list(s.scalars(select(Derivative.key)))
