@@ -750,6 +750,80 @@ def cmd_hold_release(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_retention(args: argparse.Namespace) -> int:
+    """`retention plan|apply`: the same Dagster job the daily schedule runs, in this process."""
+    from pipelines.definitions import defs
+    from videolake import constants as c
+
+    _environment()
+    as_of = parse_cli_time(args.as_of, "as-of").isoformat() if args.as_of else None
+    apply = args.action == "apply"
+    config = {"apply": apply, "as_of": as_of, "force": bool(getattr(args, "force", False))}
+    result = defs.resolve_job_def(c.JOB_RETENTION).execute_in_process(
+        instance=_dagster_instance(),
+        run_config={"ops": {c.ASSET_RETENTION_SWEEP: {"config": config}},
+                    "loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        tags={"videolake/trigger": "cli"},
+        raise_on_error=False,
+    )
+    metadata, failure = {}, None
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            metadata = {k: v.value for k, v in event.event_specific_data.materialization.metadata.items()}
+        elif event.event_type_value == "STEP_FAILURE":
+            data = event.event_specific_data
+            if data.user_failure_data is not None:
+                metadata = {k: v.value for k, v in data.user_failure_data.metadata.items()}
+                failure = data.user_failure_data.description
+            else:
+                failure = data.error.to_string() if data.error else "the run failed"
+    summary = dict(metadata.get("summary") or {})
+    out = {"run_id": result.run_id, "mode": "apply" if apply else "plan", **summary,
+           "items": metadata.get("plan_items", []),
+           **({k: metadata[k] for k in ("deleted_objects", "bytes_deleted", "videos_deleted", "failures") if k in metadata}),
+           **({"refused": metadata["refused"]} if "refused" in metadata else {}),
+           **({"error": failure} if failure else {})}
+    if args.json:
+        _print_json(out)
+    else:
+        if summary:
+            verb = "deleted" if apply and not failure else "would go"
+            print(f"as of {summary['as_of']}: {summary['videos_to_delete']} videos, {summary['hot_copies_to_drop']} hot "
+                  f"copies, {summary['exports_to_expire']} exports {verb} — {summary['objects']} objects, "
+                  f"{_human(summary['bytes_freed'])} ({summary['delete_share']:.1%} of {summary['videos_in_catalog']} "
+                  f"videos); {summary['held_skipped']} held items kept")
+            for url, n in summary.get("by_backend", {}).items():
+                print(f"  {url}: {n['objects']} objects, {_human(n['bytes'])}")
+            for warning in summary.get("warnings", []):
+                print(f"  warning: {warning}")
+        if failure:
+            print(f"videolake: {failure}", file=sys.stderr)
+    return EXIT_FAILED if failure else EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from videolake.catalog.models import AuditEvent
+
+    stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(args.limit)
+    if args.action:
+        stmt = stmt.where(AuditEvent.action.like(args.action.replace("*", "%")))
+    if args.video is not None:
+        stmt = stmt.where(AuditEvent.video_id == args.video)
+    with _catalog().read() as s:
+        rows = [{"id": e.id, "at": e.at.isoformat(), "action": e.action, "video_id": e.video_id, "backend": e.backend,
+                 "key": e.key, "size_bytes": e.size_bytes, "detail": e.detail, "run_id": e.run_id}
+                for e in s.scalars(stmt)]
+    if args.json:
+        _print_json(rows)
+        return EXIT_OK
+    table = [[str(r["id"]), r["at"][:19], r["action"], str(r["video_id"] or ""), (r["backend"] or "")[:40],
+              str(r["size_bytes"] or ""), str((r["detail"] or {}).get("policy", ""))[:40]] for r in rows]
+    print(_table(table, ["id", "at", "action", "video", "backend", "bytes", "policy"]))
+    return EXIT_OK
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     from videolake.catalog.database import create_catalog_engine, current_revision, head_revision, upgrade_schema
 
@@ -863,6 +937,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = hold.add_parser("release", help="release a hold (it stays listed with --all)")
     p.add_argument("id", type=int)
     p.set_defaults(fn=cmd_hold_release)
+
+    retention = sub.add_parser("retention", help="plan or apply the retention policies (the retention_job)").add_subparsers(
+        dest="action", required=True)
+    p = retention.add_parser("plan", help="what the sweep would delete (nothing is deleted)")
+    p.add_argument("--as-of", help="ISO 8601: what goes by then (default: now)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_retention)
+    p = retention.add_parser("apply", help="delete what the policies say (guardrails may refuse)")
+    p.add_argument("--as-of", help="ISO 8601 (default: now)")
+    p.add_argument("--force", action="store_true", help="past the max_delete_share guardrail")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_retention)
+
+    p = sub.add_parser("audit", help="the audit trail: deletions, holds, verified copies")
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--action", help="e.g. retention_* or hold_added")
+    p.add_argument("--video", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_audit)
 
     p = sub.add_parser("serve", help="serve signed download links for local storage (HTTP, Range requests)")
     p.add_argument("--host", default="127.0.0.1", help="listen address (loopback by default)")

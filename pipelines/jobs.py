@@ -34,6 +34,10 @@ integrity_job = _job(
     dg.AssetSelection.checks_for_assets(c.ASSET_INGESTED_VIDEOS, c.ASSET_ARCHIVED_VIDEOS),
     "Scrub the hot and archive tiers against the catalog (missing, untracked, size, sampled sha256).",
 )
+retention_job = _job(
+    c.JOB_RETENTION, "retention", dg.AssetSelection.assets(c.ASSET_RETENTION_SWEEP),
+    "Plan (dry run) or apply the retention policies: age limits, export expiry, quotas; holds respected.",
+)
 catalog_quality_job = _job(
     c.JOB_CATALOG_QUALITY, "quality", dg.AssetSelection.checks_for_assets(c.ASSET_VIDEO_PROBES),
     "Great Expectations checks over the whole probed catalog.",

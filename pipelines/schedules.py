@@ -5,8 +5,9 @@ import datetime as dt
 
 import dagster as dg
 
-from pipelines.jobs import archive_job, catalog_quality_job, integrity_job
+from pipelines.jobs import archive_job, catalog_quality_job, integrity_job, retention_job
 from resources import ArchivePolicyResource, CatalogResource, StorageResource
+from videolake import constants as c
 from videolake.archive.engine import ArchiveEngine
 
 catalog_quality_nightly = dg.ScheduleDefinition(
@@ -51,4 +52,15 @@ integrity_nightly = dg.ScheduleDefinition(
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Scrubs the hot and archive tiers against the catalog every night.",
+)
+
+
+retention_daily = dg.ScheduleDefinition(
+    name="retention_daily",
+    job=retention_job,
+    cron_schedule="30 5 * * *",
+    execution_timezone="UTC",
+    run_config={"ops": {c.ASSET_RETENTION_SWEEP: {"config": {"apply": True}}}},
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Applies the retention policies every day (guardrails refuse a suspicious sweep; never forced).",
 )

@@ -142,6 +142,7 @@ class Lake:
             CatalogResource,
             IngestSettingsResource,
             LandingZoneResource,
+            RetentionPolicyResource,
             SegmentNamingResource,
             StorageResource,
         )
@@ -155,6 +156,7 @@ class Lake:
             "segment_naming": SegmentNamingResource(),
             "archive": ArchivePolicyResource(archive_url=(self.home / "archive").as_uri()),
             "ingest_settings": IngestSettingsResource(stable_after_seconds=0, workers=2),
+            "retention": RetentionPolicyResource(path=str(self.home / "retention.yaml")),
         }
         res.update(overrides)
         return res
