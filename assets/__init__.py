@@ -4,6 +4,7 @@ from assets.archive_assets import archived_videos
 from assets.export_assets import video_exports
 from assets.ingest_assets import ingest_lineage, landing_zone
 from assets.quality_checks import catalog_quality_checks
+from assets.report_assets import storage_report
 from assets.retention_assets import retention_sweep
 
-__all__ = ["archived_videos", "catalog_quality_checks", "ingest_lineage", "landing_zone", "retention_sweep", "video_exports"]
+__all__ = ["archived_videos", "catalog_quality_checks", "ingest_lineage", "landing_zone", "retention_sweep", "storage_report", "video_exports"]

@@ -768,6 +768,8 @@ def cmd_retention(args: argparse.Namespace) -> int:
     )
     metadata, failure = {}, None
     for event in result.all_events:
+        if event.step_key != c.ASSET_RETENTION_SWEEP:
+            continue  # the storage report runs after it in the same job
         if event.event_type_value == "ASSET_MATERIALIZATION":
             metadata = {k: v.value for k, v in event.event_specific_data.materialization.metadata.items()}
         elif event.event_type_value == "STEP_FAILURE":
@@ -777,6 +779,10 @@ def cmd_retention(args: argparse.Namespace) -> int:
                 failure = data.user_failure_data.description
             else:
                 failure = data.error.to_string() if data.error else "the run failed"
+    if failure is None and not result.success:
+        failed = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        failure = (f"{failed[0].step_key} failed: {failed[0].event_specific_data.error.message.strip()}" if failed
+                   else "the run failed")
     summary = dict(metadata.get("summary") or {})
     out = {"run_id": result.run_id, "mode": "apply" if apply else "plan", **summary,
            "items": metadata.get("plan_items", []),

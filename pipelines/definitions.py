@@ -3,7 +3,15 @@
 
 import dagster as dg
 
-from assets import archived_videos, catalog_quality_checks, ingest_lineage, landing_zone, retention_sweep, video_exports
+from assets import (
+    archived_videos,
+    catalog_quality_checks,
+    ingest_lineage,
+    landing_zone,
+    retention_sweep,
+    storage_report,
+    video_exports,
+)
 from assets.integrity_checks import archive_integrity, hot_storage_integrity
 from pipelines.jobs import archive_job, catalog_quality_job, export_job, ingest_job, integrity_job, retention_job
 from pipelines.schedules import archive_nightly, catalog_quality_nightly, integrity_nightly, retention_daily
@@ -14,6 +22,7 @@ from resources import (
     LandingZoneResource,
     RetentionPolicyResource,
     SegmentNamingResource,
+    StorageReportResource,
     StorageResource,
 )
 from sensors import catalog_quality_sensor, export_requests_sensor, landing_zone_sensor, segments_sensor
@@ -33,6 +42,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             archive_after_days=dg.EnvVar.int(c.ENV_ARCHIVE_AFTER_DAYS),
         ),
         "retention": RetentionPolicyResource(path=dg.EnvVar(c.ENV_RETENTION)),
+        "reports": StorageReportResource(metrics_file=dg.EnvVar(c.ENV_METRICS_FILE)),
         "landing": LandingZoneResource(url=dg.EnvVar(c.ENV_LANDING)),
         "segments_landing": LandingZoneResource(url=dg.EnvVar(c.ENV_SEGMENTS_LANDING)),
         "segment_naming": SegmentNamingResource(template=dg.EnvVar(c.ENV_SEGMENT_TEMPLATE)),
@@ -45,7 +55,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
 
 
 defs = dg.Definitions(
-    assets=[landing_zone, ingest_lineage, video_exports, archived_videos, retention_sweep],
+    assets=[landing_zone, ingest_lineage, video_exports, archived_videos, retention_sweep, storage_report],
     asset_checks=[catalog_quality_checks, hot_storage_integrity, archive_integrity],
     jobs=[ingest_job, export_job, archive_job, integrity_job, catalog_quality_job, retention_job],
     sensors=[landing_zone_sensor, segments_sensor, export_requests_sensor, catalog_quality_sensor],

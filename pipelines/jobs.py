@@ -35,8 +35,9 @@ integrity_job = _job(
     "Scrub the hot and archive tiers against the catalog (missing, untracked, size, sampled sha256).",
 )
 retention_job = _job(
-    c.JOB_RETENTION, "retention", dg.AssetSelection.assets(c.ASSET_RETENTION_SWEEP),
-    "Plan (dry run) or apply the retention policies: age limits, export expiry, quotas; holds respected.",
+    c.JOB_RETENTION, "retention", dg.AssetSelection.assets(c.ASSET_RETENTION_SWEEP, c.ASSET_STORAGE_REPORT),
+    "Plan (dry run) or apply the retention policies (age limits, export expiry, quotas; holds respected), then "
+    "report storage per backend, source, camera and day.",
 )
 catalog_quality_job = _job(
     c.JOB_CATALOG_QUALITY, "quality", dg.AssetSelection.checks_for_assets(c.ASSET_VIDEO_PROBES),

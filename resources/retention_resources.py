@@ -12,3 +12,9 @@ class RetentionPolicyResource(dg.ConfigurableResource):
 
     def policy(self) -> RetentionPolicy:
         return load_policy(self.path)
+
+
+class StorageReportResource(dg.ConfigurableResource):
+    """Where the storage report writes its Prometheus metrics (node_exporter textfile collector)."""
+
+    metrics_file: str = Field(description="path of the .prom file")

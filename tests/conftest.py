@@ -144,6 +144,7 @@ class Lake:
             LandingZoneResource,
             RetentionPolicyResource,
             SegmentNamingResource,
+            StorageReportResource,
             StorageResource,
         )
 
@@ -157,6 +158,7 @@ class Lake:
             "archive": ArchivePolicyResource(archive_url=(self.home / "archive").as_uri()),
             "ingest_settings": IngestSettingsResource(stable_after_seconds=0, workers=2),
             "retention": RetentionPolicyResource(path=str(self.home / "retention.yaml")),
+            "reports": StorageReportResource(metrics_file=str(self.home / "metrics" / "videolake.prom")),
         }
         res.update(overrides)
         return res

@@ -16,6 +16,7 @@ ENV_MIGRATION = "VIDEOLAKE_MIGRATION"  # copy (keep both) or move (free the hot 
 ENV_ARCHIVE_AFTER_DAYS = "VIDEOLAKE_ARCHIVE_AFTER_DAYS"
 ENV_WRITE_MODE = "VIDEOLAKE_WRITE_MODE"  # LOCAL (hot only), REMOTE (archive only) or BOTH (dual write) at ingest
 ENV_RETENTION = "VIDEOLAKE_RETENTION"  # the retention policy file (YAML)
+ENV_METRICS_FILE = "VIDEOLAKE_METRICS_FILE"  # Prometheus textfile the storage report writes
 ENV_PUBLIC_URL = "VIDEOLAKE_PUBLIC_URL"  # base of the download links `videolake serve` answers
 ENV_LINK_SECRET = "VIDEOLAKE_LINK_SECRET"  # optional; else a secret kept in $VIDEOLAKE_HOME/link-secret
 
@@ -37,6 +38,7 @@ JOB_INTEGRITY = "integrity_job"
 GROUP_RETENTION = "retention"
 ASSET_RETENTION_SWEEP = "retention_sweep"
 JOB_RETENTION = "retention_job"
+ASSET_STORAGE_REPORT = "storage_report"
 DEFAULT_ARCHIVE_AFTER_DAYS = 30
 JOB_EXPORT = "export_job"
 SENSOR_EXPORTS = "export_requests_sensor"  # the multi-asset computing the three above

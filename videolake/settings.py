@@ -30,6 +30,7 @@ def default_environment(env: Mapping[str, str]) -> dict[str, str]:
         c.ENV_MIGRATION: "copy",
         c.ENV_WRITE_MODE: "LOCAL",
         c.ENV_RETENTION: str(home / "retention.yaml"),
+        c.ENV_METRICS_FILE: str(home / "metrics" / "videolake.prom"),
         c.ENV_ARCHIVE_AFTER_DAYS: str(c.DEFAULT_ARCHIVE_AFTER_DAYS),
         c.ENV_STABLE_AFTER_SECONDS: str(c.DEFAULT_STABLE_AFTER_SECONDS),
         c.ENV_BATCH_MAX_FILES: str(c.DEFAULT_BATCH_MAX_FILES),

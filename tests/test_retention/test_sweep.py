@@ -191,3 +191,54 @@ sweep.apply(sweep.plan(dt.datetime(2026, 11, 21, tzinfo=dt.timezone.utc)))
 def _keys(w: World) -> list[str]:
     with w.catalog.read() as s:
         return list(s.scalars(select(Replica.key))) + list(s.scalars(select(Derivative.key)))
+
+
+def test_exports_expire_at_expires_at_unless_held(tmp_path):
+    from videolake.catalog.models import Export, ExportOutput
+
+    w = World(tmp_path)
+    w.video(days_old=1)
+    with w.catalog.write() as s:
+        for export_id, hours in (("old", -1), ("fresh", 24), ("evidence", -1)):
+            w.hot.put_bytes(f"exports/{export_id}/cam1.mp4", b"mp4" * 100)
+            w.hot.put_bytes(f"exports/{export_id}/manifest.json", b"{}")
+            s.add(Export(id=export_id, status="COMPLETED", cameras=["cam1"], start_at=AS_OF - dt.timedelta(days=3),
+                         end_at=AS_OF - dt.timedelta(days=3, minutes=-5), mode="fast", ttl_seconds=3600,
+                         requested_at=AS_OF - dt.timedelta(days=2), expires_at=AS_OF + dt.timedelta(hours=hours),
+                         backend=w.hot.url, manifest_key=f"exports/{export_id}/manifest.json"))
+            s.flush()
+            s.add(ExportOutput(export_id=export_id, camera_id="cam1", key=f"exports/{export_id}/cam1.mp4", size_bytes=300,
+                               sha256="0" * 64, duration_s=300, covered_start=AS_OF - dt.timedelta(days=3),
+                               covered_end=AS_OF - dt.timedelta(days=3, minutes=-5)))
+    add_hold(w.catalog, camera="cam1", start=AS_OF - dt.timedelta(days=3, minutes=-1),
+             end=AS_OF - dt.timedelta(days=3, minutes=-2), reason="incident")
+    with w.catalog.write() as s:  # the hold covers only the "evidence" export's range: narrow the others
+        s.get(Export, "old").cameras = ["cam9"]
+    sweep = w.sweep("max_delete_share: 1\n")
+    plan = sweep.plan(AS_OF)
+    assert plan.exports_expired == {"old"} and plan.held_skipped == 1
+    report = sweep.apply(plan, run_id="r")
+    assert report.exports_expired == 1 and report.deleted_objects == 2
+    assert not w.hot.exists("exports/old/cam1.mp4") and w.hot.exists("exports/fresh/cam1.mp4")
+    assert w.hot.exists("exports/evidence/cam1.mp4")
+    with w.catalog.read() as s:
+        assert s.get(Export, "old").status == "EXPIRED"
+        rows = s.scalars(select(AuditEvent).where(AuditEvent.action == "retention_expire_export")).all()
+    assert sorted(r.key for r in rows) == ["exports/old/cam1.mp4", "exports/old/manifest.json"]
+
+
+def test_an_unreachable_catalog_fails_the_sweep_loudly(tmp_path):
+    import dagster as dg
+
+    from assets import retention_sweep
+    from resources import CatalogResource, RetentionPolicyResource, StorageResource
+    from tests.servers import free_port
+
+    result = dg.materialize([retention_sweep], raise_on_error=False, resources={
+        "catalog": CatalogResource(url=f"postgresql+psycopg2://nobody@127.0.0.1:{free_port()}/catalog"),
+        "hot_storage": StorageResource(url=(tmp_path / "hot").as_uri()),
+        "retention": RetentionPolicyResource(path=str(tmp_path / "none.yaml")),
+    }, run_config={"ops": {"retention_sweep": {"config": {"apply": True}}}})
+    assert not result.success
+    failure = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"][0]
+    assert "could not be read, nothing deleted" in failure.event_specific_data.user_failure_data.description

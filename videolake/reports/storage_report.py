@@ -1,0 +1,192 @@
+"""Storage report: what each backend holds (by source, camera and day), how fast it grows, and how
+many days each quota has left — as pandas tables, PNG charts and Prometheus metrics.
+
+Everything is computed from the catalog (replicas, thumbnails, export outputs), never by listing
+backends, so it is cheap enough to run after every sweep.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from videolake import constants as c
+from videolake.catalog.models import Derivative, Export, ExportOutput, Replica, Segment, Video
+from videolake.catalog.repository import Catalog
+
+GROWTH_WINDOW_DAYS = 14
+
+
+@dataclass
+class StorageReport:
+    objects: "pd.DataFrame"  # noqa: F821 - one row per stored object: backend, kind, source, camera, day, bytes
+    by_backend: "pd.DataFrame"  # noqa: F821
+    by_source: "pd.DataFrame"  # noqa: F821
+    by_camera: "pd.DataFrame"  # noqa: F821
+    by_day: "pd.DataFrame"  # noqa: F821 - backend × day, bytes added
+    runway: "pd.DataFrame"  # noqa: F821 - backend: used, quota, growth per day, days left
+    as_of: dt.datetime
+
+
+def build_report(catalog: Catalog, quotas: dict[str, int], as_of: dt.datetime | None = None) -> StorageReport:
+    import pandas as pd
+
+    as_of = as_of or dt.datetime.now(dt.timezone.utc)
+    with catalog.read() as s:
+        replicas = s.execute(
+            select(Replica.backend, Replica.size_bytes, Replica.state, Video.source, Segment.camera_id, Replica.created_at)
+            .join(Video, Video.id == Replica.video_id).outerjoin(Segment, Segment.video_id == Video.id)
+        ).all()
+        derived = s.execute(
+            select(Derivative.backend, Derivative.size_bytes, Derivative.kind, Video.source, Segment.camera_id,
+                   Video.ingested_at)
+            .join(Video, Video.id == Derivative.video_id).outerjoin(Segment, Segment.video_id == Video.id)
+        ).all()
+        exports = s.execute(
+            select(Export.backend, ExportOutput.size_bytes, Export.requested_at)
+            .join(ExportOutput, ExportOutput.export_id == Export.id).where(Export.status != "EXPIRED")
+        ).all()
+    rows = [(b, "video" if st == c.REPLICA_VERIFIED else f"video ({st})", src, cam, when, int(size or 0))
+            for b, size, st, src, cam, when in replicas]
+    rows += [(b, kind, src, cam, when, int(size or 0)) for b, size, kind, src, cam, when in derived]
+    rows += [(b or "", "export", "exports", None, when, int(size or 0)) for b, size, when in exports]
+    objects = pd.DataFrame(rows, columns=["backend", "kind", "source", "camera", "stored_at", "bytes"])
+    objects["day"] = pd.to_datetime(objects["stored_at"], utc=True).dt.date if len(objects) else []
+    objects["camera"] = objects["camera"].fillna("—")
+
+    def group(col: str) -> pd.DataFrame:
+        if objects.empty:
+            return pd.DataFrame(columns=[col, "objects", "bytes"])
+        return (objects.groupby(col).agg(objects=("bytes", "size"), bytes=("bytes", "sum"))
+                .reset_index().sort_values("bytes", ascending=False))
+
+    by_day = (objects.groupby(["backend", "day"])["bytes"].sum().reset_index() if not objects.empty
+              else pd.DataFrame(columns=["backend", "day", "bytes"]))
+    runway = _runway(objects, quotas, as_of)
+    return StorageReport(objects, group("backend"), group("source"), group("camera"), by_day, runway, as_of)
+
+
+def _runway(objects, quotas: dict[str, int], as_of: dt.datetime):  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    since = (as_of - dt.timedelta(days=GROWTH_WINDOW_DAYS)).date()
+    rows = []
+    for backend in sorted(set(objects["backend"]) | set(quotas)):
+        mine = objects[objects["backend"] == backend]
+        used = int(mine["bytes"].sum())
+        recent = int(mine[mine["day"] >= since]["bytes"].sum()) if len(mine) else 0
+        per_day = recent / GROWTH_WINDOW_DAYS
+        quota = quotas.get(backend)
+        if quota is None:
+            left = None
+        elif used >= quota:
+            left = 0.0
+        else:
+            left = round((quota - used) / per_day, 1) if per_day > 0 else float("inf")
+        rows.append({"backend": backend, "used_bytes": used, "quota_bytes": quota,
+                     "growth_bytes_per_day": round(per_day), "days_left": left})
+    return pd.DataFrame(rows, columns=["backend", "used_bytes", "quota_bytes", "growth_bytes_per_day", "days_left"])
+
+
+def human(n: float | None) -> str:
+    if n is None:
+        return "—"
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1000
+    return str(n)
+
+
+def markdown_table(frame, byte_columns=("bytes", "used_bytes", "quota_bytes", "growth_bytes_per_day")) -> str:  # type: ignore[no-untyped-def]
+    if frame is None or len(frame) == 0:
+        return "_nothing stored_"
+    shown = frame.copy()
+    for col in byte_columns:
+        if col in shown:
+            shown[col] = shown[col].map(lambda v: human(v) if v == v and v is not None else "—")
+    header = "| " + " | ".join(shown.columns) + " |"
+    sep = "|" + "|".join("---" for _ in shown.columns) + "|"
+    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in shown.itertuples(index=False)]
+    return "\n".join([header, sep, *body])
+
+
+def charts_png(report: StorageReport, days: int = 30) -> dict[str, bytes]:
+    """Bytes added per day per backend (stacked), and used vs quota per backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out: dict[str, bytes] = {}
+    fig, ax = plt.subplots(figsize=(8, 3.2), dpi=100)
+    recent = report.by_day[report.by_day["day"] >= (report.as_of - dt.timedelta(days=days)).date()] \
+        if len(report.by_day) else report.by_day
+    if len(recent):
+        pivot = recent.pivot_table(index="day", columns="backend", values="bytes", aggfunc="sum", fill_value=0) / 1e9
+        pivot.plot(kind="bar", stacked=True, ax=ax, width=0.85)
+        ax.set_ylabel("GB added")
+        ax.legend(fontsize=7, loc="upper left")
+        ax.tick_params(axis="x", labelsize=7, rotation=60)
+    ax.set_title(f"Bytes stored per day, last {days} days")
+    fig.tight_layout()
+    out["growth"] = _png(fig)
+    fig, ax = plt.subplots(figsize=(8, 0.6 + 0.5 * max(1, len(report.runway))), dpi=100)
+    if len(report.runway):
+        names = [b[-40:] for b in report.runway["backend"]]
+        used = report.runway["used_bytes"] / 1e9
+        ax.barh(names, used, color="#4c72b0", label="used")
+        quotas = report.runway["quota_bytes"].fillna(0) / 1e9
+        ax.barh(names, (quotas - used).clip(lower=0), left=used, color="#dddddd", label="quota left")
+        ax.set_xlabel("GB")
+        ax.legend(fontsize=7)
+        ax.tick_params(axis="y", labelsize=7)
+    ax.set_title("Used and quota per backend")
+    fig.tight_layout()
+    out["quota"] = _png(fig)
+    plt.close("all")
+    return out
+
+
+def _png(fig) -> bytes:  # type: ignore[no-untyped-def]
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def png_markdown(png: bytes, alt: str) -> str:
+    return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
+
+
+def prometheus_text(report: StorageReport) -> bytes:
+    """The same figures in the Prometheus text format (for node_exporter's textfile collector)."""
+    from prometheus_client import CollectorRegistry, Gauge, generate_latest
+
+    registry = CollectorRegistry()
+    stored = Gauge("videolake_stored_bytes", "Bytes the catalog records per backend and kind", ["backend", "kind"],
+                   registry=registry)
+    objects = Gauge("videolake_stored_objects", "Objects the catalog records per backend and kind", ["backend", "kind"],
+                    registry=registry)
+    source = Gauge("videolake_source_bytes", "Bytes per source (all backends)", ["source"], registry=registry)
+    quota = Gauge("videolake_quota_bytes", "Quota per backend", ["backend"], registry=registry)
+    growth = Gauge("videolake_growth_bytes_per_day", f"Bytes added per day over the last {GROWTH_WINDOW_DAYS} days",
+                   ["backend"], registry=registry)
+    days_left = Gauge("videolake_quota_days_left", "Days until the quota is full at the current growth", ["backend"],
+                      registry=registry)
+    if len(report.objects):
+        for (backend, kind), frame in report.objects.groupby(["backend", "kind"]):
+            stored.labels(backend, kind).set(int(frame["bytes"].sum()))
+            objects.labels(backend, kind).set(len(frame))
+    for row in report.by_source.itertuples(index=False):
+        source.labels(row.source).set(int(row.bytes))
+    for row in report.runway.itertuples(index=False):
+        growth.labels(row.backend).set(row.growth_bytes_per_day)
+        if row.quota_bytes is not None and row.quota_bytes == row.quota_bytes:
+            quota.labels(row.backend).set(int(row.quota_bytes))
+        if row.days_left is not None and row.days_left == row.days_left:
+            days_left.labels(row.backend).set(row.days_left)
+    return generate_latest(registry)
