@@ -6,7 +6,14 @@ import dagster as dg
 
 from resources import CatalogResource, RetentionPolicyResource, StorageReportResource
 from videolake import constants as c
-from videolake.reports.storage_report import build_report, charts_png, markdown_table, png_markdown, prometheus_text
+from videolake.reports.storage_report import (
+    build_report,
+    charts_png,
+    markdown_table,
+    png_markdown,
+    prometheus_text,
+    recent_days,
+)
 
 
 @dg.asset(
@@ -37,6 +44,7 @@ def storage_report(catalog: CatalogResource, retention: RetentionPolicyResource,
         "by_backend": dg.MetadataValue.md(markdown_table(report.by_backend)),
         "by_source": dg.MetadataValue.md(markdown_table(report.by_source)),
         "by_camera": dg.MetadataValue.md(markdown_table(report.by_camera.head(50))),
+        "by_day": dg.MetadataValue.md(markdown_table(recent_days(report))),
         "soonest_full": dg.MetadataValue.text(
             f"{soonest.iloc[0]['backend']}: {soonest.iloc[0]['days_left']} days" if len(soonest) else "no quota set"),
         "prometheus_textfile": dg.MetadataValue.path(str(metrics_path)),

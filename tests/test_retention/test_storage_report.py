@@ -30,6 +30,7 @@ def test_report_tables_charts_runway_and_metrics(tmp_path):
         png = base64.b64decode(meta[chart].split("base64,")[1].rstrip(")"))
         assert png.startswith(b"\x89PNG") and len(png) > 2000
     assert w.hot.url in meta["runway"] and "cctv" in meta["by_source"] and "cam1" in meta["by_camera"]
+    assert meta["by_day"].count(w.hot.url) >= 1 and "| backend | day | bytes |" in meta["by_day"]
     # 26,012 bytes stored in the last 14 days → ~1,858 a day; 280,000 - 26,012 left → ~136.7 days
     assert meta["soonest_full"] == f"{w.hot.url}: 136.7 days"
     text = metrics.read_text()

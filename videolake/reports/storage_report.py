@@ -92,6 +92,15 @@ def _runway(objects, quotas: dict[str, int], as_of: dt.datetime):  # type: ignor
     return pd.DataFrame(rows, columns=["backend", "used_bytes", "quota_bytes", "growth_bytes_per_day", "days_left"])
 
 
+def recent_days(report: StorageReport, days: int = 30):  # type: ignore[no-untyped-def]
+    """Bytes stored per day and backend over the last ``days`` days, newest first."""
+    frame = report.by_day
+    if len(frame) == 0:
+        return frame
+    since = (report.as_of - dt.timedelta(days=days)).date()
+    return frame[frame["day"] >= since].sort_values(["day", "backend"], ascending=[False, True])
+
+
 def human(n: float | None) -> str:
     if n is None:
         return "—"
