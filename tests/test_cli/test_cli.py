@@ -264,3 +264,10 @@ def test_adopt_registers_a_legacy_folder_without_copying(cli_env, clips, tmp_pat
     assert len(videos["other.mp4"]["replicas"]) == 2  # the legacy copy became a replica, not a second video
     again = json.loads(cli(cli_env, "adopt", legacy.as_uri(), "--json").stdout)
     assert (again["registered"], again["linked_to_existing"], again["already_registered"]) == (0, 0, 2)
+    # The next ingest run makes the adopted video's thumbnails from where it lies, into hot storage.
+    assert party["poster_uri"] is None
+    assert cli(cli_env, "ingest").returncode == 0
+    party = {v["name"]: v for v in json.loads(cli(cli_env, "videos", "--json").stdout)}["party.mp4"]
+    assert party["poster_uri"] and party["sprite_uri"] and "/home/storage/" in party["poster_uri"]
+    assert Path(party["poster_uri"].removeprefix("file://")).is_file()
+    assert [r["uri"] for r in party["replicas"]] == [(legacy / "2019" / "party.mp4").as_uri()]  # still not copied

@@ -308,6 +308,19 @@ class Catalog:
                 stmt = stmt.where(Video.landing_date == landing_date)
             return [(r.id, r.sha256) for r in s.execute(stmt.order_by(Video.id))]
 
+    def verified_replica_elsewhere(self, video_ids: Sequence[int], backend: str) -> dict[int, tuple[str, str]]:
+        """For each video, one verified replica not on ``backend``: (backend URL, key)."""
+        out: dict[int, tuple[str, str]] = {}
+        with self.read() as s:
+            for i in range(0, len(video_ids), 500):
+                for vid, url, key in s.execute(
+                    select(Replica.video_id, Replica.backend, Replica.key).where(
+                        Replica.video_id.in_(video_ids[i : i + 500]), Replica.backend != backend,
+                        Replica.state == c.REPLICA_VERIFIED).order_by(Replica.id)
+                ):
+                    out.setdefault(vid, (url, key))
+        return out
+
     def replica_count(self, backend: str, state: str | None = None) -> int:
         """How many replicas the catalog records on ``backend`` (in ``state``, when given)."""
         stmt = select(func.count()).select_from(Replica).where(Replica.backend == backend)

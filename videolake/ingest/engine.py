@@ -55,7 +55,7 @@ from videolake.ingest.worker import (
 )
 from videolake.media.inspection import MediaLimits
 from videolake.segments.naming import SegmentNameError, SegmentTemplate, segment_times
-from videolake.storage import StorageBackend, StorageError
+from videolake.storage import StorageBackend, StorageError, open_backend
 from videolake.storage.local_backend import LocalBackend
 
 RECORD_CHUNK = 200
@@ -641,8 +641,13 @@ class IngestEngine:
         report = StepReport()
         todo = self.catalog.videos_needing_thumbnails(landing_date)
         keys = self.catalog.replica_keys([vid for vid, _ in todo], self.hot.url)
+        # Videos with no hot copy (adopted in place, archived) are read from a verified copy elsewhere.
+        elsewhere = self.catalog.verified_replica_elsewhere([vid for vid, _ in todo if vid not in keys], self.hot.url)
+        sources = {url: open_backend(url) for url, _ in elsewhere.values()}
         writer = self.hot.deferred()
-        tasks = [ThumbnailTask(vid, sha, writer, keys[vid]) for vid, sha in todo if vid in keys]
+        tasks = [ThumbnailTask(vid, sha, writer, keys[vid]) if vid in keys else
+                 ThumbnailTask(vid, sha, writer, elsewhere[vid][1], source=sources[elsewhere[vid][0]])
+                 for vid, sha in todo if vid in keys or vid in elsewhere]
         outcomes = list(map_files(thumbnail_stored, tasks, self.settings.workers))
         if outcomes:
             self.hot.flush()

@@ -149,8 +149,9 @@ def probe_stored(task: ProbeTask) -> ProbeOutcome:
 class ThumbnailTask:
     video_id: int
     sha256: str
-    backend: StorageBackend
+    backend: StorageBackend  # where the thumbnails are stored (the hot tier)
     key: str
+    source: StorageBackend | None = None  # where the video is read from, when not ``backend``
 
 
 @dataclass
@@ -195,7 +196,7 @@ def store_thumbnails(backend: StorageBackend, sha256: str, made: ThumbnailSet) -
 
 def thumbnail_stored(task: ThumbnailTask) -> ThumbnailOutcome:
     try:
-        with _local_copy(task.backend, task.key) as path:
+        with _local_copy(task.source or task.backend, task.key) as path:
             made = make_thumbnails(path)
         return ThumbnailOutcome(task.video_id, store_thumbnails(task.backend, task.sha256, made))
     except ThumbnailError as exc:
