@@ -27,7 +27,7 @@ def archived_videos(
 ) -> dg.MaterializeResult:
     engine = ArchiveEngine(catalog.catalog(), hot_storage.backend(), archive.archive_backend(), mode=archive.migration,
                            transfers=archive.transfers)
-    report = engine.archive_day(dt.date.fromisoformat(context.partition_key), run_id=context.run_id)
+    report = engine.run(day=dt.date.fromisoformat(context.partition_key), run_id=context.run_id)
     metadata = {
         "archived_now": dg.MetadataValue.int(len(report.archived)),
         "bytes_copied": dg.MetadataValue.int(report.bytes_copied),

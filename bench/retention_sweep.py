@@ -31,8 +31,9 @@ POLICY = "default: {keep_days: 365}\nmax_delete_share: 0.2\n"
 
 
 def key_of(vid: int) -> str:
-    h = f"{vid:064x}"
-    return f"videos/{h[:2]}/{h[2:4]}/{h}"
+    from videolake.storage.layout import video_key
+
+    return video_key(f"{vid:064x}")
 
 
 def fill(url: str, total: int, expired: int, hot: Path) -> None:

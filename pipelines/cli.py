@@ -139,7 +139,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             tags={c.TAG_TRIGGER: "cli", "videolake/zone": zone},
             raise_on_error=False,
         )
-        metadata, failure = _ingest_outcome(result)
+        metadata, failure = _step_outcome(result, c.OP_INGEST_LINEAGE, c.ASSET_INGESTED_VIDEOS)
         runs.append({"zone": zone, "day": day, "run_id": result.run_id, "success": result.success,
                      "metadata": metadata, "error": failure})
     counts = ("files", "ingested", "duplicates", "quarantined", "skipped", "failed")
@@ -191,17 +191,17 @@ def _segment_days(env: dict[str, str], today: str) -> list[str]:
     return sorted({d or today for d in days})
 
 
-def _ingest_outcome(result: Any) -> tuple[dict[str, Any], str | None]:
-    from videolake import constants as c
-
+def _step_outcome(result: Any, step_key: str, asset_key: str) -> tuple[dict[str, Any], str | None]:
+    """(metadata of ``asset_key``'s materialization — or of the step's failure —, failure or None) of an
+    in-process run; a failure of any other step of the run is reported with that step's name."""
     metadata: dict[str, Any] = {}
     failure = None
     for event in result.all_events:
-        if event.step_key != c.OP_INGEST_LINEAGE:
+        if event.step_key != step_key:
             continue
         if event.event_type_value == "ASSET_MATERIALIZATION":
             materialization = event.event_specific_data.materialization
-            if materialization.asset_key.to_user_string() == c.ASSET_INGESTED_VIDEOS:
+            if materialization.asset_key.to_user_string() == asset_key:
                 metadata = {k: v.value for k, v in materialization.metadata.items()}
         elif event.event_type_value == "STEP_FAILURE":
             data = event.event_specific_data
@@ -212,7 +212,11 @@ def _ingest_outcome(result: Any) -> tuple[dict[str, Any], str | None]:
                 failure = data.error.to_string() if data.error else "unknown error"
     if failure is None and not result.success:
         failed = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-        failure = failed[0].event_specific_data.error.message.strip() if failed else "the run failed"
+        if not failed:
+            failure = "the run failed"
+        else:
+            message = failed[0].event_specific_data.error.message.strip()
+            failure = message if failed[0].step_key == step_key else f"{failed[0].step_key} failed: {message}"
     return metadata, failure
 
 
@@ -617,10 +621,6 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
     if source.url == target.url:
         raise CliError(f"--from and --to name the same storage ({source.url})")
-    import threading
-
-    for backend in (source, target):  # clients (boto3, ...) get built while the catalog is read
-        threading.Thread(target=_quietly(backend.warm), daemon=True).start()
     catalog = _catalog()
     engine = ArchiveEngine(catalog, source, target, mode=mode, transfers=args.transfers, source_only=True,
                            verify_batch=args.batch)
@@ -674,16 +674,6 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         if report.errors:
             print(f"{len(report.errors)} videos not migrated; nothing was deleted for them — rerun to retry", file=sys.stderr)
     return EXIT_PARTIAL if report.errors or report.hot_delete_errors else EXIT_OK
-
-
-def _quietly(fn):  # type: ignore[no-untyped-def]
-    def run() -> None:
-        try:
-            fn()
-        except Exception:  # noqa: BLE001 - the real call reports it
-            pass
-
-    return run
 
 
 def _human(n: int) -> str:
@@ -766,23 +756,8 @@ def cmd_retention(args: argparse.Namespace) -> int:
         tags={"videolake/trigger": "cli"},
         raise_on_error=False,
     )
-    metadata, failure = {}, None
-    for event in result.all_events:
-        if event.step_key != c.ASSET_RETENTION_SWEEP:
-            continue  # the storage report runs after it in the same job
-        if event.event_type_value == "ASSET_MATERIALIZATION":
-            metadata = {k: v.value for k, v in event.event_specific_data.materialization.metadata.items()}
-        elif event.event_type_value == "STEP_FAILURE":
-            data = event.event_specific_data
-            if data.user_failure_data is not None:
-                metadata = {k: v.value for k, v in data.user_failure_data.metadata.items()}
-                failure = data.user_failure_data.description
-            else:
-                failure = data.error.to_string() if data.error else "the run failed"
-    if failure is None and not result.success:
-        failed = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-        failure = (f"{failed[0].step_key} failed: {failed[0].event_specific_data.error.message.strip()}" if failed
-                   else "the run failed")
+    # The storage report runs after the sweep in the same job; its failure is reported by name.
+    metadata, failure = _step_outcome(result, c.ASSET_RETENTION_SWEEP, c.ASSET_RETENTION_SWEEP)
     summary = dict(metadata.get("summary") or {})
     out = {"run_id": result.run_id, "mode": "apply" if apply else "plan", **summary,
            "items": metadata.get("plan_items", []),

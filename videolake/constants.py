@@ -66,6 +66,7 @@ SEGMENTS_SOURCE = "segments"  # the source of everything from the segments landi
 # Replica states.
 REPLICA_PENDING = "pending"
 REPLICA_VERIFIED = "verified"
+REPLICA_DELETING = "deleting"  # its object is being deleted; a rerun finishes the job
 
 # Landing outcomes.
 OUTCOME_INGESTED = "ingested"

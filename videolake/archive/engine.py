@@ -29,7 +29,6 @@ from videolake.storage.layout import video_key
 
 COPY, MOVE = "copy", "move"
 VERIFY_BATCH = 50  # verified replicas recorded per catalog transaction
-REPLICA_DELETING = "deleting"
 
 
 @dataclass
@@ -100,9 +99,6 @@ class ArchiveEngine:
                 select(Video.landing_date).where(Video.landing_date < before, Video.id.not_in(verified))
                 .distinct().order_by(Video.landing_date)
             ))
-
-    def archive_day(self, day: dt.date | None, run_id: str | None = None, progress: Progress | None = None) -> ArchiveReport:
-        return self.run(day=day, run_id=run_id, progress=progress)
 
     def run(self, *, day: dt.date | None = None, since: dt.date | None = None, until: dt.date | None = None,
             run_id: str | None = None, progress: Progress | None = None,
@@ -248,7 +244,7 @@ class ArchiveEngine:
         with self.catalog.write() as s:
             rows = s.scalars(stmt).all()
             for row in rows:
-                row.state = REPLICA_DELETING  # a crash after this point is finished by the next run
+                row.state = c.REPLICA_DELETING  # a crash after this point is finished by the next run
             plan = [(r.id, r.video_id, r.key, r.size_bytes) for r in rows]
         for replica_id, video_id, key, size in plan:
             if not self._archive_still_holds(video_id, size):

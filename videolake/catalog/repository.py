@@ -321,14 +321,6 @@ class Catalog:
                     out.setdefault(vid, (url, key))
         return out
 
-    def replica_count(self, backend: str, state: str | None = None) -> int:
-        """How many replicas the catalog records on ``backend`` (in ``state``, when given)."""
-        stmt = select(func.count()).select_from(Replica).where(Replica.backend == backend)
-        if state is not None:
-            stmt = stmt.where(Replica.state == state)
-        with self.read() as s:
-            return int(s.scalar(stmt) or 0)
-
     def knows_backend(self, backend: str) -> bool:
         """Whether the catalog holds, or has held (audit trail), any replica on ``backend``."""
         with self.read() as s:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from videolake import constants as c
 from videolake.catalog.models import Derivative, Export, ExportOutput, Replica, Segment, Video
 from videolake.catalog.repository import Catalog
+from videolake.ingest.engine import human_bytes
 
 GROWTH_WINDOW_DAYS = 14
 
@@ -101,23 +102,13 @@ def recent_days(report: StorageReport, days: int = 30):  # type: ignore[no-untyp
     return frame[frame["day"] >= since].sort_values(["day", "backend"], ascending=[False, True])
 
 
-def human(n: float | None) -> str:
-    if n is None:
-        return "—"
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
-        n /= 1000
-    return str(n)
-
-
 def markdown_table(frame, byte_columns=("bytes", "used_bytes", "quota_bytes", "growth_bytes_per_day")) -> str:  # type: ignore[no-untyped-def]
     if frame is None or len(frame) == 0:
         return "_nothing stored_"
     shown = frame.copy()
     for col in byte_columns:
         if col in shown:
-            shown[col] = shown[col].map(lambda v: human(v) if v == v and v is not None else "—")
+            shown[col] = shown[col].map(lambda v: human_bytes(v) if v == v and v is not None else "—")
     header = "| " + " | ".join(shown.columns) + " |"
     sep = "|" + "|".join("---" for _ in shown.columns) + "|"
     body = ["| " + " | ".join(str(v) for v in row) + " |" for row in shown.itertuples(index=False)]

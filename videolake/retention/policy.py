@@ -49,12 +49,6 @@ class Keep:
 
 
 @dataclass(frozen=True)
-class _Partial:
-    keep: Keep
-    set_fields: frozenset[str]
-
-
-@dataclass(frozen=True)
 class RetentionPolicy:
     default: Keep = Keep()
     sources: dict[str, Keep] = field(default_factory=dict)

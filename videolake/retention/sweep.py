@@ -42,7 +42,6 @@ from videolake.retention.policy import RetentionPolicy
 from videolake.storage import StorageBackend, StorageError, open_backend
 
 DELETE_VIDEO, DROP_HOT, QUOTA_EVICT, EXPIRE_EXPORT = "delete_video", "drop_hot_copy", "quota_evict", "expire_export"
-REPLICA_DELETING = "deleting"
 BATCH = 2000
 
 
@@ -289,7 +288,7 @@ class RetentionSweep:
 
     def _mark_deleting(self, video_ids: list[int]) -> None:
         with self.catalog.write() as s:
-            s.execute(update(Replica).where(Replica.video_id.in_(video_ids)).values(state=REPLICA_DELETING))
+            s.execute(update(Replica).where(Replica.video_id.in_(video_ids)).values(state=c.REPLICA_DELETING))
 
     def _delete_objects(self, items: Iterable[Deletion], report: SweepReport) -> list[Deletion]:
         """Delete per backend in bulk; returns the deletions that happened (or were already done)."""

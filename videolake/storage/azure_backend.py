@@ -16,10 +16,8 @@ import base64
 import datetime as dt
 import hashlib
 import os
-import threading
 import uuid
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -29,10 +27,9 @@ from videolake.storage.base import (
     ChecksumMismatch,
     ObjectInfo,
     ObjectNotFound,
-    StorageBackend,
     StorageError,
-    validate_key,
 )
+from videolake.storage.object_store import ObjectStoreBackend, as_unavailable, timestamp
 from videolake.storage.parts import ChunkStream, iter_parts, read_exact, upload_parts
 
 SHA256_METADATA = "sha256"
@@ -77,18 +74,15 @@ def _parse_connection_string(value: str) -> dict[str, str]:
     return {k.strip().lower(): v for k, _, v in (p.partition("=") for p in value.split(";") if "=" in p)}
 
 
-class AzureBackend(StorageBackend):
+class AzureBackend(ObjectStoreBackend):
     """Blobs under ``az://container/prefix``."""
 
     def __init__(self, container: str, prefix: str = "", options: AzureOptions | None = None) -> None:
         if not (3 <= len(container) <= 63):
             raise ValueError(f"Azure container name {container!r} must be 3 to 63 characters long")
+        super().__init__("az", container, prefix)
         self.container = container
-        self.prefix = prefix.strip("/")
         self.options = options or AzureOptions()
-        self.url = f"az://{container}/{self.prefix}" if self.prefix else f"az://{container}"
-        self._service: Any = None
-        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"AzureBackend({self.url!r})"
@@ -115,13 +109,9 @@ class AzureBackend(StorageBackend):
 
     @property
     def service(self) -> Any:
-        if self._service is None:
-            with self._lock:
-                if self._service is None:
-                    self._service = self._make_service()
-        return self._service
+        return self._lazy_client()
 
-    def _make_service(self) -> Any:
+    def _make_client(self) -> Any:
         from azure.storage.blob import BlobServiceClient
 
         conn, name, key, url = self._credentials()
@@ -143,13 +133,6 @@ class AzureBackend(StorageBackend):
     def _blob(self, key: str) -> Any:
         return self.container_client.get_blob_client(self.full_key(key))
 
-    def full_key(self, key: str) -> str:
-        validate_key(key)
-        return f"{self.prefix}/{key}" if self.prefix else key
-
-    def _relative(self, name: str) -> str:
-        return name[len(self.prefix) + 1 :] if self.prefix else name
-
     def ensure_container(self) -> None:
         from azure.core.exceptions import ResourceExistsError
 
@@ -158,15 +141,11 @@ class AzureBackend(StorageBackend):
         except ResourceExistsError:
             pass
 
-    def warm(self) -> None:
-        self.service  # noqa: B018 - building it is the point
-
     def check(self) -> None:
         try:
             self.container_client.get_container_properties(timeout=self.options.timeout)
         except Exception as exc:  # noqa: BLE001
-            error = _translate(exc, f"{self.url}: reach the container")
-            raise error if isinstance(error, BackendUnavailable) else BackendUnavailable(str(error)) from exc
+            raise as_unavailable(_translate(exc, f"{self.url}: reach the container")) from exc
 
     # -- writes ----------------------------------------------------------------------------------
     def _put_single(self, key: str, data: bytes, sha256: str | None, content_type: str | None) -> ObjectInfo:
@@ -182,7 +161,7 @@ class AzureBackend(StorageBackend):
                 timeout=self.options.timeout)
         except Exception as exc:  # noqa: BLE001
             raise _translate(exc, f"{self.url}: put {key}") from exc
-        return ObjectInfo(key=key, size=len(data), mtime=_ts(props.get("last_modified")), sha256=actual)
+        return ObjectInfo(key=key, size=len(data), mtime=timestamp(props.get("last_modified")), sha256=actual)
 
     def _put_blocks(self, key: str, parts: Iterable[bytes], sha256: str | None, content_type: str | None) -> ObjectInfo:
         from azure.storage.blob import BlobBlock, ContentSettings
@@ -205,7 +184,7 @@ class AzureBackend(StorageBackend):
                 timeout=self.options.timeout)
         except Exception as exc:  # noqa: BLE001 - uncommitted blocks are invisible and expire
             raise _translate(exc, f"{self.url}: block upload of {key}") from exc
-        return ObjectInfo(key=key, size=size, mtime=_ts(props.get("last_modified")), sha256=actual)
+        return ObjectInfo(key=key, size=size, mtime=timestamp(props.get("last_modified")), sha256=actual)
 
     def put_file(self, key, path, *, sha256=None, content_type=None, move=False) -> ObjectInfo:  # type: ignore[no-untyped-def]
         with open(path, "rb") as fh:
@@ -227,18 +206,12 @@ class AzureBackend(StorageBackend):
         return ChunkStream(downloader.chunks())  # type: ignore[return-value]
 
     def get_file(self, key: str, dest: str | Path) -> ObjectInfo:
-        dest = Path(dest)
-        tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
-        try:
+        def fetch(tmp: Path) -> None:
             with open(tmp, "wb") as fh:
                 self._blob(key).download_blob(max_concurrency=self.options.max_concurrency,
                                               timeout=self.options.timeout).readinto(fh)
-        except Exception as exc:  # noqa: BLE001
-            tmp.unlink(missing_ok=True)
-            raise _translate(exc, f"{self.url}: download {key}") from exc
-        os.replace(tmp, dest)
-        st = dest.stat()
-        return ObjectInfo(key=key, size=st.st_size, mtime=st.st_mtime)
+
+        return self._download_to(key, dest, fetch, _translate)
 
     def head(self, key: str) -> ObjectInfo | None:
         from azure.core.exceptions import ResourceNotFoundError
@@ -251,7 +224,7 @@ class AzureBackend(StorageBackend):
             return None
         except Exception as exc:  # noqa: BLE001
             raise _translate(exc, f"{self.url}: head {key}") from exc
-        return ObjectInfo(key=key, size=int(props.size), mtime=_ts(props.last_modified),
+        return ObjectInfo(key=key, size=int(props.size), mtime=timestamp(props.last_modified),
                           sha256=(props.metadata or {}).get(SHA256_METADATA))
 
     def delete(self, key: str) -> None:
@@ -266,21 +239,18 @@ class AzureBackend(StorageBackend):
             raise _translate(exc, f"{self.url}: delete {key}") from exc
 
     def delete_many(self, keys: Iterable[str]) -> None:
-        keys = list(keys)
-        with ThreadPoolExecutor(max_workers=self.options.max_concurrency) as pool:
-            list(pool.map(self.delete, keys))
+        self._delete_concurrently(keys, self.options.max_concurrency)
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        base = f"{self.prefix}/" if self.prefix else ""
         try:
-            pages = self.container_client.list_blobs(name_starts_with=base + prefix,
+            pages = self.container_client.list_blobs(name_starts_with=self._listing_prefix(prefix),
                                                      results_per_page=self.options.list_page_size,
                                                      timeout=self.options.timeout).by_page()
             for page in pages:
                 for blob in page:
                     if blob.name.endswith("/"):
                         continue
-                    yield ObjectInfo(key=self._relative(blob.name), size=int(blob.size), mtime=_ts(blob.last_modified))
+                    yield ObjectInfo(key=self._relative(blob.name), size=int(blob.size), mtime=timestamp(blob.last_modified))
         except Exception as exc:  # noqa: BLE001
             raise _translate(exc, f"{self.url}: list {prefix!r}") from exc
 
@@ -295,7 +265,3 @@ class AzureBackend(StorageBackend):
                                 permission=BlobSasPermissions(read=True),
                                 expiry=dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=int(expires_in)))
         return f"{blob.url}?{sas}"
-
-
-def _ts(value: Any) -> float:
-    return value.timestamp() if value is not None else 0.0

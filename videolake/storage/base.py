@@ -181,9 +181,6 @@ class StorageBackend(ABC):
         """Uploads started more than ``older_than`` seconds ago and never finished (crash leftovers)."""
         return []
 
-    def warm(self) -> None:
-        """Build clients now (e.g. on a thread while the caller does other work), not on first use."""
-
     def check(self) -> None:
         """Raise BackendUnavailable unless the backend can be reached (and written, where cheap to tell)."""
         self.head("videolake-reachability-check")

@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import threading
-import uuid
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -28,10 +25,9 @@ from videolake.storage.base import (
     ChecksumMismatch,
     ObjectInfo,
     ObjectNotFound,
-    StorageBackend,
     StorageError,
-    validate_key,
 )
+from videolake.storage.object_store import ObjectStoreBackend, as_unavailable, timestamp
 from videolake.storage.parts import ChunkStream, VerifyingReader
 
 SHA256_METADATA = "sha256"
@@ -80,18 +76,15 @@ def _translate(exc: Exception, what: str) -> StorageError:
     return StorageError(f"{what}: {type(exc).__name__}: {exc}")
 
 
-class GCSBackend(StorageBackend):
+class GCSBackend(ObjectStoreBackend):
     """Objects under ``gs://bucket/prefix``."""
 
     def __init__(self, bucket: str, prefix: str = "", options: GCSOptions | None = None) -> None:
         if len(bucket) < 3:
             raise ValueError(f"GCS bucket name {bucket!r} is too short (3 characters at least)")
+        super().__init__("gs", bucket, prefix)
         self.bucket_name = bucket
-        self.prefix = prefix.strip("/")
         self.options = options or GCSOptions()
-        self.url = f"gs://{bucket}/{self.prefix}" if self.prefix else f"gs://{bucket}"
-        self._client: Any = None
-        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"GCSBackend({self.url!r})"
@@ -112,11 +105,7 @@ class GCSBackend(StorageBackend):
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = self._make_client()
-        return self._client
+        return self._lazy_client()
 
     def _make_client(self) -> Any:
         from google.cloud import storage
@@ -145,13 +134,6 @@ class GCSBackend(StorageBackend):
     def bucket(self) -> Any:
         return self.client.bucket(self.bucket_name)
 
-    def full_key(self, key: str) -> str:
-        validate_key(key)
-        return f"{self.prefix}/{key}" if self.prefix else key
-
-    def _relative(self, name: str) -> str:
-        return name[len(self.prefix) + 1 :] if self.prefix else name
-
     def ensure_bucket(self) -> None:
         from google.api_core.exceptions import Conflict
 
@@ -160,15 +142,11 @@ class GCSBackend(StorageBackend):
         except Conflict:
             pass
 
-    def warm(self) -> None:
-        self.client  # noqa: B018 - building it is the point
-
     def check(self) -> None:
         try:
             found = self.client.lookup_bucket(self.bucket_name, timeout=self.options.timeout, retry=self.retry)
         except Exception as exc:  # noqa: BLE001
-            error = _translate(exc, f"{self.url}: reach the bucket")
-            raise error if isinstance(error, BackendUnavailable) else BackendUnavailable(str(error)) from exc
+            raise as_unavailable(_translate(exc, f"{self.url}: reach the bucket")) from exc
         if found is None:
             raise BackendUnavailable(f"{self.url}: the bucket does not exist")
 
@@ -194,7 +172,7 @@ class GCSBackend(StorageBackend):
             if isinstance(exc.__cause__, ChecksumMismatch) or isinstance(exc.__context__, ChecksumMismatch):
                 raise (exc.__cause__ or exc.__context__) from exc  # type: ignore[misc]
             raise _translate(exc, f"{self.url}: put {key}") from exc
-        return ObjectInfo(key=key, size=reader.count, mtime=_ts(blob.updated), sha256=reader.sha256)
+        return ObjectInfo(key=key, size=reader.count, mtime=timestamp(blob.updated), sha256=reader.sha256)
 
     def put_file(self, key, path, *, sha256=None, content_type=None, move=False) -> ObjectInfo:  # type: ignore[no-untyped-def]
         with open(path, "rb") as fh:
@@ -228,23 +206,15 @@ class GCSBackend(StorageBackend):
         return ChunkStream(chunks())  # type: ignore[return-value]
 
     def get_file(self, key: str, dest: str | Path) -> ObjectInfo:
-        dest = Path(dest)
-        tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
         blob = self.bucket.blob(self.full_key(key))
-        try:
-            blob.download_to_filename(str(tmp), checksum="crc32c", timeout=self.options.timeout, retry=self.retry)
-        except Exception as exc:  # noqa: BLE001
-            tmp.unlink(missing_ok=True)
-            raise _translate(exc, f"{self.url}: download {key}") from exc
-        os.replace(tmp, dest)
-        st = dest.stat()
-        return ObjectInfo(key=key, size=st.st_size, mtime=st.st_mtime)
+        return self._download_to(key, dest, lambda tmp: blob.download_to_filename(
+            str(tmp), checksum="crc32c", timeout=self.options.timeout, retry=self.retry), _translate)
 
     def head(self, key: str) -> ObjectInfo | None:
         blob = self._get_blob(key)
         if blob is None:
             return None
-        return ObjectInfo(key=key, size=int(blob.size or 0), mtime=_ts(blob.updated),
+        return ObjectInfo(key=key, size=int(blob.size or 0), mtime=timestamp(blob.updated),
                           sha256=(blob.metadata or {}).get(SHA256_METADATA))
 
     def delete(self, key: str) -> None:
@@ -258,18 +228,15 @@ class GCSBackend(StorageBackend):
             raise _translate(exc, f"{self.url}: delete {key}") from exc
 
     def delete_many(self, keys: Iterable[str]) -> None:
-        keys = list(keys)
-        with ThreadPoolExecutor(max_workers=self.options.delete_concurrency) as pool:
-            list(pool.map(self.delete, keys))
+        self._delete_concurrently(keys, self.options.delete_concurrency)
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        base = f"{self.prefix}/" if self.prefix else ""
         try:
-            for blob in self.client.list_blobs(self.bucket_name, prefix=base + prefix, page_size=self.options.list_page_size,
+            for blob in self.client.list_blobs(self.bucket_name, prefix=self._listing_prefix(prefix), page_size=self.options.list_page_size,
                                                timeout=self.options.timeout, retry=self.retry):
                 if blob.name.endswith("/"):
                     continue
-                yield ObjectInfo(key=self._relative(blob.name), size=int(blob.size or 0), mtime=_ts(blob.updated))
+                yield ObjectInfo(key=self._relative(blob.name), size=int(blob.size or 0), mtime=timestamp(blob.updated))
         except Exception as exc:  # noqa: BLE001
             raise _translate(exc, f"{self.url}: list {prefix!r}") from exc
 
@@ -284,7 +251,3 @@ class GCSBackend(StorageBackend):
         except Exception as exc:  # noqa: BLE001
             raise StorageError(f"{self.url}: cannot sign a URL for {key} with these credentials "
                                f"(a service account key or signBlob permission is needed): {exc}") from exc
-
-
-def _ts(value: Any) -> float:
-    return value.timestamp() if value is not None else 0.0
