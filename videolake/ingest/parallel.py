@@ -45,8 +45,11 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
                 ["videolake.ingest.worker", "av", "av.video.reformatter", "numpy", "PIL.Image", "PIL.JpegImagePlugin"]
             )
             _pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+            # Start every worker with the first task instead of one by one on demand: in CPython 3.11 a
+            # worker spawned on demand while the pool shuts down (the pre-warm racing interpreter exit)
+            # gets no stop sentinel, and the exit then waits for it forever (seen as a CLI that never exits).
+            _pool._safe_to_dynamically_spawn_children = False
             _pool_workers = workers
-            _stop_workers_before_interpreter_exit()
         return _pool
 
 
@@ -67,50 +70,15 @@ def prewarm(workers: int | None = None) -> None:
     threading.Thread(target=start, name="videolake-pool-prewarm", daemon=True).start()
 
 
-def shutdown_pool(*, terminate: bool = False) -> None:
-    """Stop the pool; ``terminate`` stops idle workers at once instead of waiting for them to exit
-    (between runs they hold nothing: every result is already stored and cataloged)."""
+def shutdown_pool() -> None:
     global _pool
     with _lock:
-        pool, _pool = _pool, None
-    if pool is None:
-        return
-    if not terminate:
-        pool.shutdown(wait=True, cancel_futures=True)
-        return
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)  # no process is spawned after this returns
-    # A worker spawned while shutting down gets no stop sentinel (CPython 3.11 race), so stop each.
-    processes += [p for p in (getattr(pool, "_processes", None) or {}).values() if p not in processes]
-    for process in processes:
-        if process.is_alive():
-            process.terminate()
-    for process in processes:
-        process.join(timeout=5)
-        if process.is_alive():
-            process.kill()
-            process.join(timeout=5)
+        if _pool is not None:
+            _pool.shutdown(wait=True, cancel_futures=True)
+            _pool = None
 
 
-_exit_hook_registered = False
-
-
-def _stop_workers_before_interpreter_exit() -> None:
-    """concurrent.futures joins pool workers at interpreter exit without a timeout; a worker that
-    does not exit then hangs the whole process (a CLI command, a Dagster run worker). Stop ours
-    first: threading's exit hooks run in reverse order of registration, so this runs before it."""
-    global _exit_hook_registered
-    if _exit_hook_registered:
-        return
-    register = getattr(threading, "_register_atexit", None)
-    if register is not None:
-        register(lambda: shutdown_pool(terminate=True))
-    else:  # pragma: no cover - other Python versions
-        atexit.register(shutdown_pool, terminate=True)
-    _exit_hook_registered = True
-
-
-atexit.register(shutdown_pool, terminate=True)
+atexit.register(shutdown_pool)
 
 
 def map_files(fn: Callable[[T], R], tasks: Iterable[T], workers: int | None = None) -> Iterator[R]:
