@@ -973,5 +973,19 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def run() -> None:
+    """The `videolake` command: ``main`` tuned for a short-lived process."""
+    import gc
+
+    # Start-up imports (SQLAlchemy, botocore, Dagster) create several hundred thousand long-lived
+    # objects; collecting the young generation every 700 allocations while they load costs ~30 ms.
+    gc.set_threshold(20_000, 10, 10)
+    code = main()
+    # The process is about to end: spare the interpreter its final collections over every object
+    # (~0.1 s once SQLAlchemy and botocore are loaded). Cleanup handlers still run; the OS reclaims the rest.
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

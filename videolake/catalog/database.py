@@ -148,12 +148,12 @@ def _stored_revision(engine: Engine) -> str | None:
 
 def upgrade_schema(raw_url: str, engine: Engine | None = None) -> str:
     """Bring the catalog to the newest revision; safe to call concurrently from many processes."""
-    from alembic import command
-
     parsed = parse_catalog_url(raw_url)
     engine = engine or create_catalog_engine(raw_url)
     if _stored_revision(engine) == SCHEMA_HEAD:
         return SCHEMA_HEAD  # the common case, answered without importing Alembic (~0.2 s per process)
+    from alembic import command
+
     head = head_revision()
     if current_revision(engine) == head:
         return head
