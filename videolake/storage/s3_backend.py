@@ -89,6 +89,7 @@ class S3Backend(ObjectStoreBackend):
         # Parts in flight across every upload of this backend: many files copied at once share it,
         # so the server is not flooded (measured: 40 parts in flight ran 1.5x slower than 8).
         self._part_slots = threading.BoundedSemaphore(self.options.max_concurrency)
+        self._server_checks_sha256 = False  # learned from the first upload whose response reports its SHA256
 
     def __repr__(self) -> str:
         return f"S3Backend({self.url!r}, endpoint={self.options.endpoint_url!r})"
@@ -173,10 +174,17 @@ class S3Backend(ObjectStoreBackend):
         return extra
 
     def _put_single(self, key: str, data: bytes, sha256: str | None, content_type: str | None) -> ObjectInfo:
-        # With the expected sha256 known, the server checks the body against it (S3 computes the
-        # SHA256 of what it receives and rejects a mismatch with BadDigest, storing nothing), so the
-        # bytes are not hashed here a second time; on 2 cores that hash competes with the server.
-        digest = sha256 if sha256 is not None else hashlib.sha256(data).hexdigest()
+        # With the expected sha256 known and a server that has shown it handles SHA256 checksums
+        # (it reported one for an earlier upload), the server checks the body against it: it hashes
+        # what it receives and rejects a mismatch with BadDigest, storing nothing. The bytes are then
+        # not hashed here a second time (on 2 cores that hash competes with the server). Until the
+        # server has shown it, or for a server that ignores the header, they are hashed first.
+        if sha256 is not None and self._server_checks_sha256:
+            digest = sha256
+        else:
+            digest = hashlib.sha256(data).hexdigest()
+            if sha256 is not None and digest != sha256:
+                raise ChecksumMismatch(f"{self.url}: {key}: content hashes to {digest}, expected {sha256}")
         full = self.full_key(key)
         try:
             resp = self.client.put_object(
@@ -191,7 +199,10 @@ class S3Backend(ObjectStoreBackend):
             if isinstance(error, ChecksumMismatch) and sha256 is not None:
                 error = ChecksumMismatch(f"{self.url}: {key}: content does not hash to {sha256} ({error})")
             raise error from exc
-        return self._written(key, len(data), digest, _b64(digest), resp.get("ChecksumSHA256"))
+        reported = resp.get("ChecksumSHA256")
+        if reported is not None:
+            self._server_checks_sha256 = True
+        return self._written(key, len(data), digest, _b64(digest), reported)
 
     def _written(self, key: str, size: int, sha256: str, expected: str, reported: str | None) -> ObjectInfo:
         """What a write stored; ``attested`` when the server's response reports the checksum we sent."""
