@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,22 @@ def timed(results: dict, name: str):
     start = time.perf_counter()
     yield
     results[name] = time.perf_counter() - start
+
+
+@contextmanager
+def catalog_databases():
+    """Two empty catalog databases, SQLite and a real PostgreSQL 15 on loopback, in a scratch folder:
+    yields ``(folder, [(name, url), ...])``; the server is stopped and the folder removed after."""
+    from tests.servers import start_postgres, stop_postgres
+
+    work = Path(tempfile.mkdtemp(prefix="videolake-bench-"))
+    server, pid = start_postgres(work / "pg")
+    try:
+        yield work, [("SQLite", f"sqlite:///{work / 'catalog.sqlite'}"),
+                     ("PostgreSQL 15", server.url(server.create_database()))]
+    finally:
+        stop_postgres(server, pid)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def clip_set(count: int, *, duration: float = 5.0, size: str = "640x360") -> Path:

@@ -17,7 +17,6 @@ import datetime as dt
 import io
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -136,13 +135,11 @@ def main() -> int:
     parser.add_argument("--expired", type=int, default=100_000)
     args = parser.parse_args()
 
-    from tests.servers import start_postgres, stop_postgres
+    from bench.common import catalog_databases
 
-    work = Path(tempfile.mkdtemp(prefix="videolake-bench-"))
-    server, pid = start_postgres(work / "pg")
     rows = []
-    try:
-        for name, url in (("SQLite", f"sqlite:///{work / 'catalog.sqlite'}"), ("PostgreSQL 15", server.url(server.create_database()))):
+    with catalog_databases() as (work, databases):
+        for name, url in databases:
             hot = work / f"hot-{name.split()[0].lower()}"
             t = time.perf_counter()
             fill(url, args.videos, args.expired, hot)
@@ -155,9 +152,6 @@ def main() -> int:
                   f"{left} files left; bare DELETE {baseline:.1f} s", flush=True)
             rows.append((name, total, planned, baseline, videos))
             shutil.rmtree(hot, ignore_errors=True)
-    finally:
-        stop_postgres(server, pid)
-        shutil.rmtree(work, ignore_errors=True)
     print(f"\nretention sweep over {args.videos:,} videos, {args.expired:,} expired (target ≤ 60 s)")
     print("| database | sweep (plan + guardrails + apply) | of which plan | bare DELETE … WHERE (baseline) | videos deleted |")
     print("|---|---:|---:|---:|---:|")

@@ -15,7 +15,6 @@ import datetime as dt
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -135,29 +134,25 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=2000)
     args = parser.parse_args()
 
-    from tests.servers import start_postgres, stop_postgres
+    from bench.common import catalog_databases
 
-    work = Path(tempfile.mkdtemp(prefix="videolake-bench-"))
-    server, pid = start_postgres(work / "pg")
-    try:
+    with catalog_databases() as (_, databases):
         results = {}
-        for name, url in (("SQLite", f"sqlite:///{work / 'catalog.sqlite'}"), ("PostgreSQL", server.url(server.create_database()))):
+        for name, url in databases:
             t = time.perf_counter()
             fill(url, args.segments)
             print(f"{name}: loaded {args.segments} segments in {time.perf_counter() - t:.0f} s", flush=True)
             results[name] = measure(url, args.segments, args.queries)
         print(f"\nsegment range queries: {args.segments} segments, {CAMERAS} cameras, 30 min ranges, {args.queries} queries each")
-        print(f"{'database':<11} {'query':<24} {'p50 ms':>8} {'p99 ms':>8} {'rows/query':>11}")
+        print(f"{'database':<13} {'query':<24} {'p50 ms':>8} {'p99 ms':>8} {'rows/query':>11}")
         ok = True
         for name, timings in results.items():
             for query in ("videolake find_segments", "plain SELECT"):
                 p50, p99 = pct(timings[query], 50), pct(timings[query], 99)
-                print(f"{name:<11} {query:<24} {p50:>8.2f} {p99:>8.2f} {timings['rows'][0]:>11.0f}")
+                print(f"{name:<13} {query:<24} {p50:>8.2f} {p99:>8.2f} {timings['rows'][0]:>11.0f}")
                 if query.startswith("videolake"):
                     ok = ok and p50 <= 10 and p99 <= 50
         print(f"\ntarget p50 <= 10 ms and p99 <= 50 ms on both: {'met' if ok else 'NOT met'}")
-    finally:
-        stop_postgres(server, pid)
     return 0
 
 

@@ -18,7 +18,7 @@ import hashlib
 import os
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -77,21 +77,13 @@ def _parse_connection_string(value: str) -> dict[str, str]:
 class AzureBackend(ObjectStoreBackend):
     """Blobs under ``az://container/prefix``."""
 
+    options_type = AzureOptions
+    options: AzureOptions
+
     def __init__(self, container: str, prefix: str = "", options: AzureOptions | None = None) -> None:
         if not (3 <= len(container) <= 63):
             raise ValueError(f"Azure container name {container!r} must be 3 to 63 characters long")
-        super().__init__("az", container, prefix)
-        self.container = container
-        self.options = options or AzureOptions()
-
-    def __repr__(self) -> str:
-        return f"AzureBackend({self.url!r})"
-
-    def __getstate__(self) -> dict:
-        return {"container": self.container, "prefix": self.prefix, "options": asdict(self.options)}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__init__(state["container"], state["prefix"], AzureOptions(**state["options"]))  # type: ignore[misc]
+        super().__init__("az", container, prefix, options)
 
     # -- client ----------------------------------------------------------------------------------
     def _credentials(self) -> tuple[str | None, str | None, str | None, str | None]:

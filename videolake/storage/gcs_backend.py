@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import quote
@@ -79,21 +79,14 @@ def _translate(exc: Exception, what: str) -> StorageError:
 class GCSBackend(ObjectStoreBackend):
     """Objects under ``gs://bucket/prefix``."""
 
+    options_type = GCSOptions
+    options: GCSOptions
+
     def __init__(self, bucket: str, prefix: str = "", options: GCSOptions | None = None) -> None:
         if len(bucket) < 3:
             raise ValueError(f"GCS bucket name {bucket!r} is too short (3 characters at least)")
-        super().__init__("gs", bucket, prefix)
+        super().__init__("gs", bucket, prefix, options)
         self.bucket_name = bucket
-        self.options = options or GCSOptions()
-
-    def __repr__(self) -> str:
-        return f"GCSBackend({self.url!r})"
-
-    def __getstate__(self) -> dict:
-        return {"bucket": self.bucket_name, "prefix": self.prefix, "options": asdict(self.options)}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__init__(state["bucket"], state["prefix"], GCSOptions(**state["options"]))  # type: ignore[misc]
 
     # -- client ----------------------------------------------------------------------------------
     @property

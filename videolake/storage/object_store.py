@@ -8,20 +8,36 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from videolake.storage.base import BackendUnavailable, ObjectInfo, StorageBackend, StorageError, validate_key
 
 
 class ObjectStoreBackend(StorageBackend):
-    """Objects under ``<scheme>://<container>/<prefix>``; subclasses build the client in ``_make_client``."""
+    """Objects under ``<scheme>://<container>/<prefix>``; subclasses build the client in ``_make_client``
+    and name their options dataclass in ``options_type``. Pickled (to worker processes) as container,
+    prefix and options: the client is rebuilt where it is used."""
 
-    def __init__(self, scheme: str, container: str, prefix: str) -> None:
+    options_type: ClassVar[type]
+
+    def __init__(self, scheme: str, container: str, prefix: str, options: Any = None) -> None:
+        self.container = container
         self.prefix = prefix.strip("/")
         self.url = f"{scheme}://{container}/{self.prefix}" if self.prefix else f"{scheme}://{container}"
+        self.options = options if options is not None else self.options_type()
         self._client: Any = None
         self._client_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r})"
+
+    def __getstate__(self) -> dict:
+        return {"container": self.container, "prefix": self.prefix, "options": asdict(self.options)}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["container"], state["prefix"], self.options_type(**state["options"]))  # type: ignore[misc]
 
     def _make_client(self) -> Any:
         raise NotImplementedError

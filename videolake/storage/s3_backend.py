@@ -13,7 +13,7 @@ import hashlib
 import os
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -80,12 +80,14 @@ def _translate(exc: Exception, what: str) -> StorageError:
 class S3Backend(ObjectStoreBackend):
     """Objects under ``s3://bucket/prefix``."""
 
+    options_type = S3Options
+    options: S3Options
+
     def __init__(self, bucket: str, prefix: str = "", options: S3Options | None = None) -> None:
         if len(bucket) < 3:
             raise ValueError(f"S3 bucket name {bucket!r} is too short (3 characters at least)")
-        super().__init__("s3", bucket, prefix)
+        super().__init__("s3", bucket, prefix, options)
         self.bucket = bucket
-        self.options = options or S3Options()
         # Parts in flight across every upload of this backend: many files copied at once share it,
         # so the server is not flooded (measured: 40 parts in flight ran 1.5x slower than 8).
         self._part_slots = threading.BoundedSemaphore(self.options.max_concurrency)
@@ -93,12 +95,6 @@ class S3Backend(ObjectStoreBackend):
 
     def __repr__(self) -> str:
         return f"S3Backend({self.url!r}, endpoint={self.options.endpoint_url!r})"
-
-    def __getstate__(self) -> dict:
-        return {"bucket": self.bucket, "prefix": self.prefix, "options": asdict(self.options)}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__init__(state["bucket"], state["prefix"], S3Options(**state["options"]))  # type: ignore[misc]
 
     @property
     def client(self) -> Any:
