@@ -55,7 +55,7 @@ from videolake.ingest.worker import (
 )
 from videolake.media.inspection import MediaLimits
 from videolake.segments.naming import SegmentNameError, SegmentTemplate, segment_times
-from videolake.storage import StorageBackend, StorageError, open_backend
+from videolake.storage import ObjectInfo, StorageBackend, StorageError, open_backend
 from videolake.storage.local_backend import LocalBackend
 
 RECORD_CHUNK = 200
@@ -160,6 +160,16 @@ def human_bytes(n: int | float | None) -> str:
 def safe_file_name(name: str, limit: int = 120) -> str:
     cleaned = _SAFE_NAME.sub("_", name).strip("._") or "file"
     return cleaned[-limit:]
+
+
+@dataclass(frozen=True)
+class Removal:
+    """A landed file to remove once its content is cataloged."""
+
+    item: LandedItem
+    read_as: ObjectInfo | None  # what the worker read; removed only if the file is still exactly that
+    sidecar_key: str | None
+    sidecar_ok: bool  # False: the sidecar goes to quarantine instead
 
 
 class IngestEngine:
@@ -377,12 +387,18 @@ class IngestEngine:
         if stored:
             self.hot.flush()  # group commit: what workers wrote is durable before it is cataloged
         sidecars = {id(o): self._read_sidecar(o.item) for o in stored}
-        to_remove: list[tuple[LandedItem, str | None, bool]] = []  # item, sidecar key, sidecar valid
+        to_remove: list[Removal] = []
         with self.catalog.write() as s:
             results.extend(self._record_stored(s, stored, sidecars, landing_date, run_id, to_remove))
-        # Committed: now it is safe to remove what landed.
-        self._remove_landed(to_remove, run_id)
-        release: list[str] = [i.key for i, _, _ in to_remove if i.zone is not None]
+        # Committed: now it is safe to remove what landed — if it is still what was stored.
+        changed = self._remove_landed(to_remove, run_id)
+        if changed:
+            for result in results:
+                if result.uri in changed:
+                    result.detail = (f"{result.detail}; the landed file changed after it was read: the content read is "
+                                     "stored, the file stays in the landing zone to be ingested again").strip("; ")
+        release: list[str] = [r.item.key for r in to_remove if r.item.zone is not None]
+        unclaim: list[str] = []
         for o in outcomes:
             item = o.item
             if o.status == STATUS_REJECTED:
@@ -394,10 +410,14 @@ class IngestEngine:
                 if item.zone is not None:
                     release.append(item.key)
             elif o.status == STATUS_FAILED:
-                # Left where it landed and still claimed: retried when the claim goes stale.
+                # Left where it landed and handed back: the next run (or sensor tick) tries it again.
                 results.append(FileResult(item.name, item.uri, "failed", item.size, o.sha256, None, f"{o.reason}: {o.detail}"))
+                if item.zone is not None:
+                    unclaim.append(item.key)
         if release and self.landing is not None:
             self.catalog.release_landing_files(self.zone, release)
+        if unclaim and self.landing is not None:
+            self.catalog.unclaim_landing_files(self.zone, unclaim)
         return results
 
     def _record_stored(
@@ -407,7 +427,7 @@ class IngestEngine:
         sidecars: dict[int, tuple[str | None, Any]],
         landing_date: dt.date,
         run_id: str | None,
-        to_remove: list[tuple[LandedItem, str | None, bool]],
+        to_remove: list["Removal"],
     ) -> list[FileResult]:
         """Record a chunk of stored files with a handful of bulk statements (no per-row ORM work)."""
         now = utcnow()
@@ -470,7 +490,7 @@ class IngestEngine:
                 detail = f"{detail}; {o.thumbnail_error} (retried by video_thumbnails)".strip("; ")
             planned.append((o, outcome, detail, source_type, sidecar_data, not previous))
             recorded_before.add((item.uri, o.sha256))
-            to_remove.append((item, sidecar_key, sidecar is None or sidecar.error is None))
+            to_remove.append(Removal(item, o.read_as, sidecar_key, sidecar is None or sidecar.error is None))
 
         if new_videos:
             rows = [self._video_row(o, landing_date, st, sc, now) for o, st, sc in new_videos.values()]
@@ -539,20 +559,40 @@ class IngestEngine:
             row.update(probe_columns(o.probe, now))
         return row
 
-    def _remove_landed(self, removals: list[tuple[LandedItem, str | None, bool]], run_id: str | None) -> None:
+    def _remove_landed(self, removals: list["Removal"], run_id: str | None) -> set[str]:
+        """Remove landed files whose content is stored and cataloged; returns the URIs left in place
+        because the file is no longer the one that was read (appended to, overwritten, replaced)."""
         keys: list[str] = []
-        for item, sidecar_key, sidecar_ok in removals:
+        changed: set[str] = set()
+        for removal in removals:
+            item = removal.item
             if item.zone is None:
                 continue  # files named on the command line are the user's: never removed
+            if not self._unchanged_since_read(item, removal.read_as):
+                changed.add(item.uri)
+                continue
             keys.append(item.key)
-            if sidecar_key is not None:
-                if sidecar_ok:
-                    keys.append(sidecar_key)
+            if removal.sidecar_key is not None:
+                if removal.sidecar_ok:
+                    keys.append(removal.sidecar_key)
                 else:
-                    sidecar_item = LandedItem(self._landing_uri(sidecar_key), sidecar_key, 0, 0.0, item.source, item.zone)
-                    self._quarantine(sidecar_item, "invalid_sidecar", f"sidecar of {item.name} could not be read as JSON", None, run_id)
+                    sidecar_item = LandedItem(self._landing_uri(removal.sidecar_key), removal.sidecar_key, 0, 0.0,
+                                              item.source, item.zone)
+                    self._quarantine(sidecar_item, "invalid_sidecar", f"sidecar of {item.name} could not be read as JSON",
+                                     None, run_id)
         if keys and self.landing is not None:
             self.landing.delete_many(keys)
+        return changed
+
+    def _unchanged_since_read(self, item: LandedItem, read_as: ObjectInfo | None) -> bool:
+        """Size and version (inode + mtime locally, ETag / generation remotely) as when it was read."""
+        if read_as is None or self.landing is None:
+            return False
+        try:
+            now = self.landing.head(item.key)
+        except (StorageError, OSError):
+            return False
+        return read_as.same_object(now)
 
     # -- quarantine -----------------------------------------------------------------------------
     def _quarantine(self, item: LandedItem, reason: str, detail: str, sha256: str | None, run_id: str | None) -> FileResult:

@@ -20,7 +20,8 @@ from videolake import constants as c
 from videolake.ingest.landing import LandedItem
 from videolake.media.inspection import MediaLimits, MediaRejected, ProbeResult, inspect_video, open_media, probe_container
 from videolake.media.thumbnails import ThumbnailError, ThumbnailSet, make_thumbnails, thumbnails_from_container
-from videolake.storage import ChecksumMismatch, StorageBackend, StorageError, sha256_file
+from videolake.storage import ChecksumMismatch, ObjectInfo, ObjectNotFound, StorageBackend, StorageError, sha256_file
+from videolake.storage.local_backend import file_version
 from videolake.storage.layout import derivative_key, video_key
 
 STATUS_STORED = "stored"
@@ -66,6 +67,7 @@ class IngestOutcome:
     detail: str | None = None
     images: list["StoredImage"] = field(default_factory=list)
     thumbnail_error: str | None = None
+    read_as: ObjectInfo | None = None  # the landed file as it was read: it is removed only if still exactly this
 
 
 @contextlib.contextmanager
@@ -87,35 +89,68 @@ def _local_copy(backend: StorageBackend | None, key: str) -> Iterator[Path]:
         Path(tmp).unlink(missing_ok=True)
 
 
+def _file_identity(key: str, path: Path) -> ObjectInfo | None:
+    """What a local file is now (size, mtime, version), or None when it is gone."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return ObjectInfo(key=key, size=st.st_size, mtime=st.st_mtime, version=file_version(st))
+
+
+def _stored_already(hot: StorageBackend, key: str, sha: str, size: int) -> bool:
+    """Whether ``hot`` holds exactly these bytes under ``key``: never trusted by the name alone — the
+    size must match and the content hash to ``sha`` (a cut-short object from a full disk does not)."""
+    existing = hot.head(key)
+    if existing is None or existing.size != size:
+        return False
+    try:
+        hot.verify(key, sha)
+    except (ChecksumMismatch, ObjectNotFound):
+        return False
+    return True
+
+
 def ingest_file(task: IngestTask) -> IngestOutcome:
     item = task.item
     try:
+        local = task.landing is None or task.landing.local_path(item.key) is not None
+        # A remote object is identified (ETag / generation) before it is downloaded, so a newer
+        # version written meanwhile is never mistaken for the bytes that were read.
+        remote_before = None if local else task.landing.head(item.key)  # type: ignore[union-attr]
+        if not local and remote_before is None:
+            return IngestOutcome(item, STATUS_VANISHED, detail="the file is gone from the landing zone")
         with _local_copy(task.landing, item.key) as path:
-            try:
-                st = os.stat(path)
-            except FileNotFoundError:
+            before = _file_identity(item.key, path) if local else remote_before
+            if before is None:
                 return IngestOutcome(item, STATUS_VANISHED, detail="the file is gone from the landing zone")
-            local = task.landing is None or task.landing.local_path(item.key) is not None
-            if st.st_size != item.size or (local and st.st_mtime != item.mtime):
-                return IngestOutcome(item, STATUS_CHANGED, size=st.st_size, detail="modified after it was claimed")
+            if before.size != item.size or (local and before.mtime != item.mtime):
+                return IngestOutcome(item, STATUS_CHANGED, size=before.size, detail="modified after it was claimed")
             sha = sha256_file(path)
+            read = _file_identity(item.key, path)
+            if read is None or read.size != before.size or (local and not before.same_object(read)):
+                return IngestOutcome(item, STATUS_CHANGED, size=before.size, detail="modified while it was read")
             key = video_key(sha)
-            if task.hot.exists(key):
+            if _stored_already(task.hot, key, sha, before.size):
                 # Same bytes are already stored (a duplicate, or a run that died before cataloging).
-                return IngestOutcome(item, STATUS_STORED, sha, st.st_size, key, None, already_stored=True)
+                return IngestOutcome(item, STATUS_STORED, sha, before.size, key, None, already_stored=True,
+                                     read_as=before)
             try:
                 probe, thumbs, thumb_error = _probe_and_thumbnail(path, task.limits, task.thumbnails)
             except MediaRejected as rejected:
-                return IngestOutcome(item, STATUS_REJECTED, sha, st.st_size, reason=rejected.reason, detail=rejected.detail)
+                return IngestOutcome(item, STATUS_REJECTED, sha, before.size, reason=rejected.reason,
+                                     detail=rejected.detail, read_as=before)
             try:
                 task.hot.put_file(key, path, sha256=sha, content_type=content_type_for(probe.container))
             except ChecksumMismatch as exc:
-                return IngestOutcome(item, STATUS_CHANGED, sha, st.st_size, detail=f"changed while being stored: {exc}")
+                return IngestOutcome(item, STATUS_CHANGED, sha, before.size, detail=f"changed while being stored: {exc}")
             images = store_thumbnails(task.hot, sha, thumbs) if thumbs is not None else []
-            return IngestOutcome(item, STATUS_STORED, sha, st.st_size, key, probe.to_dict(), images=images,
-                                 thumbnail_error=thumb_error)
+            return IngestOutcome(item, STATUS_STORED, sha, before.size, key, probe.to_dict(), images=images,
+                                 thumbnail_error=thumb_error, read_as=before)
     except StorageError as exc:
         return IngestOutcome(item, STATUS_FAILED, reason="storage_error", detail=str(exc))
+    except OSError as exc:  # a full or failing disk: the file stays where it landed, and the run says why
+        return IngestOutcome(item, STATUS_FAILED, reason="storage_error", detail=f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
         return IngestOutcome(item, STATUS_FAILED, reason="internal_error", detail=f"{exc!r}\n{traceback.format_exc(limit=5)}")
 

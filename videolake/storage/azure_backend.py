@@ -217,7 +217,7 @@ class AzureBackend(ObjectStoreBackend):
         except Exception as exc:  # noqa: BLE001
             raise _translate(exc, f"{self.url}: head {key}") from exc
         return ObjectInfo(key=key, size=int(props.size), mtime=timestamp(props.last_modified),
-                          sha256=(props.metadata or {}).get(SHA256_METADATA))
+                          sha256=(props.metadata or {}).get(SHA256_METADATA), version=props.etag)
 
     def delete(self, key: str) -> None:
         from azure.core.exceptions import ResourceNotFoundError
@@ -242,7 +242,8 @@ class AzureBackend(ObjectStoreBackend):
                 for blob in page:
                     if blob.name.endswith("/"):
                         continue
-                    yield ObjectInfo(key=self._relative(blob.name), size=int(blob.size), mtime=timestamp(blob.last_modified))
+                    yield ObjectInfo(key=self._relative(blob.name), size=int(blob.size), mtime=timestamp(blob.last_modified),
+                                     version=blob.etag)
         except Exception as exc:  # noqa: BLE001
             raise _translate(exc, f"{self.url}: list {prefix!r}") from exc
 

@@ -44,6 +44,16 @@ class ObjectInfo:
     regular: bool = True  # False for symlinks and other non-regular entries (local landing zones)
     checksum: str | None = None  # the backend's own record of the content (S3: ChecksumSHA256, maybe composite)
     attested: bool = False  # the backend's write response reported ``checksum`` for the object it committed
+    version: str | None = None  # changes whenever the object does: inode + mtime_ns locally, ETag / generation remotely
+
+    def same_object(self, other: "ObjectInfo | None") -> bool:
+        """Whether ``other`` is this very object, unchanged: same size, and same version where both
+        carry one (else the same mtime). Used before removing a landed file that was read earlier."""
+        if other is None or other.size != self.size:
+            return False
+        if self.version is not None and other.version is not None:
+            return self.version == other.version
+        return other.mtime == self.mtime
 
 
 def validate_key(key: str) -> str:

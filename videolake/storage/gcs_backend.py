@@ -208,7 +208,7 @@ class GCSBackend(ObjectStoreBackend):
         if blob is None:
             return None
         return ObjectInfo(key=key, size=int(blob.size or 0), mtime=timestamp(blob.updated),
-                          sha256=(blob.metadata or {}).get(SHA256_METADATA))
+                          sha256=(blob.metadata or {}).get(SHA256_METADATA), version=_generation(blob))
 
     def delete(self, key: str) -> None:
         from google.api_core.exceptions import NotFound
@@ -229,7 +229,8 @@ class GCSBackend(ObjectStoreBackend):
                                                timeout=self.options.timeout, retry=self.retry):
                 if blob.name.endswith("/"):
                     continue
-                yield ObjectInfo(key=self._relative(blob.name), size=int(blob.size or 0), mtime=timestamp(blob.updated))
+                yield ObjectInfo(key=self._relative(blob.name), size=int(blob.size or 0), mtime=timestamp(blob.updated),
+                                 version=_generation(blob))
         except Exception as exc:  # noqa: BLE001
             raise _translate(exc, f"{self.url}: list {prefix!r}") from exc
 
@@ -244,3 +245,7 @@ class GCSBackend(ObjectStoreBackend):
         except Exception as exc:  # noqa: BLE001
             raise StorageError(f"{self.url}: cannot sign a URL for {key} with these credentials "
                                f"(a service account key or signBlob permission is needed): {exc}") from exc
+
+
+def _generation(blob) -> str | None:  # type: ignore[no-untyped-def]
+    return str(blob.generation) if getattr(blob, "generation", None) is not None else None

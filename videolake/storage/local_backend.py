@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import hashlib
 import os
@@ -19,6 +20,7 @@ from videolake.storage.base import (
     ObjectInfo,
     ObjectNotFound,
     StorageBackend,
+    StorageError,
     validate_key,
 )
 
@@ -27,7 +29,6 @@ TMP_DIR = ".videolake-tmp"
 
 def _load_syncfs():  # type: ignore[no-untyped-def]
     try:
-        import ctypes
         import ctypes.util
 
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
@@ -37,6 +38,22 @@ def _load_syncfs():  # type: ignore[no-untyped-def]
 
 
 _libc_syncfs = _load_syncfs()
+
+
+def file_version(st: os.stat_result) -> str:
+    """Changes whenever the file does: a new inode (replaced) or a new modification time (written)."""
+    return f"{st.st_dev}:{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """write(2) until every byte is in the file: a short write (a filling disk) is retried, and
+    the error that follows it (ENOSPC) raised; never a silently cut-short file."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, "no byte could be written")
+        view = view[written:]
 
 
 def _fsync_dir(path: Path) -> None:
@@ -105,9 +122,14 @@ class LocalBackend(StorageBackend):
         self.root.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            if _libc_syncfs is not None and _libc_syncfs(fd) == 0:
+            if _libc_syncfs is None:
+                os.sync()  # reports no errors: only where syncfs(2) is missing (not Linux)
                 return
-            os.sync()
+            if _libc_syncfs(fd) != 0:
+                # Linux >= 5.8 reports writeback errors (ENOSPC, EIO) of the filesystem here: what the
+                # deferred writes put there is not known to be durable, so nothing may be recorded.
+                err = ctypes.get_errno()
+                raise StorageError(f"{self.url}: flushing writes to disk failed: {os.strerror(err)}")
         finally:
             os.close(fd)
 
@@ -128,13 +150,19 @@ class LocalBackend(StorageBackend):
         digest = hashlib.sha256()
         size = 0
         try:
-            with open(tmp, "wb", buffering=0) as out:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            try:
                 while chunk := stream.read(CHUNK_SIZE):
+                    _write_all(fd, chunk)  # every byte reached the file, or OSError (ENOSPC, EIO, …)
                     digest.update(chunk)
-                    out.write(chunk)
                     size += len(chunk)
+                on_disk = os.fstat(fd).st_size
+                if on_disk != size:
+                    raise StorageError(f"{self.url}: {key}: {on_disk} of {size} bytes reached the disk")
                 if self.durable:
-                    os.fsync(out.fileno())
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
             actual = digest.hexdigest()
             if sha256 is not None and actual != sha256:
                 raise ChecksumMismatch(f"{self.url}: {key}: content hashes to {actual}, expected {sha256}")
@@ -191,7 +219,8 @@ class LocalBackend(StorageBackend):
             st = os.lstat(self._path(key))
         except FileNotFoundError:
             return None
-        return ObjectInfo(key=key, size=st.st_size, mtime=st.st_mtime, regular=stat.S_ISREG(st.st_mode))
+        return ObjectInfo(key=key, size=st.st_size, mtime=st.st_mtime, regular=stat.S_ISREG(st.st_mode),
+                          version=file_version(st))
 
     def delete(self, key: str) -> None:
         path = self._path(key)
@@ -263,7 +292,8 @@ class LocalBackend(StorageBackend):
                 except FileNotFoundError:
                     continue  # vanished while listing
                 key = Path(entry.path).relative_to(self.root).as_posix()
-                yield ObjectInfo(key=key, size=st.st_size, mtime=st.st_mtime, regular=stat.S_ISREG(st.st_mode))
+                yield ObjectInfo(key=key, size=st.st_size, mtime=st.st_mtime, regular=stat.S_ISREG(st.st_mode),
+                                 version=file_version(st))
             stack.extend(reversed(subfolders))
 
     def readable_url(self, key: str, expires_in: int = 3600) -> str:

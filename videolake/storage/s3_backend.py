@@ -303,6 +303,7 @@ class S3Backend(ObjectStoreBackend):
             size=int(resp["ContentLength"]),
             mtime=resp["LastModified"].timestamp(),
             sha256=(resp.get("Metadata") or {}).get(SHA256_METADATA),
+            version=resp.get("ETag"),
         )
 
     def _stored_checksum(self, key: str) -> tuple[str | None, int, dict]:
@@ -376,7 +377,8 @@ class S3Backend(ObjectStoreBackend):
                     full = obj["Key"]
                     if full.endswith("/"):
                         continue  # folder marker objects
-                    yield ObjectInfo(key=self._relative(full), size=int(obj["Size"]), mtime=obj["LastModified"].timestamp())
+                    yield ObjectInfo(key=self._relative(full), size=int(obj["Size"]), mtime=obj["LastModified"].timestamp(),
+                                     version=obj.get("ETag"))
         except Exception as exc:  # noqa: BLE001
             raise _translate(exc, f"{self.url}: list {prefix!r}") from exc
 
