@@ -1,5 +1,14 @@
 """Constants shared by the domain core and the Dagster layer: one place for names and limits."""
 
+from enum import StrEnum
+
+
+class CatalogLock(StrEnum):
+    """Catalog-wide locks (``videolake.catalog.locks``)."""
+
+    SCHEMA = "schema"  # creating or migrating the catalog's tables
+    HOLDS = "holds"  # adding a legal hold / a retention batch deleting: a hold lands before or after, never between
+
 # Environment variables (read only through Dagster EnvVar, or by the CLI at run time).
 ENV_HOME = "VIDEOLAKE_HOME"
 ENV_LANDING = "VIDEOLAKE_LANDING"

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 import threading
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
+
+from videolake.catalog.locks import file_lock, sqlite_lock_path
+from videolake.constants import CatalogLock
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -69,10 +73,12 @@ def _configure_sqlite(engine: Engine) -> None:
         # Python's sqlite3 opens transactions lazily; take control so BEGIN IMMEDIATE works.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # The busy timeout first: switching a brand-new database to WAL takes its lock, and two
+        # processes opening a new home at once would otherwise fail with "database is locked".
+        cursor.execute("PRAGMA busy_timeout=60000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=60000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -157,21 +163,30 @@ def upgrade_schema(raw_url: str, engine: Engine | None = None) -> str:
     head = head_revision()
     if current_revision(engine) == head:
         return head
+    if parsed.is_sqlite:
+        # Two processes creating a new home at once: one creates the tables, the other then finds them.
+        lock_path = sqlite_lock_path(engine, CatalogLock.SCHEMA)
+        with file_lock(lock_path) if lock_path is not None else nullcontext():
+            with engine.connect() as conn:
+                if current_revision(engine) != head:
+                    cfg = _alembic_config(parsed.schema)
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+                    conn.commit()
+        return head
     with engine.connect() as conn:
-        if not parsed.is_sqlite:
-            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK_ID})
-            if parsed.schema:
-                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{parsed.schema}"'))
-            conn.commit()
+        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK_ID})
+        if parsed.schema:
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{parsed.schema}"'))
+        conn.commit()
         try:
             cfg = _alembic_config(parsed.schema)
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
             conn.commit()
         finally:
-            if not parsed.is_sqlite:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK_ID})
-                conn.commit()
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK_ID})
+            conn.commit()
     return head
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from videolake import constants as c
 from videolake.catalog.database import get_engine
+from videolake.catalog.locks import catalog_lock
+from videolake.constants import CatalogLock
 from videolake.catalog.models import (
     AuditEvent,
     Derivative,
@@ -81,6 +83,10 @@ class Catalog:
         with Session(self._write_engine, expire_on_commit=False) as session:
             with session.begin():
                 yield session
+
+    def lock(self, name: CatalogLock) -> AbstractContextManager[None]:
+        """A catalog-wide lock every process using this catalog respects (see ``catalog.locks``)."""
+        return catalog_lock(self.engine, name)
 
     def ping(self) -> None:
         with self.read() as s:

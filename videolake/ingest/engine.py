@@ -388,8 +388,9 @@ class IngestEngine:
             self.hot.flush()  # group commit: what workers wrote is durable before it is cataloged
         sidecars = {id(o): self._read_sidecar(o.item) for o in stored}
         to_remove: list[Removal] = []
+        retry: list[LandedItem] = []
         with self.catalog.write() as s:
-            results.extend(self._record_stored(s, stored, sidecars, landing_date, run_id, to_remove))
+            results.extend(self._record_stored(s, stored, sidecars, landing_date, run_id, to_remove, retry))
         # Committed: now it is safe to remove what landed — if it is still what was stored.
         changed = self._remove_landed(to_remove, run_id)
         if changed:
@@ -398,7 +399,7 @@ class IngestEngine:
                     result.detail = (f"{result.detail}; the landed file changed after it was read: the content read is "
                                      "stored, the file stays in the landing zone to be ingested again").strip("; ")
         release: list[str] = [r.item.key for r in to_remove if r.item.zone is not None]
-        unclaim: list[str] = []
+        unclaim: list[str] = [i.key for i in retry if i.zone is not None]
         for o in outcomes:
             item = o.item
             if o.status == STATUS_REJECTED:
@@ -428,8 +429,10 @@ class IngestEngine:
         landing_date: dt.date,
         run_id: str | None,
         to_remove: list["Removal"],
+        retry: list[LandedItem],
     ) -> list[FileResult]:
         """Record a chunk of stored files with a handful of bulk statements (no per-row ORM work)."""
+        results_retry: list[FileResult] = []
         now = utcnow()
         shas = {o.sha256 for o in stored}
         known: dict[str, tuple[int, str]] = {}
@@ -446,14 +449,19 @@ class IngestEngine:
                 )
             ).tuples()
         )
-        hot_state = {
-            vid: state
-            for vid, state in s.execute(
-                select(Replica.video_id, Replica.state).where(
-                    Replica.video_id.in_([vid for vid, _ in known.values()]), Replica.backend == self.hot.url
-                )
-            )
-        }
+        hot_state: dict[int, str] = {}
+        being_deleted: set[int] = set()  # every copy is being deleted by a retention sweep
+        states: dict[int, set[str]] = {}
+        # Locked rows: a sweep marking these videos' copies ``deleting`` waits for this transaction, or
+        # this one waits for it and then sees ``deleting`` (never a duplicate link to vanishing content).
+        for vid, backend, state in s.execute(
+            select(Replica.video_id, Replica.backend, Replica.state)
+            .where(Replica.video_id.in_([vid for vid, _ in known.values()])).with_for_update()
+        ):
+            states.setdefault(vid, set()).add(state)
+            if backend == self.hot.url:
+                hot_state[vid] = state
+        being_deleted = {vid for vid, st in states.items() if c.REPLICA_DELETING in st and c.REPLICA_VERIFIED not in st}
         new_videos: dict[str, tuple[IngestOutcome, str, Any]] = {}
         planned: list[tuple[IngestOutcome, str, str, str, Any, bool]] = []  # outcome, result, detail, type, sidecar, add landing
         replica_fixes: list[IngestOutcome] = []
@@ -465,6 +473,13 @@ class IngestEngine:
                 sidecar_data = sidecar.data if sidecar.data is not None else {"_error": sidecar.error}
             source_type = sidecar.source_type if sidecar is not None else c.SOURCE_UPLOADED
             previous = (item.uri, o.sha256) in recorded_before
+            if o.sha256 in known and known[o.sha256][0] in being_deleted:
+                retry.append(item)
+                results_retry.append(FileResult(
+                    item.name, item.uri, "skipped", o.size or item.size, o.sha256, known[o.sha256][0],
+                    "the same content is being deleted by the retention sweep right now; the file stays in the "
+                    "landing zone and is ingested again by the next run"))
+                continue
             if o.sha256 in known:
                 vid, name = known[o.sha256]
                 if previous:
@@ -536,7 +551,7 @@ class IngestEngine:
         ]
         if segments:
             s.execute(insert(Segment), segments)
-        return [
+        return results_retry + [
             FileResult(o.item.name, o.item.uri, outcome, o.size or o.item.size, o.sha256, known[o.sha256][0], detail)
             for o, outcome, detail, _, _, _ in planned
         ]

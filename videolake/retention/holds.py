@@ -14,6 +14,7 @@ from sqlalchemy import and_, select
 
 from videolake.catalog.models import AuditEvent, Export, Hold, Segment, Video, utcnow
 from videolake.catalog.repository import Catalog
+from videolake.constants import CatalogLock
 
 
 class HoldError(ValueError):
@@ -30,7 +31,8 @@ def add_hold(catalog: Catalog, *, reason: str, camera: str | None = None, start:
         raise HoldError("give --video ID, or --camera with --start and --end")
     if start is not None and end is not None and end <= start:
         raise HoldError(f"--end {end.isoformat()} is not after --start {start.isoformat()}")
-    with catalog.write() as s:
+    # Under the holds lock: a retention batch that is deleting finishes first, and the next one sees this hold.
+    with catalog.lock(CatalogLock.HOLDS), catalog.write() as s:
         if video_id is not None and s.get(Video, video_id) is None:
             raise HoldError(f"no video {video_id} in the catalog")
         hold = Hold(video_id=video_id, camera_id=camera, start_at=start, end_at=end, reason=reason.strip(),

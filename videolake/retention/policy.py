@@ -3,7 +3,8 @@
 The file (``VIDEOLAKE_RETENTION``, default ``$VIDEOLAKE_HOME/retention.yaml``)::
 
     default: {keep_hot_days: 30, keep_days: 365}     # null (or absent) = keep forever
-    sources: {uploads: {keep_days: 90}}               # per source name; unset fields inherit the default
+    sources: {uploads: {keep_days: 90}}               # per source name; unset fields inherit the default,
+                                                      # an explicit null keeps forever
     cameras: {cam1: {keep_hot_days: 7, keep_days: 30}} # per camera (recording segments); wins over sources
     quotas: {"file:///srv/videolake/storage": 500GB}  # bytes per backend URL: 500GB, 1.5TiB, 123456
     max_delete_share: 0.2                              # refuse a sweep deleting more than 20% of the videos
@@ -39,13 +40,15 @@ class PolicyError(ValueError):
 class Keep:
     keep_hot_days: int | None = None  # None: forever
     keep_days: int | None = None
+    given: frozenset[str] = field(default=frozenset(), compare=False)  # fields the file sets, ``null`` (forever) too
 
     def over(self, base: "Keep") -> "Keep":
-        """These fields where set, ``base``'s otherwise."""
-        return Keep(
-            self.keep_hot_days if self.keep_hot_days is not None else base.keep_hot_days,
-            self.keep_days if self.keep_days is not None else base.keep_days,
-        )
+        """These fields where the file gives them (``null`` = forever wins too), ``base``'s otherwise."""
+        def pick(name: str) -> int | None:
+            mine = getattr(self, name)
+            return mine if mine is not None or name in self.given else getattr(base, name)
+
+        return Keep(pick("keep_hot_days"), pick("keep_days"), self.given | base.given)
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,7 @@ def _keep(value: Any, line: int, where: str, errors: list[str]) -> Keep:
             errors.append(f"line {key_line}: {where}.{key} cannot be negative ({raw})")
         else:
             days[key] = raw
-    keep = Keep(days.get("keep_hot_days"), days.get("keep_days"))
+    keep = Keep(days.get("keep_hot_days"), days.get("keep_days"), frozenset(days))
     if keep.keep_hot_days is not None and keep.keep_days is not None and keep.keep_hot_days > keep.keep_days:
         errors.append(f"line {line}: {where}: keep_hot_days ({keep.keep_hot_days}) is longer than keep_days "
                       f"({keep.keep_days})")

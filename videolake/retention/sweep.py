@@ -30,6 +30,7 @@ from videolake.catalog.models import (
     Derivative,
     Export,
     ExportOutput,
+    Landing,
     Replica,
     Segment,
     Video,
@@ -37,12 +38,14 @@ from videolake.catalog.models import (
     utcnow,
 )
 from videolake.catalog.repository import Catalog
+from videolake.constants import CatalogLock
 from videolake.retention.holds import held_export_ids, held_video_ids
 from videolake.retention.policy import RetentionPolicy
 from videolake.storage import StorageBackend, StorageError, open_backend
 
 DELETE_VIDEO, DROP_HOT, QUOTA_EVICT, EXPIRE_EXPORT = "delete_video", "drop_hot_copy", "quota_evict", "expire_export"
 BATCH = 2000
+OPEN_EXPORT_STATES = ("PENDING", "PROCESSING")
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,8 @@ class SweepReport:
     videos_deleted: int = 0
     hot_copies_dropped: int = 0
     exports_expired: int = 0
+    held_skipped: int = 0  # held when their batch came (a hold added after the plan was made)
+    kept_in_use: int = 0  # a use of the same content appeared after the plan was made
     failures: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -118,34 +123,29 @@ class RetentionSweep:
         with self.catalog.read() as s:
             plan.videos_total = int(s.scalar(select(func.count(Video.id))) or 0)
             held = held_video_ids(s)
-            inputs = set(s.scalars(select(VideoInput.input_video_id).distinct()))
-            rows = s.execute(
-                select(Video.id, Video.source, Video.ingested_at, Segment.camera_id, Segment.start_at)
-                .outerjoin(Segment, Segment.video_id == Video.id)
-            ).yield_per(20000)
+            kept = set(s.scalars(select(VideoInput.input_video_id).distinct()))  # inputs of stitched videos
+            kept |= videos_needed_by_open_exports(s)
+            uses = UseExpiry(self.policy)
+            uses.read(s)
             expired: dict[int, str] = {}
             hot_due: dict[int, str] = {}
-            age_of: dict[int, dt.datetime] = {}
-            for vid, source, ingested_at, camera, start_at in rows:
-                ref = start_at or ingested_at
-                age_of[vid] = ref
-                keep, name = self.policy.for_video(source, camera)
-                if keep.keep_days is not None and ref + dt.timedelta(days=keep.keep_days) <= as_of:
+            for vid in uses.videos():
+                if uses.expired(vid, as_of):
                     if vid in held:
                         plan.held_skipped += 1
-                    elif vid in inputs:
+                    elif vid in kept:
                         plan.kept_as_inputs += 1
                     else:
-                        expired[vid] = f"{name}.keep_days={keep.keep_days}"
-                elif keep.keep_hot_days is not None and ref + dt.timedelta(days=keep.keep_hot_days) <= as_of:
+                        expired[vid] = uses.policy_name(vid)
+                elif uses.hot_expired(vid, as_of):
                     if vid in held:
                         plan.held_skipped += 1
                     else:
-                        hot_due[vid] = f"{name}.keep_hot_days={keep.keep_hot_days}"
+                        hot_due[vid] = uses.hot_policy_name(vid)
             self._plan_videos(s, plan, expired)
             self._plan_hot_drops(s, plan, hot_due)
             self._plan_exports(s, plan, as_of)
-            self._plan_quotas(s, plan, held, age_of)
+            self._plan_quotas(s, plan, held, uses.first_use)
         return plan
 
     def _plan_videos(self, s, plan: SweepPlan, expired: dict[int, str]) -> None:  # type: ignore[no-untyped-def]
@@ -247,11 +247,15 @@ class RetentionSweep:
         by_video: dict[int, list[Deletion]] = defaultdict(list)
         for item in video_items:
             by_video[item.video_id].append(item)  # type: ignore[index]
+        # 1. Whole videos, a batch at a time. Under the holds lock (a hold lands before a batch or after
+        #    it, never in between) and with the batch's rows locked, holds and uses are read again: a
+        #    hold or a new use of the same content committed since the plan keeps the video.
         for i in range(0, len(ids), BATCH):
             chunk = ids[i : i + BATCH]
-            items = [d for vid in chunk for d in by_video.get(vid, [])]
-            self._mark_deleting(chunk)
-            done = self._delete_objects(items, report)
+            with self.catalog.lock(CatalogLock.HOLDS):
+                chunk = self._mark_deleting(chunk, plan, report)
+                items = [d for vid in chunk for d in by_video.get(vid, [])]
+                done = self._delete_objects(items, report)
             done_set = set(done)
             failed = {d.video_id for d in items if d not in done_set}
             chunk = [vid for vid in chunk if vid not in failed]  # rows stay (deleting) until every object is gone
@@ -262,22 +266,34 @@ class RetentionSweep:
                 s.execute(delete(Video).where(Video.id.in_(chunk)))
                 self._audit(s, done, plan, run_id)
             report.videos_deleted += len(chunk)
+        # 2. Copies that go because a verified copy exists elsewhere (age on hot storage, quotas).
         for action in (DROP_HOT, QUOTA_EVICT):
             items = [i for i in plan.items if i.action == action]
             for j in range(0, len(items), BATCH):
                 part = items[j : j + BATCH]
-                done = self._delete_objects(part, report)
+                with self.catalog.lock(CatalogLock.HOLDS):
+                    with self.catalog.read() as s:
+                        held = held_video_ids(s)
+                    report.held_skipped += sum(1 for d in part if d.video_id in held)
+                    part = [d for d in part if d.video_id not in held]
+                    done = self._delete_objects(part, report)
                 with self.catalog.write() as s:
                     for d in done:
                         s.execute(delete(Replica).where(Replica.video_id == d.video_id, Replica.backend == d.backend))
                     self._audit(s, done, plan, run_id)
                 report.hot_copies_dropped += len(done)
+        # 3. Expired exports.
         exports = [i for i in plan.items if i.action == EXPIRE_EXPORT]
-        done = self._delete_objects(exports, report)
+        with self.catalog.lock(CatalogLock.HOLDS):
+            with self.catalog.read() as s:
+                held_exports = held_export_ids(s)
+            report.held_skipped += len({i.export_id for i in exports if i.export_id in held_exports})
+            exports = [i for i in exports if i.export_id not in held_exports]
+            done = self._delete_objects(exports, report)
         with self.catalog.write() as s:
             gone = {d.export_id for d in done}
             failed = {i.export_id for i in exports} - gone
-            expired = sorted(plan.exports_expired - failed)
+            expired = sorted((plan.exports_expired - held_exports) - failed)
             if expired:
                 s.execute(delete(ExportOutput).where(ExportOutput.export_id.in_(expired)))
                 s.execute(update(Export).where(Export.id.in_(expired)).values(status="EXPIRED"))
@@ -286,9 +302,28 @@ class RetentionSweep:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _mark_deleting(self, video_ids: list[int]) -> None:
+    def _mark_deleting(self, video_ids: list[int], plan: SweepPlan, report: SweepReport) -> list[int]:
+        """Mark the batch's copies ``deleting`` and return the videos that may go, checked in the same
+        transaction, with their rows locked (an ingest recording a duplicate waits for it, then sees
+        ``deleting``): no active hold, every use expired, not the input of a stitched video."""
         with self.catalog.write() as s:
-            s.execute(update(Replica).where(Replica.video_id.in_(video_ids)).values(state=c.REPLICA_DELETING))
+            s.execute(select(Replica.id).where(Replica.video_id.in_(video_ids)).with_for_update()).all()
+            held = held_video_ids(s)
+            kept = set(s.scalars(select(VideoInput.input_video_id).where(VideoInput.input_video_id.in_(video_ids))))
+            kept |= videos_needed_by_open_exports(s)
+            uses = UseExpiry(self.policy)
+            uses.read(s, video_ids)
+            going = []
+            for vid in video_ids:
+                if vid in held:
+                    report.held_skipped += 1
+                elif vid in kept or not uses.expired(vid, plan.as_of):
+                    report.kept_in_use += 1
+                else:
+                    going.append(vid)
+            if going:
+                s.execute(update(Replica).where(Replica.video_id.in_(going)).values(state=c.REPLICA_DELETING))
+        return going
 
     def _delete_objects(self, items: Iterable[Deletion], report: SweepReport) -> list[Deletion]:
         """Delete per backend in bulk; returns the deletions that happened (or were already done)."""
@@ -318,3 +353,78 @@ class RetentionSweep:
              "detail": {"policy": d.policy, "what": d.what, "export": d.export_id, "as_of": plan.as_of.isoformat()}}
             for d in done
         ])
+
+
+class UseExpiry:
+    """When each video's content may go: only once every use of it has expired under its own policy.
+
+    The uses are the video's own record (its first source), every landing of the same bytes under
+    any source (a duplicate is a catalog link to the same content), and every recording segment
+    (by its camera's policy, from its start). Derived files (thumbnails) share their video's fate.
+    """
+
+    def __init__(self, policy: RetentionPolicy) -> None:
+        self.policy = policy
+        self._until: dict[int, dt.datetime | None] = {}  # None: some use keeps it forever
+        self._hot_until: dict[int, dt.datetime | None] = {}
+        self._name: dict[int, str] = {}
+        self._hot_name: dict[int, str] = {}
+        self.first_use: dict[int, dt.datetime] = {}
+
+    def read(self, s, video_ids: list[int] | None = None) -> None:  # type: ignore[no-untyped-def]
+        """Every use of ``video_ids`` (all videos when None), streamed."""
+        def where(column):  # type: ignore[no-untyped-def]
+            return [column.in_(video_ids)] if video_ids is not None else []
+
+        for vid, source, ingested_at, camera, start_at in s.execute(
+            select(Video.id, Video.source, Video.ingested_at, Segment.camera_id, Segment.start_at)
+            .outerjoin(Segment, Segment.video_id == Video.id).where(*where(Video.id))
+        ).yield_per(20000):
+            self.add(vid, start_at or ingested_at, source, camera)
+        # Other landings of the same bytes; a segment's own landing is its segment row (camera policy).
+        for vid, source, landed_at in s.execute(
+            select(Landing.video_id, Landing.source, Landing.landed_at)
+            .where(Landing.video_id.is_not(None), Landing.source != c.SEGMENTS_SOURCE, *where(Landing.video_id))
+        ).yield_per(20000):
+            if vid in self._until or video_ids is None:
+                self.add(vid, landed_at, source, None)
+
+    def add(self, vid: int, at: dt.datetime, source: str | None, camera: str | None) -> None:
+        keep, name = self.policy.for_video(source, camera)
+        first = self.first_use.get(vid)
+        if first is None or at < first:
+            self.first_use[vid] = at
+        for days, until, names, label in ((keep.keep_days, self._until, self._name, "keep_days"),
+                                          (keep.keep_hot_days, self._hot_until, self._hot_name, "keep_hot_days")):
+            ends = None if days is None else at + dt.timedelta(days=days)
+            if vid not in until:
+                until[vid], names[vid] = ends, f"{name}.{label}={days}"
+            elif until[vid] is not None and (ends is None or ends > until[vid]):  # type: ignore[operator]
+                until[vid], names[vid] = ends, f"{name}.{label}={days}"
+
+    def videos(self) -> list[int]:
+        return list(self._until)
+
+    def expired(self, vid: int, as_of: dt.datetime) -> bool:
+        ends = self._until.get(vid)
+        return ends is not None and ends <= as_of
+
+    def hot_expired(self, vid: int, as_of: dt.datetime) -> bool:
+        ends = self._hot_until.get(vid)
+        return ends is not None and ends <= as_of
+
+    def policy_name(self, vid: int) -> str:
+        return self._name[vid]
+
+    def hot_policy_name(self, vid: int) -> str:
+        return self._hot_name[vid]
+
+
+def videos_needed_by_open_exports(s) -> set[int]:  # type: ignore[no-untyped-def]
+    """Segments an export still being cut (PENDING or PROCESSING) covers: they stay until it is done."""
+    needed: set[int] = set()
+    for cameras, start, end in s.execute(select(Export.cameras, Export.start_at, Export.end_at)
+                                         .where(Export.status.in_(OPEN_EXPORT_STATES))):
+        needed.update(s.scalars(select(Segment.video_id).where(
+            Segment.camera_id.in_(list(cameras or [])), Segment.start_at < end, Segment.end_at > start)))
+    return needed
