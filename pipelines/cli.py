@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from videolake.display import TerminalSafeStream
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
 
@@ -963,6 +965,10 @@ def main(argv: list[str] | None = None) -> int:
     import signal
 
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID` prints where a stuck command is
+    # Names come from the outside world: none of what is printed may drive the terminal.
+    if not isinstance(sys.stdout, TerminalSafeStream):
+        sys.stdout = TerminalSafeStream(sys.stdout)  # type: ignore[assignment]
+        sys.stderr = TerminalSafeStream(sys.stderr)  # type: ignore[assignment]
     args = build_parser().parse_args(argv)
     try:
         return int(args.fn(args))

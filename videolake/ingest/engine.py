@@ -15,6 +15,7 @@ import hashlib
 import io
 import os
 import re
+import stat
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -28,16 +29,24 @@ from videolake import constants as c
 from videolake.catalog.models import Derivative, Landing, QuarantineItem, Replica, Segment, Video, utcnow
 from videolake.catalog.repository import Batch, Catalog, ListedFile, ObservationSummary
 from videolake.ingest.landing import (
+    MAX_SIDECAR_BYTES,
     LandedItem,
+    Sidecar,
     LandingListing,
     display_text,
     expand_paths,
     find_sidecar,
     list_landing,
     parse_sidecar,
+    read_local_sidecar,
     rejection_for_listing,
+    sidecar_candidates,
     source_for_key,
+    storable_name,
+    too_large_sidecar,
+    unsafe_name_reason,
 )
+from videolake.media.inspection import REASON_UNSAFE_NAME
 from videolake.ingest.parallel import map_files, prewarm
 from videolake.ingest.worker import (
     STATUS_CHANGED,
@@ -169,7 +178,7 @@ class Removal:
     item: LandedItem
     read_as: ObjectInfo | None  # what the worker read; removed only if the file is still exactly that
     sidecar_key: str | None
-    sidecar_ok: bool  # False: the sidecar goes to quarantine instead
+    sidecar_error: str | None  # why the sidecar cannot be used (it goes to quarantine instead of being removed)
 
 
 class IngestEngine:
@@ -216,6 +225,8 @@ class IngestEngine:
         (``day`` restricts the claim to one)."""
         now = now or utcnow()
         listing = list_landing(self.landing)  # type: ignore[arg-type]
+        if any(not storable_name(v.key) for v in listing.videos):
+            listing = self._set_aside_unstorable(listing)
         days: dict[str, str | None] = {}
 
         def day_of(key: str) -> str | None:
@@ -241,6 +252,18 @@ class IngestEngine:
             only_keys={v.key for v in listing.videos if day_of(v.key) in (day, None)} if day else None,
         )
         return summary, batches, listing
+
+    def _set_aside_unstorable(self, listing: LandingListing) -> LandingListing:
+        """Names the catalog cannot hold (not UTF-8): quarantined at once, so the rest goes on."""
+        keep = []
+        for info in listing.videos:
+            if storable_name(info.key):
+                keep.append(info)
+                continue
+            item = LandedItem(self._landing_uri(info.key), info.key, info.size, info.mtime,
+                              source_for_key(info.key, self.settings.default_source), self.zone, info.regular)
+            self._quarantine(item, REASON_UNSAFE_NAME, unsafe_name_reason(info.key) or "the name cannot be stored", None, None)
+        return dataclasses.replace(listing, videos=keep)
 
     def prewarm_workers(self) -> None:
         prewarm(self.settings.workers)
@@ -364,22 +387,26 @@ class IngestEngine:
 
     def _read_sidecar(self, item: LandedItem) -> tuple[str | None, Any]:
         """(sidecar key or path, parsed Sidecar) for an item, or (None, None)."""
-        from videolake.ingest.landing import Sidecar
-
         if item.zone is None:
             for candidate in (Path(f"{item.key}.json"), Path(item.key).with_suffix(".json")):
-                if candidate.is_file():
-                    return str(candidate), parse_sidecar(candidate.read_bytes())
+                sidecar = read_local_sidecar(candidate)
+                if sidecar is not None:
+                    return str(candidate), sidecar
             return None, None
         key = find_sidecar(self.landing, item.key)  # type: ignore[arg-type]
         if key is None:
             return None, None
         try:
+            info = self.landing.head(key)  # type: ignore[union-attr]
+            if info is None:
+                return None, None
+            if info.size > MAX_SIDECAR_BYTES:
+                return key, too_large_sidecar(info.size)
             with self.landing.open(key) as fh:  # type: ignore[union-attr]
-                raw = fh.read(2 * 1024 * 1024)
-        except StorageError as exc:
+                raw = fh.read(MAX_SIDECAR_BYTES + 1)
+        except (StorageError, OSError) as exc:
             return key, Sidecar(None, f"sidecar unreadable: {exc}")
-        return key, parse_sidecar(raw)
+        return key, parse_sidecar(raw, info.size)
 
     def _record(self, outcomes: list[IngestOutcome], landing_date: dt.date, run_id: str | None) -> list[FileResult]:
         results: list[FileResult] = []
@@ -505,7 +532,7 @@ class IngestEngine:
                 detail = f"{detail}; {o.thumbnail_error} (retried by video_thumbnails)".strip("; ")
             planned.append((o, outcome, detail, source_type, sidecar_data, not previous))
             recorded_before.add((item.uri, o.sha256))
-            to_remove.append(Removal(item, o.read_as, sidecar_key, sidecar is None or sidecar.error is None))
+            to_remove.append(Removal(item, o.read_as, sidecar_key, sidecar.error if sidecar is not None else None))
 
         if new_videos:
             rows = [self._video_row(o, landing_date, st, sc, now) for o, st, sc in new_videos.values()]
@@ -588,12 +615,12 @@ class IngestEngine:
                 continue
             keys.append(item.key)
             if removal.sidecar_key is not None:
-                if removal.sidecar_ok:
+                if removal.sidecar_error is None:
                     keys.append(removal.sidecar_key)
                 else:
                     sidecar_item = LandedItem(self._landing_uri(removal.sidecar_key), removal.sidecar_key, 0, 0.0,
                                               item.source, item.zone)
-                    self._quarantine(sidecar_item, "invalid_sidecar", f"sidecar of {item.name} could not be read as JSON",
+                    self._quarantine(sidecar_item, "invalid_sidecar", f"sidecar of {item.name}: {removal.sidecar_error}",
                                      None, run_id)
         if keys and self.landing is not None:
             self.landing.delete_many(keys)
@@ -626,12 +653,24 @@ class IngestEngine:
         if dest_key is not None:
             try:
                 self._move_aside(item.key, dest_key)
-                sidecar = find_sidecar(self.landing, item.key) if reason != "invalid_sidecar" else None  # type: ignore[arg-type]
+                sidecar = self._sidecar_beside(item.key) if reason != "invalid_sidecar" else None
                 if sidecar:
                     self._move_aside(sidecar, f"{dest_key}.json")
             except (OSError, StorageError) as exc:
                 detail = f"{detail} (could not be moved aside yet: {exc}; it stays in the landing zone)"
         return FileResult(item.name, item.uri, c.OUTCOME_QUARANTINED, item.size, sha256, None, f"{reason}: {detail}")
+
+    def _sidecar_beside(self, key: str) -> str | None:
+        """The regular-file sidecar next to a landed file, also for a name the catalog cannot hold."""
+        if isinstance(self.landing, LocalBackend):
+            for candidate in sidecar_candidates(key):
+                try:
+                    if stat.S_ISREG(os.lstat(self.landing.root / candidate).st_mode):
+                        return candidate
+                except OSError:
+                    continue
+            return None
+        return find_sidecar(self.landing, key)  # type: ignore[arg-type]
 
     def _move_aside(self, key: str, dest_key: str) -> None:
         landing, quarantine = self.landing, self.quarantine

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -12,11 +14,12 @@ from typing import Any
 
 from videolake import constants as c
 from videolake.media.inspection import REASON_NOT_REGULAR, REASON_UNSAFE_NAME
-from videolake.storage import InvalidKey, ObjectInfo, StorageBackend, validate_key
+from videolake.storage import InvalidKey, ObjectInfo, StorageBackend, StorageError, validate_key
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _GENERATED_KEYS = ("provider", "model", "prompt", "generator")
 MAX_SIDECAR_BYTES = 1024 * 1024
+MAX_SIDECAR_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,15 @@ def is_sidecar(key: str) -> bool:
     return key.lower().endswith(c.SIDECAR_SUFFIX)
 
 
+def storable_name(key: str) -> bool:
+    """Whether a key can be written to the catalog as it is (valid UTF-8, no NUL)."""
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in key
+
+
 def unsafe_name_reason(key: str) -> str | None:
     """Why a key cannot be accepted as a name, or None when it is fine."""
     try:
@@ -78,7 +90,7 @@ def unsafe_name_reason(key: str) -> str | None:
 
 def rejection_for_listing(info: ObjectInfo) -> tuple[str, str] | None:
     if not info.regular:
-        return REASON_NOT_REGULAR, "not a regular file (a symbolic link, device or socket); refusing to follow it"
+        return REASON_NOT_REGULAR, "not a regular file (a symbolic link, FIFO, device or socket); it is not followed or read"
     reason = unsafe_name_reason(info.key)
     if reason:
         return REASON_UNSAFE_NAME, reason
@@ -133,12 +145,14 @@ def list_landing(backend: StorageBackend) -> LandingListing:
 
 
 def find_sidecar(backend: StorageBackend, key: str) -> str | None:
+    """The sidecar of ``key``: a regular file (never a symlink, folder, FIFO or device) next to it."""
     for candidate in sidecar_candidates(key):
         try:
-            if backend.exists(candidate):
-                return candidate
-        except InvalidKey:
-            continue
+            info = backend.head(candidate)
+        except (InvalidKey, OSError, StorageError):
+            continue  # a name too long to exist, or unsafe: there is no such sidecar
+        if info is not None and info.regular:
+            return candidate
     return None
 
 
@@ -159,16 +173,64 @@ class Sidecar:
         return c.SOURCE_UPLOADED
 
 
-def parse_sidecar(raw: bytes) -> Sidecar:
-    if len(raw) > MAX_SIDECAR_BYTES:
-        return Sidecar(None, f"sidecar is {len(raw)} bytes; the limit is {MAX_SIDECAR_BYTES}")
+def too_large_sidecar(size: int) -> Sidecar:
+    return Sidecar(None, f"sidecar is {size} bytes; the limit is {MAX_SIDECAR_BYTES} bytes")
+
+
+def parse_sidecar(raw: bytes, size: int | None = None) -> Sidecar:
+    """The sidecar's JSON object; ``size`` is the file's size when only its head was read."""
+    if len(raw) > MAX_SIDECAR_BYTES or (size is not None and size > MAX_SIDECAR_BYTES):
+        return too_large_sidecar(max(len(raw), size or 0))
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return Sidecar(None, f"sidecar is not valid JSON: {exc}")
+    except RecursionError:
+        return Sidecar(None, f"sidecar JSON nests deeper than {MAX_SIDECAR_DEPTH} levels")
     if not isinstance(data, dict):
         return Sidecar(None, "sidecar JSON must be an object")
+    if json_depth(data) > MAX_SIDECAR_DEPTH:
+        return Sidecar(None, f"sidecar JSON nests deeper than {MAX_SIDECAR_DEPTH} levels")
     return Sidecar(data, None)
+
+
+def json_depth(value: Any) -> int:
+    """How deeply containers nest in ``value`` (iterative: no recursion limit to hit)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Iterable[Any] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > MAX_SIDECAR_DEPTH:
+            return depth
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def read_local_sidecar(path: Path) -> Sidecar | None:
+    """A sidecar next to a file named on the command line, by the landing zone's rules: a regular
+    file (a symlink is not followed, a FIFO never opened), within the size cap."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENAMETOOLONG, errno.ENOTDIR, errno.EISDIR):
+            return None  # a symlink, or a name that cannot be a sidecar
+        return Sidecar(None, f"sidecar unreadable: {exc.strerror}")
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        if st.st_size > MAX_SIDECAR_BYTES:
+            return too_large_sidecar(st.st_size)
+        return parse_sidecar(fh.read(MAX_SIDECAR_BYTES + 1), st.st_size)
 
 
 def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path]:

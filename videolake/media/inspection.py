@@ -211,7 +211,7 @@ def probe_container(container: Any, path: Path, size: int, limits: MediaLimits, 
         raise MediaRejected(REASON_STILL_IMAGE, f"a still image ({fmt}), not a video")
     if not videos:
         if audios:
-            codec = audios[0].codec_context.name
+            codec = audios[0].codec_context.codec.canonical_name
             raise MediaRejected(REASON_AUDIO_ONLY, f"audio only ({codec}); there is no video stream")
         raise MediaRejected(REASON_NOT_VIDEO, f"no video stream in this {fmt} file")
     v = videos[0]
@@ -269,11 +269,11 @@ def probe_container(container: Any, path: Path, size: int, limits: MediaLimits, 
     if rate:
         fps = round(float(rate), 3)
     bitrate = container.bit_rate or (int(size * 8 / duration) if duration else None)
-    audio_codec = audios[0].codec_context.name if audios else None
+    audio_codec = audios[0].codec_context.codec.canonical_name if audios else None
     frames = v.frames or video_packets or None
     streams = []
     for s in container.streams:
-        info: dict[str, Any] = {"index": s.index, "type": s.type, "codec": s.codec_context.name}
+        info: dict[str, Any] = {"index": s.index, "type": s.type, "codec": s.codec_context.codec.canonical_name}
         if s.type == "video":
             info.update(width=s.codec_context.width, height=s.codec_context.height)
         elif s.type == "audio":
@@ -289,7 +289,7 @@ def probe_container(container: Any, path: Path, size: int, limits: MediaLimits, 
         width=width,
         height=height,
         aspect_ratio=_ratio(width, height, v.sample_aspect_ratio),
-        video_codec=cc.name,
+        video_codec=cc.codec.canonical_name,  # the codec (av1), not the decoder (libdav1d)
         audio_codec=audio_codec,
         fps=fps,
         bitrate=int(bitrate) if bitrate else None,

@@ -197,10 +197,23 @@ class LocalBackend(StorageBackend):
         return self._write(key, stream, sha256)
 
     def open(self, key: str) -> BinaryIO:
+        """Regular files only: a symlink is not followed, and a FIFO or device is never read from
+        (O_NONBLOCK: opening a FIFO with no writer cannot hang)."""
         try:
-            return open(self._path(key), "rb")
+            fd = os.open(self._path(key), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
         except FileNotFoundError as exc:
             raise ObjectNotFound(f"{self.url}: {key} does not exist") from exc
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise StorageError(f"{self.url}: {key} is a symbolic link; it is not followed") from exc
+            if exc.errno in (errno.ENAMETOOLONG, errno.ENOTDIR):
+                raise ObjectNotFound(f"{self.url}: {key} does not exist") from exc
+            raise
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise StorageError(f"{self.url}: {key} is not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
 
     def get_file(self, key: str, dest: str | Path) -> ObjectInfo:
         src = self._path(key)
@@ -219,6 +232,10 @@ class LocalBackend(StorageBackend):
             st = os.lstat(self._path(key))
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            if exc.errno in (errno.ENAMETOOLONG, errno.ENOTDIR):
+                return None  # no object can have that name
+            raise
         return ObjectInfo(key=key, size=st.st_size, mtime=st.st_mtime, regular=stat.S_ISREG(st.st_mode),
                           version=file_version(st))
 
