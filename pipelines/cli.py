@@ -747,7 +747,13 @@ def cmd_retention(args: argparse.Namespace) -> int:
     from pipelines.definitions import defs
     from videolake import constants as c
 
-    _environment()
+    from videolake.retention.policy import PolicyError, load_policy
+
+    env = _environment()
+    try:
+        load_policy(env[c.ENV_RETENTION])  # a bad file is a configuration error (exit 2), before any run starts
+    except PolicyError as exc:
+        raise CliError(f"{exc}\nnothing was planned or deleted", EXIT_USAGE) from exc
     as_of = parse_cli_time(args.as_of, "as-of").isoformat() if args.as_of else None
     apply = args.action == "apply"
     config = {"apply": apply, "as_of": as_of, "force": bool(getattr(args, "force", False))}

@@ -59,3 +59,34 @@ def test_no_file_keeps_everything(tmp_path):
                                              ("20 MiB", 20 * 2**20)])
 def test_sizes(value, expected):
     assert parse_size(value) == expected
+
+
+BILLION_LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+    f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(9)
+) + "default: {keep_days: 30}\n"
+
+
+def test_yaml_aliases_are_refused_before_they_expand():
+    with pytest.raises(PolicyError) as err:
+        parse_policy(BILLION_LAUGHS, "retention.yaml")
+    assert "line 2: YAML aliases (*a) are not allowed" in str(err.value)
+
+
+def test_a_bad_or_oversized_policy_file_exits_2_with_one_message_and_quickly(tmp_path, cli_env):
+    import time
+
+    from tests.conftest import cli
+
+    policy = tmp_path / "retention.yaml"
+    env = {**cli_env, "VIDEOLAKE_RETENTION": str(policy)}
+    for text, message in ((BILLION_LAUGHS, "YAML aliases (*a) are not allowed"),
+                          ("# filler\n" * (10 * 1024 * 1024 // 9), "larger than 262144 bytes"),
+                          ("default: {keep_days: soon}\n", "line 1: default.keep_days must be a whole number")):
+        policy.write_text(text)
+        started = time.monotonic()
+        result = cli(env, "retention", "plan")
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert message in result.stderr and "Traceback" not in result.stderr
+        assert result.stdout == ""
+        assert time.monotonic() - started < 20

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_MAX_DELETE_SHARE = 0.2
+MAX_POLICY_BYTES = 256 * 1024
 TOP_LEVEL = ("default", "sources", "cameras", "quotas", "max_delete_share")
 POLICY_FIELDS = ("keep_hot_days", "keep_days")
 _UNITS = {
@@ -131,14 +132,28 @@ def _keep(value: Any, line: int, where: str, errors: list[str]) -> Keep:
     return keep
 
 
+def _loader():  # type: ignore[no-untyped-def]
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def parse_policy(text: str, origin: str = "<retention>") -> RetentionPolicy:
     """Parse and validate a whole retention file; raises PolicyError listing every problem."""
     import yaml
 
     from videolake.storage.factory import UnsupportedStorageUrl, open_backend
 
+    if len(text) > MAX_POLICY_BYTES:
+        raise PolicyError(f"{origin}: the file is {len(text)} characters long; a retention file is at most "
+                          f"{MAX_POLICY_BYTES} (it holds a few policies)")
     try:
-        root = yaml.compose(text)
+        for event in yaml.parse(text, Loader=_loader()):
+            # An alias repeats a node by reference; nested aliases expand exponentially ("billion laughs").
+            if isinstance(event, yaml.AliasEvent):
+                raise PolicyError(f"{origin}: line {event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are "
+                                  "not allowed in a retention file; write the values out")
+        root = yaml.compose(text, Loader=_loader())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
@@ -194,7 +209,12 @@ def load_policy(path: str | Path) -> RetentionPolicy:
     if not path.exists():
         return RetentionPolicy(origin=f"{path} (absent: keep everything)")
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_POLICY_BYTES + 1)
+        if len(raw) > MAX_POLICY_BYTES:
+            raise PolicyError(f"{path}: the file is larger than {MAX_POLICY_BYTES} bytes; a retention file holds a "
+                              "few policies")
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"{path}: cannot be read: {exc}") from exc
     return parse_policy(text, str(path))
