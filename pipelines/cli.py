@@ -64,13 +64,26 @@ def _dagster_instance():  # type: ignore[no-untyped-def]
         home = Path(env["VIDEOLAKE_HOME"]) / "dagster"
         home.mkdir(parents=True, exist_ok=True)
         os.environ["DAGSTER_HOME"] = str(home)
+    from videolake.catalog.locks import file_lock
+
     home = Path(os.environ["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        template = Path(__file__).resolve().parent.parent / "dagster.yaml"
-        config.write_text(template.read_text() if template.exists() else "telemetry:\n  enabled: false\n")
-    return dg.DagsterInstance.get()
+    # Two commands starting at once in a new home would both create the instance's SQLite tables
+    # ("table runs already exists"): the first creates them under this lock, the second finds them.
+    with file_lock(home / ".videolake-instance.lock"):
+        config = home / "dagster.yaml"
+        if not config.exists():
+            template = Path(__file__).resolve().parent.parent / "dagster.yaml"
+            tmp = home / f".dagster.yaml.{os.getpid()}.tmp"
+            tmp.write_text(template.read_text() if template.exists() else "telemetry:\n  enabled: false\n")
+            os.replace(tmp, config)
+        instance = dg.DagsterInstance.get()
+        if not (home / ".videolake-instance-ready").exists():
+            instance.get_runs(limit=1)  # creates the run, event log and schedule storages' tables now
+            instance.get_run_records(limit=1)
+            instance.all_instigator_state()
+            (home / ".videolake-instance-ready").touch()
+    return instance
 
 
 def _print_json(data: Any) -> None:

@@ -7,6 +7,7 @@ class CatalogLock(StrEnum):
     """Catalog-wide locks (``videolake.catalog.locks``)."""
 
     SCHEMA = "schema"  # creating or migrating the catalog's tables
+    QUARANTINE = "quarantine"  # recording a quarantined file once, whoever gets there first
     HOLDS = "holds"  # adding a legal hold / a retention batch deleting: a hold lands before or after, never between
 
 # Environment variables (read only through Dagster EnvVar, or by the CLI at run time).

@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, text
 
@@ -66,3 +67,10 @@ def catalog_lock(engine: Engine, name: CatalogLock) -> Iterator[None]:
         finally:
             conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
             conn.commit()
+
+
+def lock_in_transaction(session: Any, name: CatalogLock) -> None:
+    """Hold ``name`` until the session's transaction ends. SQLite write transactions are already
+    exclusive (BEGIN IMMEDIATE); PostgreSQL takes a transaction-level advisory lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _advisory_key(name)})

@@ -9,7 +9,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from videolake import constants as c
@@ -59,6 +59,25 @@ class ObservationSummary:
     new: int
     changed: int
     vanished: int
+
+
+def insert_ignoring_conflicts(conn: Any, table: Any, unique: list[str]) -> Any:  # a Table or an ORM entity
+    """INSERT … ON CONFLICT (unique) DO NOTHING, in the connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(table).on_conflict_do_nothing(index_elements=unique)
+
+
+def upsert(conn: Any, table: Any, unique: list[str], update_columns: list[str]) -> Any:
+    """INSERT … ON CONFLICT (unique) DO UPDATE SET the given columns to the new row's values."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = dialect_insert(table)
+    return stmt.on_conflict_do_update(index_elements=unique, set_={c: stmt.excluded[c] for c in update_columns})
 
 
 def new_batch_id() -> str:
@@ -137,7 +156,8 @@ class Catalog:
         with self.write() as s:
             conn = s.connection()
             for i in range(0, len(inserts), chunk):
-                conn.execute(insert(table), inserts[i : i + chunk])
+                # Another run may list the zone at the same moment: a file it recorded first is skipped.
+                conn.execute(insert_ignoring_conflicts(conn, table, ["zone", "key"]), inserts[i : i + chunk])
             if changes:
                 stmt = (
                     update(table)
@@ -186,6 +206,8 @@ class Catalog:
         batches: list[Batch] = []
         with self.write() as s:
             conn = s.connection()
+            # Atomic claims: on PostgreSQL the candidate rows are locked, and rows another run is
+            # claiming right now are skipped (SKIP LOCKED); SQLite writers are serialized (BEGIN IMMEDIATE).
             rows = conn.execute(
                 select(table.c.id, table.c.key, table.c.size_bytes)
                 .where(
@@ -202,6 +224,7 @@ class Catalog:
                     ),
                 )
                 .order_by(table.c.id)
+                .with_for_update(skip_locked=True)
             ).all()
             assignments: list[dict[str, Any]] = []
             # Batches never mix groups (with group_of, e.g. recording days); rows keep their order.

@@ -26,8 +26,10 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from videolake import constants as c
+from videolake.constants import CatalogLock
+from videolake.catalog.locks import lock_in_transaction
 from videolake.catalog.models import Derivative, Landing, QuarantineItem, Replica, Segment, Video, utcnow
-from videolake.catalog.repository import Batch, Catalog, ListedFile, ObservationSummary
+from videolake.catalog.repository import Batch, Catalog, ListedFile, ObservationSummary, insert_ignoring_conflicts, upsert
 from videolake.ingest.landing import (
     MAX_SIDECAR_BYTES,
     LandedItem,
@@ -536,14 +538,29 @@ class IngestEngine:
 
         if new_videos:
             rows = [self._video_row(o, landing_date, st, sc, now) for o, st, sc in new_videos.values()]
-            for vid, sha in s.execute(insert(Video).returning(Video.id, Video.sha256), rows).tuples():
+            # Another run may record the same content at the same moment: its row wins, ours becomes a
+            # duplicate link to it (ON CONFLICT DO NOTHING waits for that run's commit, then skips).
+            stmt = insert_ignoring_conflicts(s.connection(), Video, ["sha256"])
+            for vid, sha in s.execute(stmt.returning(Video.id, Video.sha256), rows).tuples():
                 known[sha] = (vid, "")
+            raced = [sha for sha in new_videos if sha not in known]
+            if raced:
+                for vid, sha, name in s.execute(select(Video.id, Video.sha256, Video.name).where(Video.sha256.in_(raced))):
+                    known[sha] = (vid, name)
+                for n, (o, outcome, detail, source_type, sidecar_data, add) in enumerate(planned):
+                    if o.sha256 in raced and outcome == c.OUTCOME_INGESTED:
+                        vid, name = known[o.sha256]
+                        planned[n] = (o, c.OUTCOME_DUPLICATE, f"same content as video {vid} ({name}), recorded by "
+                                      "another run at the same moment", source_type, sidecar_data, add)
+                for sha in raced:
+                    del new_videos[sha]
             replicas = [
                 {"video_id": known[sha][0], "backend": self.hot.url, "key": o.key, "state": c.REPLICA_VERIFIED,
                  "size_bytes": o.size, "verified_sha256": sha, "verified_at": now, "created_at": now}
                 for sha, (o, _, _) in new_videos.items()
             ]
-            s.execute(insert(Replica), replicas)
+            if replicas:
+                s.execute(insert(Replica), replicas)
             derivatives = [
                 {"video_id": known[sha][0], "kind": im.kind, "backend": self.hot.url, "key": im.key, "width": im.width,
                  "height": im.height, "size_bytes": im.size_bytes, "sha256": im.sha256, "meta": im.meta, "created_at": now}
@@ -551,7 +568,7 @@ class IngestEngine:
                 for im in o.images
             ]
             if derivatives:
-                s.execute(insert(Derivative), derivatives)
+                s.execute(insert_ignoring_conflicts(s.connection(), Derivative.__table__, ["video_id", "kind"]), derivatives)
         for o in replica_fixes:
             vid = known[o.sha256][0]
             updated = s.execute(
@@ -646,6 +663,7 @@ class IngestEngine:
             dest_key = f"{utcnow():%Y-%m-%d}/{token}/{safe_file_name(PurePosixPath(item.key).name)}"
             quarantined_uri = f"{self.quarantine.url.rstrip('/')}/{dest_key}"
         with self.catalog.write() as s:
+            lock_in_transaction(s, CatalogLock.QUARANTINE)  # two runs quarantining one file record it once
             if self.catalog.quarantine_for(s, item.uri, quarantined_uri) is None:
                 s.add(QuarantineItem(landing_uri=item.uri, name=item.name, source=item.source, reason=reason,
                                      detail=detail, size_bytes=item.size, sha256=sha256,
@@ -745,26 +763,25 @@ class IngestEngine:
         outcomes = list(map_files(thumbnail_stored, tasks, self.settings.workers))
         if outcomes:
             self.hot.flush()
-        with self.catalog.write() as s:
-            existing = {
-                (d.video_id, d.kind): d
-                for d in s.scalars(select(Derivative).where(Derivative.video_id.in_([o.video_id for o in outcomes])))
-            }
-            for o in outcomes:
-                if o.error:
-                    report.errors.append((o.video_id, o.error))
-                    continue
-                for image in o.images:
-                    row = existing.get((o.video_id, image.kind))
-                    if row is None:
-                        row = Derivative(video_id=o.video_id, kind=image.kind)
-                        s.add(row)
-                    row.backend, row.key = self.hot.url, image.key
-                    row.width, row.height, row.size_bytes = image.width, image.height, image.size_bytes
-                    row.sha256, row.meta, row.created_at = image.sha256, image.meta, utcnow()
-                    report.bytes_written += image.size_bytes
-                report.processed += 1
-                report.video_ids.append(o.video_id)
+        rows: list[dict[str, Any]] = []
+        now = utcnow()
+        for o in outcomes:
+            if o.error:
+                report.errors.append((o.video_id, o.error))
+                continue
+            for image in o.images:
+                rows.append({"video_id": o.video_id, "kind": image.kind, "backend": self.hot.url, "key": image.key,
+                             "width": image.width, "height": image.height, "size_bytes": image.size_bytes,
+                             "sha256": image.sha256, "meta": image.meta, "created_at": now})
+                report.bytes_written += image.size_bytes
+            report.processed += 1
+            report.video_ids.append(o.video_id)
+        if rows:
+            with self.catalog.write() as s:
+                # Upsert: another run may thumbnail the same video at the same moment (same keys, same bytes).
+                stmt = upsert(s.connection(), Derivative.__table__, ["video_id", "kind"],
+                              ["backend", "key", "width", "height", "size_bytes", "sha256", "meta", "created_at"])
+                s.execute(stmt, rows)
         report.seconds = time.perf_counter() - started
         return report
 
