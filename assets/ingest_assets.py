@@ -7,6 +7,7 @@ over the day's videos that lack them. Per-file detail goes to the catalog; each 
 MaterializeResult per run with counts, bytes, tables and a preview.
 """
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 
@@ -25,6 +26,7 @@ from resources import (
 from resources.engine_builder import build_ingest_engine
 from videolake import constants as c
 from videolake.archive.write_modes import ReplicationReport, WriteMode, ingest_target, replicate_after_ingest
+from videolake.catalog.claimants import describe
 from videolake.catalog.models import Derivative, Video
 from videolake.ingest.engine import IngestEngine, IngestReport, StepReport, human_bytes
 from videolake.storage import BackendUnavailable
@@ -48,6 +50,7 @@ class IngestConfig(dg.Config):
     paths: list[str] = []
     source: str | None = None
     reprobe: bool = False
+    reclaim: bool = False  # take files other runs hold claimed now, without waiting for their claims to expire
     zone: str = c.ZONE_UPLOADS  # "uploads", or "segments": recording segments, partitioned by recording day
 
 
@@ -163,13 +166,22 @@ def _ingest(context, engine: IngestEngine, config: IngestConfig, day: dt.date, f
     elif config.batch_id:
         items = engine.items_for_batch(config.batch_id, config.source)
     else:
+        if config.reclaim:
+            engine.settings = dataclasses.replace(engine.settings, requeue_after_seconds=0)
         # Segments: only those recorded on the partition's day belong to this run.
         batches, _ = engine.claim_all_now(day=context.partition_key if config.zone == c.ZONE_SEGMENTS else None)
         items = [i for b in batches for i in engine.items_for_batch(b.batch_id, config.source)]
+        report_held = engine.claims_held_elsewhere()
+        for held in report_held:
+            context.log.warning(f"{held.files} files are held by {describe(held.claimant)} since {held.since:%Y-%m-%d %H:%M:%S}Z")
     context.log.info(f"ingesting {len(items)} files for landing day {day}")
     report = engine.ingest(items, day, context.run_id, thumbnails=fused)
     if not config.paths:
         report.waiting = engine.catalog.landing_backlog(engine.zone)["seen"]
+        if not config.batch_id:
+            requeue = dt.timedelta(seconds=engine.settings.requeue_after_seconds)
+            report.held = [{"claimant": describe(h.claimant), "files": h.files, "since": h.since.isoformat(),
+                            "retried_at": (h.since + requeue).isoformat()} for h in report_held]
     return report, path_errors
 
 
@@ -197,6 +209,7 @@ def _ingest_metadata(report: IngestReport, path_errors: list[str]) -> dict:
         **{k: dg.MetadataValue.int(v) for k, v in summary.items() if k != "seconds"},
         "seconds": dg.MetadataValue.float(float(summary["seconds"])),
         "waiting_for_stability": dg.MetadataValue.int(report.waiting),
+        "held_by_other_runs": dg.MetadataValue.json(report.held),
         "files_per_second": dg.MetadataValue.float(round(len(report.results) / report.seconds, 1) if report.seconds else 0.0),
         "quarantine_reasons": dg.MetadataValue.json(dict(report.reasons())),
         "problems": dg.MetadataValue.json(problems[:200]),

@@ -139,8 +139,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         plan = [(c.ZONE_UPLOADS, today, config)]
     else:
         # Every landing zone: the uploads (today's partition), then segments per recording day.
-        plan = [(c.ZONE_UPLOADS, today, {"source": args.source} if args.source else {})]
-        plan += [(c.ZONE_SEGMENTS, day, {"zone": c.ZONE_SEGMENTS}) for day in _segment_days(env, today)]
+        reclaim = {"reclaim": True} if args.reclaim else {}
+        plan = [(c.ZONE_UPLOADS, today, {**({"source": args.source} if args.source else {}), **reclaim})]
+        plan += [(c.ZONE_SEGMENTS, day, {"zone": c.ZONE_SEGMENTS, **reclaim}) for day in _segment_days(env, today)]
     job = defs.resolve_job_def(c.JOB_INGEST)
     runs = []
     for zone, day, config in plan:
@@ -161,11 +162,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     summary = {k: sum(int(r["metadata"].get(k) or 0) for r in runs) for k in counts}
     problems = [p for r in runs for p in (r["metadata"].get("problems") or [])]
     waiting = sum(int(r["metadata"].get("waiting_for_stability") or 0) for r in runs)
+    held = [h for r in runs for h in (r["metadata"].get("held_by_other_runs") or [])]
     failures = [f"{r['zone']} {r['day']}: {r['error']}" for r in runs if r["error"]]
     if args.json:
         _print_json({
             "run_id": runs[0]["run_id"], "success": all(r["success"] for r in runs), **summary,
-            "waiting_for_stability": waiting, "problems": problems,
+            "waiting_for_stability": waiting, "problems": problems, "held_by_other_runs": held,
             "runs": [{k: r[k] for k in ("zone", "day", "run_id", "success", "error")} for r in runs],
             **({"error": "; ".join(failures)} if failures else {}),
         })
@@ -178,6 +180,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             stable = os.environ.get("VIDEOLAKE_STABLE_AFTER_SECONDS", "60")
             print(f"  {waiting} files in the landing zones were modified less than {stable} s ago and may still "
                   "be uploading; the sensors (or a later `videolake ingest`) take them once they are stable")
+        for h in held:
+            print(f"  {h['files']} files are held by {h['claimant']} since {h['since']} (a run still going, or on "
+                  f"another machine); they are taken again at {h['retried_at']}, or now with "
+                  "`videolake ingest --reclaim`")
         for failure in failures:
             print(f"ingest failed: {failure}", file=sys.stderr)
     if not all(r["success"] for r in runs):
@@ -844,6 +850,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="ingest files now (without paths: every landing zone) through the Dagster job")
     p.add_argument("paths", nargs="*", help="files or folders; outside the landing zone they are copied, never moved")
     p.add_argument("--source", help="source name recorded for these files")
+    p.add_argument("--reclaim", action="store_true",
+                   help="also take files other runs hold claimed (a run that stopped on another machine)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--verbose", action="store_true", help="show the Dagster run log")
     p.set_defaults(fn=cmd_ingest)

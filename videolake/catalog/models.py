@@ -189,6 +189,7 @@ class LandingFile(Base):
     state: Mapped[str] = mapped_column(String(16))
     batch_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     claimed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(Text, nullable=True)  # host/pid/start of the claiming process
 
 
 class Segment(Base):

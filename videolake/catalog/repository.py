@@ -13,6 +13,7 @@ from sqlalchemy import Engine, and_, bindparam, delete, func, or_, select, updat
 from sqlalchemy.orm import Session, selectinload
 
 from videolake import constants as c
+from videolake.catalog.claimants import is_dead
 from videolake.catalog.database import get_engine
 from videolake.catalog.locks import catalog_lock
 from videolake.constants import CatalogLock
@@ -51,6 +52,15 @@ class Batch:
     files: int
     bytes: int
     group: str | None = None  # e.g. the recording day every file of the batch belongs to
+
+
+@dataclass(frozen=True)
+class HeldClaims:
+    """Files a run (alive, or on another machine) holds claimed."""
+
+    claimant: str | None
+    files: int
+    since: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -120,11 +130,10 @@ class Catalog:
         now = utcnow()
         with self.read() as s:
             known = {
-                row.key: (row.id, row.size_bytes, row.mtime, row.state)
+                row.key: (row.id, row.size_bytes, row.mtime, row.state, row.claimed_by)
                 for row in s.execute(
-                    select(table.c.id, table.c.key, table.c.size_bytes, table.c.mtime, table.c.state).where(
-                        table.c.zone == zone
-                    )
+                    select(table.c.id, table.c.key, table.c.size_bytes, table.c.mtime, table.c.state,
+                           table.c.claimed_by).where(table.c.zone == zone)
                 )
             }
         inserts: list[dict[str, Any]] = []
@@ -152,7 +161,11 @@ class Catalog:
                 changes.append(
                     {"row_id": prev[0], "size_bytes": item.size, "mtime": item.mtime, "changed_tick": tick, "since": now}
                 )
-        vanished = [rid for key, (rid, _, _, state) in known.items() if key not in seen and state == c.LANDING_SEEN]
+        # Gone from the zone: forgotten, unless a live run holds it (it finds it gone and says so); the
+        # files of a run that died mid-cleanup are forgotten too, never left claimed forever.
+        dead = {by for *_, state, by in known.values() if state == c.LANDING_CLAIMED and is_dead(by)}
+        vanished = [rid for key, (rid, _, _, state, by) in known.items()
+                    if key not in seen and (state == c.LANDING_SEEN or by in dead)]
         with self.write() as s:
             conn = s.connection()
             for i in range(0, len(inserts), chunk):
@@ -192,18 +205,21 @@ class Catalog:
         max_batches: int,
         only_keys: set[str] | None = None,
         group_of: Callable[[str], str | None] | None = None,
+        claimant: str | None = None,
     ) -> list[Batch]:
         """Group stable, unclaimed files of ``zone`` into batches and mark them claimed.
 
         Stable means: seen unchanged by an earlier tick at least ``min_unchanged_seconds`` ago,
-        or last modified ``stable_after_seconds`` ago. Claims older than ``requeue_after_seconds`` whose files are still present are
-        treated as abandoned (their run died) and are claimed again.
+        or last modified ``stable_after_seconds`` ago. Claims of a process on this host that is gone
+        are taken back at once; other claims older than ``requeue_after_seconds`` whose files are
+        still present are treated as abandoned (their run died elsewhere) and are claimed again.
         """
         table = LandingFile.__table__
         mtime_cutoff = now.timestamp() - stable_after_seconds
         unchanged_cutoff = now - dt.timedelta(seconds=min_unchanged_seconds)
         stale_claim = now - dt.timedelta(seconds=requeue_after_seconds)
         batches: list[Batch] = []
+        dead = self._dead_claimants(zone)
         with self.write() as s:
             conn = s.connection()
             # Atomic claims: on PostgreSQL the candidate rows are locked, and rows another run is
@@ -220,7 +236,8 @@ class Catalog:
                                 table.c.mtime <= mtime_cutoff,
                             ),
                         ),
-                        and_(table.c.state == c.LANDING_CLAIMED, table.c.claimed_at < stale_claim),
+                        and_(table.c.state == c.LANDING_CLAIMED,
+                             or_(table.c.claimed_at < stale_claim, table.c.claimed_by.in_(dead))),
                     ),
                 )
                 .order_by(table.c.id)
@@ -251,10 +268,36 @@ class Catalog:
                 conn.execute(
                     update(table)
                     .where(table.c.id == bindparam("row_id"))
-                    .values(state=c.LANDING_CLAIMED, batch_id=bindparam("batch_id"), claimed_at=now),
+                    .values(state=c.LANDING_CLAIMED, batch_id=bindparam("batch_id"), claimed_at=now, claimed_by=claimant),
                     assignments,
                 )
         return batches
+
+    def _dead_claimants(self, zone: str) -> list[str]:
+        table = LandingFile.__table__
+        with self.read() as s:
+            claimants = s.scalars(select(table.c.claimed_by).distinct().where(
+                table.c.zone == zone, table.c.state == c.LANDING_CLAIMED, table.c.claimed_by.is_not(None))).all()
+        return [by for by in claimants if is_dead(by)]
+
+    def adopt_batch(self, zone: str, batch_id: str, claimant: str) -> None:
+        """The run working on a batch takes over its claim (from the sensor that made it)."""
+        table = LandingFile.__table__
+        with self.write() as s:
+            s.execute(update(table).where(table.c.zone == zone, table.c.batch_id == batch_id,
+                                          table.c.state == c.LANDING_CLAIMED).values(claimed_by=claimant))
+
+    def claims_held(self, zone: str, *, besides: str | None = None) -> list[HeldClaims]:
+        """Files of ``zone`` claimed by others than ``besides``, per claimant, oldest claim first."""
+        table = LandingFile.__table__
+        with self.read() as s:
+            rows = s.execute(
+                select(table.c.claimed_by, func.count(), func.min(table.c.claimed_at))
+                .where(table.c.zone == zone, table.c.state == c.LANDING_CLAIMED,
+                       or_(table.c.claimed_by.is_(None), table.c.claimed_by != (besides or "")))
+                .group_by(table.c.claimed_by).order_by(func.min(table.c.claimed_at))
+            ).all()
+        return [HeldClaims(by, int(n), since) for by, n, since in rows]
 
     @staticmethod
     def _batch(row_ids: list[int], size: int, group: str | None, assignments: list[dict[str, Any]]) -> Batch:
@@ -287,7 +330,7 @@ class Catalog:
                 s.execute(
                     update(table)
                     .where(table.c.zone == zone, table.c.key.in_(keys[i : i + 1000]), table.c.state == c.LANDING_CLAIMED)
-                    .values(state=c.LANDING_SEEN, batch_id=None, claimed_at=None, changed_tick=0)
+                    .values(state=c.LANDING_SEEN, batch_id=None, claimed_at=None, claimed_by=None, changed_tick=0)
                 )
 
     def landing_backlog(self, zone: str) -> dict[str, int]:

@@ -27,9 +27,10 @@ from sqlalchemy import insert, select, update
 
 from videolake import constants as c
 from videolake.constants import CatalogLock
+from videolake.catalog.claimants import this_process
 from videolake.catalog.locks import lock_in_transaction
 from videolake.catalog.models import Derivative, Landing, QuarantineItem, Replica, Segment, Video, utcnow
-from videolake.catalog.repository import Batch, Catalog, ListedFile, ObservationSummary, insert_ignoring_conflicts, upsert
+from videolake.catalog.repository import Batch, Catalog, HeldClaims, ListedFile, ObservationSummary, insert_ignoring_conflicts, upsert
 from videolake.ingest.landing import (
     MAX_SIDECAR_BYTES,
     LandedItem,
@@ -102,6 +103,7 @@ class IngestReport:
     results: list[FileResult] = field(default_factory=list)
     seconds: float = 0.0
     waiting: int = 0  # files in the zone not stable yet (still being written, or just landed)
+    held: list[dict[str, Any]] = field(default_factory=list)  # files other runs hold claimed, per claimant
 
     def count(self, outcome: str) -> int:
         return sum(1 for r in self.results if r.outcome == outcome)
@@ -250,6 +252,7 @@ class IngestEngine:
             max_bytes=self.settings.batch_max_bytes,
             max_batches=max_batches or self.settings.max_batches_per_tick,
             group_of=day_of if self.segment_template is not None else None,
+            claimant=this_process(),
             # A day's run takes that day's segments, and any whose time is unknown (to quarantine them).
             only_keys={v.key for v in listing.videos if day_of(v.key) in (day, None)} if day else None,
         )
@@ -277,7 +280,9 @@ class IngestEngine:
         return batches, listing
 
     def items_for_batch(self, batch_id: str, source: str | None = None) -> list[LandedItem]:
+        """The batch's files; this process takes over the claim (a crash of it is then seen at once)."""
         zone = self.zone
+        self.catalog.adopt_batch(zone, batch_id, this_process())
         return [
             LandedItem(
                 uri=self._landing_uri(f.key),
@@ -292,12 +297,20 @@ class IngestEngine:
         ]
 
     def _is_regular(self, key: str) -> bool:
+        """False for a symlink, folder, FIFO or device; a file that is gone counts as regular (the
+        worker reports it vanished, rather than quarantining what is not there)."""
         if isinstance(self.landing, LocalBackend):
             try:
-                return os.path.isfile(self.landing.root / key) and not os.path.islink(self.landing.root / key)
+                return stat.S_ISREG(os.lstat(self.landing.root / key).st_mode)
+            except FileNotFoundError:
+                return True
             except OSError:
                 return False
         return True
+
+    def claims_held_elsewhere(self) -> list[HeldClaims]:
+        """Files of this zone that other runs hold (alive, or on other machines)."""
+        return self.catalog.claims_held(self.zone, besides=this_process())
 
     def _landing_uri(self, key: str) -> str:
         base = self.zone.rstrip("/")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import os
+import select
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
@@ -44,13 +46,42 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
             ctx.set_forkserver_preload(
                 ["videolake.ingest.worker", "av", "av.video.reformatter", "numpy", "PIL.Image", "PIL.JpegImagePlugin"]
             )
-            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=die_with_owner,
+                                        initargs=(os.getpid(),))
             # Start every worker with the first task instead of one by one on demand: in CPython 3.11 a
             # worker spawned on demand while the pool shuts down (the pre-warm racing interpreter exit)
             # gets no stop sentinel, and the exit then waits for it forever (seen as a CLI that never exits).
             _pool._safe_to_dynamically_spawn_children = False
             _pool_workers = workers
         return _pool
+
+
+def die_with_owner(owner_pid: int) -> None:
+    """In a worker: exit as soon as the process that owns the pool is gone, however it ended.
+
+    A worker's parent is the fork server, not the owner, and the fork server outlives the owner
+    while any worker holds its liveness pipe (each worker gets a copy): so the worker watches the
+    owner itself, through a pidfd (readable once the owner exits; immune to PID reuse), from a
+    daemon thread that only waits. Where pidfds are missing it checks the owner twice a second.
+    """
+    def watch() -> None:
+        try:
+            pidfd = os.pidfd_open(owner_pid)
+        except (OSError, AttributeError):
+            pidfd = None
+        if pidfd is not None:
+            select.select([pidfd], [], [])
+            os._exit(1)
+        while True:
+            try:
+                os.kill(owner_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:
+                pass
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, name="videolake-owner-watch", daemon=True).start()
 
 
 def prewarm(workers: int | None = None) -> None:
