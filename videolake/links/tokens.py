@@ -64,6 +64,10 @@ def verify(secret: bytes, token: str, now: float | None = None) -> Grant:
         mac = _unb64(mac_part)
     except (ValueError, TypeError) as exc:
         raise TokenError("malformed token") from exc
+    # One canonical spelling per token: unpadded base64url. Padding, '+' or '/', stray characters
+    # (which a lenient decoder skips) or other trailing bits all make a different string: refused.
+    if _b64(payload) != payload_part or _b64(mac) != mac_part:
+        raise TokenError("malformed token")
     if not hmac.compare_digest(mac, hmac.new(secret, payload, hashlib.sha256).digest()):
         raise TokenError("bad signature")
     try:
