@@ -269,3 +269,16 @@ def test_check_fails_for_a_missing_bucket(scheme, request):
         backend = open_backend("az://videolake-no-such-container/x")
     with pytest.raises(BackendUnavailable, match="does not exist|ContainerNotFound|container"):
         backend.check()
+
+
+def test_an_overwritten_object_is_not_the_same_object(backend):
+    """A landed object is removed only if it is still the one that was read: the version (inode +
+    mtime, ETag, generation) tells an overwrite with other bytes of the same size."""
+    backend.put_bytes("landing/clip.mp4", b"a" * 5000)
+    read = backend.head("landing/clip.mp4")
+    listed = next(i for i in backend.list("landing/") if i.key == "landing/clip.mp4")
+    assert read.version is not None and read.same_object(backend.head("landing/clip.mp4"))
+    assert listed.same_object(read)
+    backend.put_bytes("landing/clip.mp4", b"b" * 5000)
+    assert not read.same_object(backend.head("landing/clip.mp4"))
+    assert not read.same_object(None)

@@ -29,7 +29,7 @@ from videolake.storage.base import (
     ObjectNotFound,
     StorageError,
 )
-from videolake.storage.object_store import ObjectStoreBackend, as_unavailable, timestamp
+from videolake.storage.object_store import ObjectStoreBackend, as_unavailable, timestamp, unquoted_etag
 from videolake.storage.parts import ChunkStream, iter_parts, read_exact, upload_parts
 
 SHA256_METADATA = "sha256"
@@ -217,7 +217,7 @@ class AzureBackend(ObjectStoreBackend):
         except Exception as exc:  # noqa: BLE001
             raise _translate(exc, f"{self.url}: head {key}") from exc
         return ObjectInfo(key=key, size=int(props.size), mtime=timestamp(props.last_modified),
-                          sha256=(props.metadata or {}).get(SHA256_METADATA), version=props.etag)
+                          sha256=(props.metadata or {}).get(SHA256_METADATA), version=unquoted_etag(props.etag))
 
     def delete(self, key: str) -> None:
         from azure.core.exceptions import ResourceNotFoundError
@@ -243,7 +243,7 @@ class AzureBackend(ObjectStoreBackend):
                     if blob.name.endswith("/"):
                         continue
                     yield ObjectInfo(key=self._relative(blob.name), size=int(blob.size), mtime=timestamp(blob.last_modified),
-                                     version=blob.etag)
+                                     version=unquoted_etag(blob.etag))
         except Exception as exc:  # noqa: BLE001
             raise _translate(exc, f"{self.url}: list {prefix!r}") from exc
 

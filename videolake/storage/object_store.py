@@ -88,3 +88,8 @@ def as_unavailable(error: StorageError) -> BackendUnavailable:
 def timestamp(value: Any) -> float:
     """POSIX seconds of a client library's datetime (0.0 when it gives none)."""
     return value.timestamp() if value is not None else 0.0
+
+
+def unquoted_etag(value: str | None) -> str | None:
+    """An ETag without its quotes (listings and HEAD responses spell them differently)."""
+    return value.strip('"') if value else None

@@ -24,7 +24,7 @@ from videolake.storage.base import (
     ObjectNotFound,
     StorageError,
 )
-from videolake.storage.object_store import ObjectStoreBackend, as_unavailable
+from videolake.storage.object_store import ObjectStoreBackend, as_unavailable, unquoted_etag
 from videolake.storage.parts import iter_parts, read_exact, upload_parts
 
 SHA256_METADATA = "sha256"
@@ -303,7 +303,7 @@ class S3Backend(ObjectStoreBackend):
             size=int(resp["ContentLength"]),
             mtime=resp["LastModified"].timestamp(),
             sha256=(resp.get("Metadata") or {}).get(SHA256_METADATA),
-            version=resp.get("ETag"),
+            version=unquoted_etag(resp.get("ETag")),
         )
 
     def _stored_checksum(self, key: str) -> tuple[str | None, int, dict]:
@@ -378,7 +378,7 @@ class S3Backend(ObjectStoreBackend):
                     if full.endswith("/"):
                         continue  # folder marker objects
                     yield ObjectInfo(key=self._relative(full), size=int(obj["Size"]), mtime=obj["LastModified"].timestamp(),
-                                     version=obj.get("ETag"))
+                                     version=unquoted_etag(obj.get("ETag")))
         except Exception as exc:  # noqa: BLE001
             raise _translate(exc, f"{self.url}: list {prefix!r}") from exc
 
