@@ -71,22 +71,23 @@ class ObservationSummary:
     vanished: int
 
 
-def insert_ignoring_conflicts(conn: Any, table: Any, unique: list[str]) -> Any:  # a Table or an ORM entity
-    """INSERT … ON CONFLICT (unique) DO NOTHING, in the connection's dialect."""
+def _dialect_insert(conn: Any, table: Any) -> Any:
+    """An INSERT with the ON CONFLICT clause of the connection's dialect (PostgreSQL or SQLite)."""
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(table).on_conflict_do_nothing(index_elements=unique)
+    return dialect_insert(table)
+
+
+def insert_ignoring_conflicts(conn: Any, table: Any, unique: list[str]) -> Any:  # a Table or an ORM entity
+    """INSERT … ON CONFLICT (unique) DO NOTHING."""
+    return _dialect_insert(conn, table).on_conflict_do_nothing(index_elements=unique)
 
 
 def upsert(conn: Any, table: Any, unique: list[str], update_columns: list[str]) -> Any:
     """INSERT … ON CONFLICT (unique) DO UPDATE SET the given columns to the new row's values."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = dialect_insert(table)
+    stmt = _dialect_insert(conn, table)
     return stmt.on_conflict_do_update(index_elements=unique, set_={c: stmt.excluded[c] for c in update_columns})
 
 

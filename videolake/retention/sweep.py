@@ -252,19 +252,19 @@ class RetentionSweep:
         #    hold or a new use of the same content committed since the plan keeps the video.
         for i in range(0, len(ids), BATCH):
             chunk = ids[i : i + BATCH]
-            with self.catalog.lock(CatalogLock.HOLDS):
+            with self.catalog.lock(CatalogLock.HOLDS):  # to the rows' removal: no hold lands on a half-deleted video
                 chunk = self._mark_deleting(chunk, plan, report)
                 items = [d for vid in chunk for d in by_video.get(vid, [])]
                 done = self._delete_objects(items, report)
-            done_set = set(done)
-            failed = {d.video_id for d in items if d not in done_set}
-            chunk = [vid for vid in chunk if vid not in failed]  # rows stay (deleting) until every object is gone
-            with self.catalog.write() as s:
-                for table in (Replica, Derivative, Segment):
-                    s.execute(delete(table).where(table.video_id.in_(chunk)))
-                s.execute(delete(VideoInput).where(VideoInput.video_id.in_(chunk)))
-                s.execute(delete(Video).where(Video.id.in_(chunk)))
-                self._audit(s, done, plan, run_id)
+                done_set = set(done)
+                failed = {d.video_id for d in items if d not in done_set}
+                chunk = [vid for vid in chunk if vid not in failed]  # rows stay (deleting) until every object is gone
+                with self.catalog.write() as s:
+                    for table in (Replica, Derivative, Segment):
+                        s.execute(delete(table).where(table.video_id.in_(chunk)))
+                    s.execute(delete(VideoInput).where(VideoInput.video_id.in_(chunk)))
+                    s.execute(delete(Video).where(Video.id.in_(chunk)))
+                    self._audit(s, done, plan, run_id)
             report.videos_deleted += len(chunk)
         # 2. Copies that go because a verified copy exists elsewhere (age on hot storage, quotas).
         for action in (DROP_HOT, QUOTA_EVICT):
