@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/retention_sweep.py [--videos 1000000] [--expired 100000]
 
-Every video has a verified replica on a local hot store; the expired ones also have their object
+Every video has a verified replica on a local hot store and one landing row (as ingest records
+it: retention weighs every landing of the same content); the expired ones also have their object
 on disk (so the sweep really deletes 100,000 files). The sweep (plan from the catalog: policy per
 video, holds; then guardrails — backend listed, delete share; then batched apply: rows marked
 deleting, objects unlinked, rows deleted, one audit row per object) is timed next to, in the same
@@ -50,16 +51,21 @@ def fill(url: str, total: int, expired: int, hot: Path) -> None:
     try:
         cur = raw.cursor()
         if engine.dialect.name == "postgresql":
-            videos, replicas = io.StringIO(), io.StringIO()
+            videos, replicas, landings = io.StringIO(), io.StringIO(), io.StringIO()
             for vid, when in rows():
                 videos.write(f"{vid}\t{vid:064x}\t1000\tv.mp4\tmp4\tuploads\tupload\tfile:///x\t{when.date()}\t{when.isoformat()}\n")
                 replicas.write(f"{vid}\t{vid}\t{hot_url}\t{key_of(vid)}\tverified\t1000\t{vid:064x}\t{when.isoformat()}\t{when.isoformat()}\n")
+                landings.write(f"{vid}\t{vid}\tfile:///x/{vid}.mp4\tv.mp4\tuploads\tupload\t{vid:064x}\t1000\tingested\t{when.isoformat()}\n")
             videos.seek(0)
             replicas.seek(0)
+            landings.seek(0)
             cur.copy_expert("COPY videos (id, sha256, size_bytes, name, extension, source, source_type, landing_uri, "
                             "landing_date, ingested_at) FROM STDIN", videos)
             cur.copy_expert("COPY replicas (id, video_id, backend, key, state, size_bytes, verified_sha256, verified_at, "
                             "created_at) FROM STDIN", replicas)
+            cur.copy_expert("COPY landings (id, video_id, landing_uri, name, source, source_type, sha256, size_bytes, "
+                            "outcome, landed_at) FROM STDIN", landings)
+            cur.execute("SELECT setval('landings_id_seq', %s)", (total,))
             cur.execute("SELECT setval('videos_id_seq', %s)", (total,))
             cur.execute("SELECT setval('replicas_id_seq', %s)", (total,))
             cur.execute("ANALYZE")
@@ -67,8 +73,12 @@ def fill(url: str, total: int, expired: int, hot: Path) -> None:
             def fmt(t: dt.datetime) -> str:
                 return t.strftime("%Y-%m-%d %H:%M:%S.%f")
 
-            batch_v, batch_r = [], []
+            batch_v, batch_r, batch_l = [], [], []
+            insert_l = ("INSERT INTO landings (id, video_id, landing_uri, name, source, source_type, sha256, size_bytes, "
+                        "outcome, landed_at) VALUES (?,?,?,?,?,?,?,?,?,?)")
             for vid, when in rows():
+                batch_l.append((vid, vid, f"file:///x/{vid}.mp4", "v.mp4", "uploads", "upload", f"{vid:064x}", 1000,
+                                "ingested", fmt(when)))
                 batch_v.append((vid, f"{vid:064x}", 1000, "v.mp4", "mp4", "uploads", "upload", "file:///x", str(when.date()),
                                 fmt(when)))
                 batch_r.append((vid, vid, hot_url, key_of(vid), "verified", 1000, f"{vid:064x}", fmt(when), fmt(when)))
@@ -77,12 +87,14 @@ def fill(url: str, total: int, expired: int, hot: Path) -> None:
                                     "landing_uri, landing_date, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?)", batch_v)
                     cur.executemany("INSERT INTO replicas (id, video_id, backend, key, state, size_bytes, verified_sha256, "
                                     "verified_at, created_at) VALUES (?,?,?,?,?,?,?,?,?)", batch_r)
-                    batch_v, batch_r = [], []
+                    cur.executemany(insert_l, batch_l)
+                    batch_v, batch_r, batch_l = [], [], []
             if batch_v:
                 cur.executemany("INSERT INTO videos (id, sha256, size_bytes, name, extension, source, source_type, "
                                 "landing_uri, landing_date, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?)", batch_v)
                 cur.executemany("INSERT INTO replicas (id, video_id, backend, key, state, size_bytes, verified_sha256, "
                                 "verified_at, created_at) VALUES (?,?,?,?,?,?,?,?,?)", batch_r)
+                cur.executemany(insert_l, batch_l)
             cur.execute("ANALYZE")
         raw.commit()
     finally:

@@ -369,6 +369,7 @@ class UseExpiry:
         self._hot_until: dict[int, dt.datetime | None] = {}
         self._name: dict[int, str] = {}
         self._hot_name: dict[int, str] = {}
+        self._rules: dict[tuple[str | None, str | None], tuple] = {}  # type: ignore[type-arg]
         self.first_use: dict[int, dt.datetime] = {}
 
     def read(self, s, video_ids: list[int] | None = None) -> None:  # type: ignore[no-untyped-def]
@@ -389,18 +390,24 @@ class UseExpiry:
             if vid in self._until or video_ids is None:
                 self.add(vid, landed_at, source, None)
 
+    def _rule(self, source: str | None, camera: str | None) -> tuple:  # type: ignore[type-arg]
+        """(keep, keep name, hot keep, hot keep name) for a source and camera, worked out once."""
+        rule = self._rules.get((source, camera))
+        if rule is None:
+            keep, name = self.policy.for_video(source, camera)
+            rule = (None if keep.keep_days is None else dt.timedelta(days=keep.keep_days), f"{name}.keep_days={keep.keep_days}",
+                    None if keep.keep_hot_days is None else dt.timedelta(days=keep.keep_hot_days),
+                    f"{name}.keep_hot_days={keep.keep_hot_days}")
+            self._rules[(source, camera)] = rule
+        return rule
+
     def add(self, vid: int, at: dt.datetime, source: str | None, camera: str | None) -> None:
-        keep, name = self.policy.for_video(source, camera)
+        keep, name, hot_keep, hot_name = self._rule(source, camera)
         first = self.first_use.get(vid)
         if first is None or at < first:
             self.first_use[vid] = at
-        for days, until, names, label in ((keep.keep_days, self._until, self._name, "keep_days"),
-                                          (keep.keep_hot_days, self._hot_until, self._hot_name, "keep_hot_days")):
-            ends = None if days is None else at + dt.timedelta(days=days)
-            if vid not in until:
-                until[vid], names[vid] = ends, f"{name}.{label}={days}"
-            elif until[vid] is not None and (ends is None or ends > until[vid]):  # type: ignore[operator]
-                until[vid], names[vid] = ends, f"{name}.{label}={days}"
+        _keep_latest(self._until, self._name, vid, None if keep is None else at + keep, name)
+        _keep_latest(self._hot_until, self._hot_name, vid, None if hot_keep is None else at + hot_keep, hot_name)
 
     def videos(self) -> list[int]:
         return list(self._until)
@@ -418,6 +425,17 @@ class UseExpiry:
 
     def hot_policy_name(self, vid: int) -> str:
         return self._hot_name[vid]
+
+
+def _keep_latest(until: dict[int, dt.datetime | None], names: dict[int, str], vid: int, ends: dt.datetime | None,
+                 name: str) -> None:
+    """Record ``ends`` for ``vid`` if it is later than what is recorded (None, forever, is latest)."""
+    if vid not in until:
+        until[vid], names[vid] = ends, name
+        return
+    current = until[vid]
+    if current is not None and (ends is None or ends > current):
+        until[vid], names[vid] = ends, name
 
 
 def videos_needed_by_open_exports(s) -> set[int]:  # type: ignore[no-untyped-def]
