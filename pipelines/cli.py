@@ -177,9 +177,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         for p in problems:
             print(f"  {p['outcome']}: {p['file']}: {p['detail']}")
         if waiting:
-            stable = os.environ.get("VIDEOLAKE_STABLE_AFTER_SECONDS", "60")
-            print(f"  {waiting} files in the landing zones were modified less than {stable} s ago and may still "
-                  "be uploading; the sensors (or a later `videolake ingest`) take them once they are stable")
+            print(f"  {waiting} files in the landing zones are still being written (open for writing, or changed "
+                  f"within the last {os.environ.get('VIDEOLAKE_SETTLE_SECONDS', '2')} s"
+                  + (f", or modified less than {os.environ['VIDEOLAKE_STABLE_AFTER_SECONDS']} s ago"
+                     if os.environ.get("VIDEOLAKE_STABLE_AFTER_SECONDS", "0") not in ("", "0") else "")
+                  + "); the sensors (or a later `videolake ingest`) take them once complete")
         for h in held:
             print(f"  {h['files']} files are held by {h['claimant']} since {h['since']} (a run still going, or on "
                   f"another machine); they are taken again at {h['retried_at']}, or now with "

@@ -48,6 +48,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         "segment_naming": SegmentNamingResource(template=dg.EnvVar(c.ENV_SEGMENT_TEMPLATE)),
         "ingest_settings": IngestSettingsResource(
             stable_after_seconds=dg.EnvVar.int(c.ENV_STABLE_AFTER_SECONDS),
+            min_unchanged_seconds=dg.EnvVar.int(c.ENV_SETTLE_SECONDS),
             batch_max_files=dg.EnvVar.int(c.ENV_BATCH_MAX_FILES),
             workers=dg.EnvVar.int(c.ENV_WORKERS),
         ),

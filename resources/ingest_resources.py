@@ -36,9 +36,13 @@ class SegmentNamingResource(dg.ConfigurableResource):
 class IngestSettingsResource(dg.ConfigurableResource):
     """How landed files are batched and judged."""
 
-    stable_after_seconds: int = Field(default=c.DEFAULT_STABLE_AFTER_SECONDS, description="a file untouched this long is complete")
+    stable_after_seconds: int = Field(
+        default=c.DEFAULT_STABLE_AFTER_SECONDS,
+        description="the age rule, for network file systems: a file must also be untouched this long (0: off)",
+    )
     min_unchanged_seconds: int = Field(
-        default=c.DEFAULT_MIN_UNCHANGED_SECONDS, description="or seen unchanged across ticks for this long"
+        default=c.DEFAULT_SETTLE_SECONDS,
+        description="the settle: a local file unchanged this long, with no process writing it, is complete",
     )
     requeue_after_seconds: int = Field(default=c.DEFAULT_REQUEUE_AFTER_SECONDS, description="claims older than this are retried")
     batch_max_files: int = c.DEFAULT_BATCH_MAX_FILES

@@ -1,7 +1,9 @@
 """Watch the uploads landing zone: claim stable files in batches, launch one run per batch.
 
-A file counts as stable once an earlier tick saw it with the same size and mtime at least
-``min_unchanged_seconds`` ago, or when it has not been modified for ``stable_after_seconds``.
+A local file is complete when no process on the machine has it open for writing and its size and
+mtime stayed the same over the settle (``min_unchanged_seconds``, 2 s: observed within the tick that
+first sees it, or across ticks); objects in S3 are complete once listed. With the age rule on
+(``stable_after_seconds`` > 0, for network file systems) a file must also be that old.
 """
 
 import dagster as dg

@@ -156,7 +156,7 @@ class Lake:
             "segments_landing": LandingZoneResource(url=str(self.segments)),
             "segment_naming": SegmentNamingResource(),
             "archive": ArchivePolicyResource(archive_url=(self.home / "archive").as_uri()),
-            "ingest_settings": IngestSettingsResource(stable_after_seconds=0, workers=2),
+            "ingest_settings": IngestSettingsResource(min_unchanged_seconds=0, workers=2),
             "retention": RetentionPolicyResource(path=str(self.home / "retention.yaml")),
             "reports": StorageReportResource(metrics_file=str(self.home / "metrics" / "videolake.prom")),
         }
@@ -222,7 +222,7 @@ def cli(env: dict, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture
 def cli_env(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOLAKE_") and k != "DAGSTER_HOME"}
-    env.update({"VIDEOLAKE_HOME": str(tmp_path / "home"), "VIDEOLAKE_STABLE_AFTER_SECONDS": "0"})
+    env.update({"VIDEOLAKE_HOME": str(tmp_path / "home"), "VIDEOLAKE_SETTLE_SECONDS": "0"})
     return env
 
 

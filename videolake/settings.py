@@ -33,6 +33,7 @@ def default_environment(env: Mapping[str, str]) -> dict[str, str]:
         c.ENV_METRICS_FILE: str(home / "metrics" / "videolake.prom"),
         c.ENV_ARCHIVE_AFTER_DAYS: str(c.DEFAULT_ARCHIVE_AFTER_DAYS),
         c.ENV_STABLE_AFTER_SECONDS: str(c.DEFAULT_STABLE_AFTER_SECONDS),
+        c.ENV_SETTLE_SECONDS: str(c.DEFAULT_SETTLE_SECONDS),
         c.ENV_BATCH_MAX_FILES: str(c.DEFAULT_BATCH_MAX_FILES),
         c.ENV_WORKERS: "0",  # 0: two processes per core
         c.ENV_PUBLIC_URL: "http://127.0.0.1:8080",

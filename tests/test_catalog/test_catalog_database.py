@@ -89,30 +89,30 @@ def test_landing_observation_and_claims(catalog_url):
     summary = catalog.observe_landing("zone", files, tick=1)
     assert (summary.new, summary.changed, summary.vanished) == (5, 0, 0)
     # Fresh files seen for the first time are not stable yet.
-    assert catalog.claim_stable("zone", 1, now=now, stable_after_seconds=60, requeue_after_seconds=3600,
+    assert catalog.claim_stable("zone", 1, now=now, stable_after_seconds=0, requeue_after_seconds=3600,
                                 max_files=2, max_bytes=10**9, max_batches=10, min_unchanged_seconds=0) == []
     # One file grows before the next tick: it must wait for another tick.
     grown = [*files[:4], ListedFile("a/4.mp4", 999, fresh + 1)]
     assert catalog.observe_landing("zone", grown, tick=2).changed == 1
-    batches = catalog.claim_stable("zone", 2, now=dt.datetime.now(dt.timezone.utc), stable_after_seconds=60, requeue_after_seconds=3600,
+    batches = catalog.claim_stable("zone", 2, now=dt.datetime.now(dt.timezone.utc), stable_after_seconds=0, requeue_after_seconds=3600,
                                    max_files=2, max_bytes=10**9, max_batches=10, min_unchanged_seconds=0)
     assert [b.files for b in batches] == [2, 2]
     claimed = {f.key for b in batches for f in catalog.batch_files("zone", b.batch_id)}
     assert claimed == {f"a/{i}.mp4" for i in range(4)}
     # Claimed files are not claimed again; the grown one is claimed on the next tick.
     catalog.observe_landing("zone", grown, tick=3)
-    again = catalog.claim_stable("zone", 3, now=dt.datetime.now(dt.timezone.utc), stable_after_seconds=60, requeue_after_seconds=3600,
+    again = catalog.claim_stable("zone", 3, now=dt.datetime.now(dt.timezone.utc), stable_after_seconds=0, requeue_after_seconds=3600,
                                  max_files=2, max_bytes=10**9, max_batches=10, min_unchanged_seconds=0)
     assert [f.key for b in again for f in catalog.batch_files("zone", b.batch_id)] == ["a/4.mp4"]
     # Unchanged across ticks but for less than min_unchanged_seconds: a fast second look proves little.
     catalog.observe_landing("zone", [*grown, ListedFile("a/5.mp4", 1, fresh)], tick=4)
     catalog.observe_landing("zone", [*grown, ListedFile("a/5.mp4", 1, fresh)], tick=5)
-    assert catalog.claim_stable("zone", 5, now=dt.datetime.now(dt.timezone.utc), stable_after_seconds=60,
+    assert catalog.claim_stable("zone", 5, now=dt.datetime.now(dt.timezone.utc), stable_after_seconds=0,
                                 requeue_after_seconds=3600, max_files=10, max_bytes=10**9, max_batches=10,
                                 min_unchanged_seconds=30) == []
     # A claim whose run died is retried once it is older than requeue_after.
     later = now + dt.timedelta(hours=2)
-    stale = catalog.claim_stable("zone", 6, now=later, stable_after_seconds=60, requeue_after_seconds=3600,
+    stale = catalog.claim_stable("zone", 6, now=later, stable_after_seconds=0, requeue_after_seconds=3600,
                                  max_files=10, max_bytes=10**9, max_batches=10, min_unchanged_seconds=0)
     assert sum(b.files for b in stale) == 6
     # Files removed from the zone by someone else are forgotten; claimed ones stay until resolved.

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -115,14 +116,47 @@ def test_env_prints_defaults(cli_env, tmp_path):
     assert "VIDEOLAKE_CATALOG_URL=sqlite:///" in out
 
 
-def test_fresh_files_are_reported_as_waiting(cli_env, clips, tmp_path):
+def test_a_file_just_copied_in_is_ingested_and_one_being_written_waits(cli_env, clips, tmp_path):
+    """`cp clip.mp4 landing/ && videolake ingest` takes the clip (a 2 s settle, the default); a file a
+    process holds open and appends to is reported as still being written and never ingested half-written."""
+    landing = tmp_path / "home" / "landing"
+    landing.mkdir(parents=True)
+    env = {**cli_env, "VIDEOLAKE_SETTLE_SECONDS": "2"}
+    data = clips.good.read_bytes()
+    writer = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "data = open(sys.argv[1], 'rb').read()\n"
+        "with open(sys.argv[2], 'wb') as out:\n"
+        "    for i in range(0, len(data), 4096):\n"
+        "        out.write(data[i:i + 4096]); out.flush(); time.sleep(0.05)\n"
+        "        if i == 4096: open(sys.argv[3], 'w').close()\n"
+        "    sys.stdin.read()\n"), str(clips.good), str(landing / "recording.mp4"), str(tmp_path / "started")],
+        stdin=subprocess.PIPE)
+    try:
+        while not (tmp_path / "started").exists():
+            time.sleep(0.01)
+        shutil.copyfile(clips.other, landing / "just copied.mp4")
+        done = cli(env, "ingest")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.stdout.startswith("1 files, 1 ingested"), done.stdout
+        assert "1 files in the landing zones are still being written" in done.stdout
+        assert (landing / "recording.mp4").is_file() and not (landing / "just copied.mp4").exists()
+    finally:
+        writer.communicate(b"", timeout=60)  # the writer finishes (all bytes) and closes the file
+    assert (landing / "recording.mp4").read_bytes() == data
+    done = json.loads(cli(env, "ingest", "--json").stdout)
+    assert done["ingested"] == 1 and done["waiting_for_stability"] == 0
+
+
+def test_the_age_rule_for_network_file_systems(cli_env, clips, tmp_path):
     landing = tmp_path / "home" / "landing"
     landing.mkdir(parents=True)
     shutil.copyfile(clips.good, landing / "just landed.mp4")
     env = {**cli_env, "VIDEOLAKE_STABLE_AFTER_SECONDS": "600"}
     done = cli(env, "ingest")
     assert done.returncode == 0, done.stderr
-    assert "1 files in the landing zones were modified less than 600 s ago" in done.stdout
+    assert "1 files in the landing zones are still being written" in done.stdout
+    assert "or modified less than 600 s ago" in done.stdout
     assert (landing / "just landed.mp4").is_file()
     assert json.loads(cli(env, "ingest", "--json").stdout)["waiting_for_stability"] == 1
 

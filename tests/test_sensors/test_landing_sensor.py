@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import hashlib
 import os
 
 import dagster as dg
@@ -12,7 +12,7 @@ from assets import ingest_lineage, landing_zone
 from pipelines.definitions import defs
 from resources import IngestSettingsResource
 from sensors import catalog_quality_sensor, landing_zone_sensor
-from videolake.catalog.models import LandingFile, Video
+from videolake.catalog.models import Landing, LandingFile, Video
 
 
 def tick(instance, lake, cursor=None, **overrides):
@@ -42,36 +42,63 @@ def run_requested(instance, lake, request):
     )
 
 
-def test_stable_files_are_batched_into_runs_with_idempotent_keys(sqlite_lake, clips):
+def test_complete_files_go_at_the_first_tick_and_files_being_written_wait(sqlite_lake, clips):
+    """Dropped files are claimed by the tick that first sees them (after a one-second settle); a file a
+    process holds open for writing, or one that grows during the settle, waits for a later tick."""
+    import threading
+    import time
+
     lake = sqlite_lake
-    settings = IngestSettingsResource(stable_after_seconds=60, min_unchanged_seconds=0, batch_max_files=2)
+    settings = IngestSettingsResource(min_unchanged_seconds=1, batch_max_files=2)
     with dg.instance_for_test() as instance:
-        first = lake.drop(clips.good, "uploads/a.mp4")
         lake.drop(clips.other, "uploads/b.mp4")
         lake.drop(clips.segment_ts, "c.ts")
-        # Just written: unstable until a later tick sees them unchanged.
-        result = tick(instance, lake, ingest_settings=settings)
-        assert result.run_requests == [] and "nothing stable" in result.skip_message
-        cursor = result.cursor
-        assert json.loads(cursor)["listed"] == 3
-        # One file is still being written between ticks: it waits, the others go.
-        with open(first, "ab") as fh:
-            fh.write(b"\0" * 10)
-        result = tick(instance, lake, cursor, ingest_settings=settings)
+        held = lake.landing / "uploads" / "a.mp4"
+        writer = open(held, "wb")  # a copy still going: open for writing, half the bytes there
+        data = clips.good.read_bytes()
+        writer.write(data[: len(data) // 2])
+        writer.flush()
+        growing = lake.landing / "uploads" / "growing.mp4"
+        growing.write_bytes(data[:1000])
+        stop = threading.Event()
+
+        def append_now_and_then() -> None:  # opens, appends and closes: only the settle can tell
+            sent = 1000
+            while not stop.is_set() and sent < len(data):
+                time.sleep(0.2)
+                with open(growing, "ab") as fh:
+                    fh.write(data[sent : sent + 2000])
+                sent += 2000
+
+        thread = threading.Thread(target=append_now_and_then)
+        thread.start()
+        try:
+            result = tick(instance, lake, ingest_settings=settings)
+        finally:
+            stop.set()
+            thread.join()
         requests = result.run_requests
-        assert sum(int(r.tags["videolake/files"]) for r in requests) == 2
+        assert sum(int(r.tags["videolake/files"]) for r in requests) == 2  # b.mp4 and c.ts
         assert len({r.run_key for r in requests}) == len(requests) == 1
         assert requests[0].partition_key and requests[0].run_config["ops"]["ingest_lineage"]["config"]["batch_id"]
-        # Claimed files are not requested twice.
+        with open(growing, "ab") as fh:
+            fh.write(data[len(growing.read_bytes()):])
+        # Claimed files are not requested twice; the file still open keeps waiting.
         result = tick(instance, lake, result.cursor, ingest_settings=settings)
-        assert [int(r.tags["videolake/files"]) for r in result.run_requests] == [1]
-        batches = requests + result.run_requests
-        for request in batches:
+        assert [int(r.tags["videolake/files"]) for r in result.run_requests] == [1]  # growing.mp4, now complete
+        later = result.run_requests
+        writer.write(data[len(data) // 2 :])
+        writer.close()
+        result = tick(instance, lake, result.cursor, ingest_settings=settings)
+        assert [int(r.tags["videolake/files"]) for r in result.run_requests] == [1]  # a.mp4, closed
+        for request in requests + later + result.run_requests:
             assert run_requested(instance, lake, request).success
-    # Every landed file was resolved: three videos (the appended one is still a valid MP4).
     with lake.catalog().read() as s:
+        # a.mp4 and growing.mp4 ended with the same bytes (the whole clip): one video, two landings.
         assert s.scalar(select(func.count(Video.id))) == 3
+        assert s.scalar(select(func.count(Landing.id))) == 4
         assert s.scalar(select(func.count(LandingFile.id))) == 0
+        assert hashlib.sha256(data).hexdigest() in set(s.scalars(select(Video.sha256)))
     assert not any(p.is_file() for p in lake.landing.rglob("*"))
 
 
@@ -79,7 +106,9 @@ def test_old_files_are_stable_at_once_and_big_zones_make_many_batches(sqlite_lak
     lake = sqlite_lake
     for i in range(25):
         age(lake.drop(clips.good, f"bulk/{i:02d}.mp4"), 3600)
-    settings = IngestSettingsResource(stable_after_seconds=60, batch_max_files=10, max_batches_per_tick=2)
+    # The age rule on (network file systems): these are an hour old, so they go at once.
+    settings = IngestSettingsResource(stable_after_seconds=60, min_unchanged_seconds=0, batch_max_files=10,
+                                      max_batches_per_tick=2)
     with dg.instance_for_test() as instance:
         result = tick(instance, lake, ingest_settings=settings)
         assert [int(r.tags["videolake/files"]) for r in result.run_requests] == [10, 10]

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, delete, func, or_, select, update
@@ -69,6 +69,7 @@ class ObservationSummary:
     new: int
     changed: int
     vanished: int
+    fresh: set[str] = field(default_factory=set)  # keys new or changed in this listing
 
 
 def _dialect_insert(conn: Any, table: Any) -> Any:
@@ -139,6 +140,7 @@ class Catalog:
             }
         inserts: list[dict[str, Any]] = []
         changes: list[dict[str, Any]] = []
+        changed_keys: set[str] = set()
         seen: set[str] = set()
         for item in listing:
             seen.add(item.key)
@@ -159,6 +161,7 @@ class Catalog:
                     }
                 )
             elif prev[1] != item.size or prev[2] != item.mtime:
+                changed_keys.add(item.key)
                 changes.append(
                     {"row_id": prev[0], "size_bytes": item.size, "mtime": item.mtime, "changed_tick": tick, "since": now}
                 )
@@ -190,7 +193,9 @@ class Catalog:
                     conn.execute(stmt, changes[i : i + chunk])
             for i in range(0, len(vanished), chunk):
                 conn.execute(delete(table).where(table.c.id.in_(vanished[i : i + chunk])))
-        return ObservationSummary(listed=len(seen), new=len(inserts), changed=len(changes), vanished=len(vanished))
+        fresh = {row["key"] for row in inserts} | changed_keys
+        return ObservationSummary(listed=len(seen), new=len(inserts), changed=len(changes), vanished=len(vanished),
+                                  fresh=fresh)
 
     def claim_stable(
         self,
@@ -201,24 +206,38 @@ class Catalog:
         stable_after_seconds: float,
         requeue_after_seconds: float,
         max_files: int,
-        min_unchanged_seconds: float = c.DEFAULT_MIN_UNCHANGED_SECONDS,
+        min_unchanged_seconds: float = c.DEFAULT_SETTLE_SECONDS,
         max_bytes: int,
         max_batches: int,
         only_keys: set[str] | None = None,
         group_of: Callable[[str], str | None] | None = None,
         claimant: str | None = None,
+        settled: set[str] | frozenset[str] = frozenset(),
+        writing: set[str] | frozenset[str] = frozenset(),
+        complete_when_listed: bool = False,
     ) -> list[Batch]:
-        """Group stable, unclaimed files of ``zone`` into batches and mark them claimed.
+        """Group complete, unclaimed files of ``zone`` into batches and mark them claimed.
 
-        Stable means: seen unchanged by an earlier tick at least ``min_unchanged_seconds`` ago,
-        or last modified ``stable_after_seconds`` ago. Claims of a process on this host that is gone
-        are taken back at once; other claims older than ``requeue_after_seconds`` whose files are
-        still present are treated as abandoned (their run died elsewhere) and are claimed again.
+        Complete means: not open for writing (``writing``), and unchanged over the settle — seen
+        with the same size and mtime ``min_unchanged_seconds`` apart, by an earlier tick or by this
+        one (``settled``); object stores are complete as soon as listed (``complete_when_listed``).
+        With ``stable_after_seconds`` > 0 (the age rule, for network file systems whose writers
+        cannot be seen) a file must also be unmodified for that long. Claims of a process on this
+        host that is gone are taken back at once; other claims older than ``requeue_after_seconds``
+        whose files are still present are treated as abandoned and are claimed again.
         """
         table = LandingFile.__table__
         mtime_cutoff = now.timestamp() - stable_after_seconds
         unchanged_cutoff = now - dt.timedelta(seconds=min_unchanged_seconds)
         stale_claim = now - dt.timedelta(seconds=requeue_after_seconds)
+
+        def complete(row: Any) -> bool:
+            if row.key in writing or (stable_after_seconds > 0 and row.mtime > mtime_cutoff):
+                return False
+            if row.state == c.LANDING_CLAIMED or complete_when_listed or row.key in settled:
+                return True
+            return row.changed_tick < tick and row.unchanged_since <= unchanged_cutoff
+
         batches: list[Batch] = []
         dead = self._dead_claimants(zone)
         with self.write() as s:
@@ -226,17 +245,12 @@ class Catalog:
             # Atomic claims: on PostgreSQL the candidate rows are locked, and rows another run is
             # claiming right now are skipped (SKIP LOCKED); SQLite writers are serialized (BEGIN IMMEDIATE).
             rows = conn.execute(
-                select(table.c.id, table.c.key, table.c.size_bytes)
+                select(table.c.id, table.c.key, table.c.size_bytes, table.c.mtime, table.c.state,
+                       table.c.changed_tick, table.c.unchanged_since)
                 .where(
                     table.c.zone == zone,
                     or_(
-                        and_(
-                            table.c.state == c.LANDING_SEEN,
-                            or_(
-                                and_(table.c.changed_tick < tick, table.c.unchanged_since <= unchanged_cutoff),
-                                table.c.mtime <= mtime_cutoff,
-                            ),
-                        ),
+                        table.c.state == c.LANDING_SEEN,
                         and_(table.c.state == c.LANDING_CLAIMED,
                              or_(table.c.claimed_at < stale_claim, table.c.claimed_by.in_(dead))),
                     ),
@@ -248,7 +262,7 @@ class Catalog:
             # Batches never mix groups (with group_of, e.g. recording days); rows keep their order.
             groups: dict[str | None, list[Any]] = {}
             for row in rows:
-                if only_keys is None or row.key in only_keys:
+                if (only_keys is None or row.key in only_keys) and complete(row):
                     groups.setdefault(group_of(row.key) if group_of else None, []).append(row)
             for group, members in groups.items():
                 current: list[int] = []
@@ -331,7 +345,9 @@ class Catalog:
                 s.execute(
                     update(table)
                     .where(table.c.zone == zone, table.c.key.in_(keys[i : i + 1000]), table.c.state == c.LANDING_CLAIMED)
-                    .values(state=c.LANDING_SEEN, batch_id=None, claimed_at=None, claimed_by=None, changed_tick=0)
+                    # It was complete when it was claimed: no new settle before the next run takes it.
+                    .values(state=c.LANDING_SEEN, batch_id=None, claimed_at=None, claimed_by=None, changed_tick=0,
+                            unchanged_since=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
                 )
 
     def landing_backlog(self, zone: str) -> dict[str, int]:

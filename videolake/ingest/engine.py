@@ -51,6 +51,7 @@ from videolake.ingest.landing import (
 )
 from videolake.media.inspection import REASON_UNSAFE_NAME
 from videolake.ingest.parallel import map_files, prewarm
+from videolake.ingest.writers import open_for_writing
 from videolake.ingest.worker import (
     STATUS_CHANGED,
     STATUS_FAILED,
@@ -78,7 +79,7 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 class IngestSettings:
     default_source: str = c.DEFAULT_SOURCE
     stable_after_seconds: float = c.DEFAULT_STABLE_AFTER_SECONDS
-    min_unchanged_seconds: float = c.DEFAULT_MIN_UNCHANGED_SECONDS
+    min_unchanged_seconds: float = c.DEFAULT_SETTLE_SECONDS  # the settle: unchanged this long, nobody writing
     requeue_after_seconds: float = c.DEFAULT_REQUEUE_AFTER_SECONDS
     batch_max_files: int = c.DEFAULT_BATCH_MAX_FILES
     batch_max_bytes: int = c.DEFAULT_BATCH_MAX_BYTES
@@ -241,6 +242,11 @@ class IngestEngine:
         summary = self.catalog.observe_landing(
             self.zone, (ListedFile(v.key, v.size, v.mtime) for v in listing.videos), tick
         )
+        local = isinstance(self.landing, LocalBackend)
+        settled: set[str] = set()
+        writing: set[str] = set()
+        if local:
+            settled, writing = self._settle(summary.fresh)
         batches = self.catalog.claim_stable(
             self.zone,
             tick,
@@ -253,10 +259,45 @@ class IngestEngine:
             max_batches=max_batches or self.settings.max_batches_per_tick,
             group_of=day_of if self.segment_template is not None else None,
             claimant=this_process(),
+            settled=settled,
+            writing=writing,
+            complete_when_listed=not local,  # an object store lists only objects whose upload completed
             # A day's run takes that day's segments, and any whose time is unknown (to quarantine them).
             only_keys={v.key for v in listing.videos if day_of(v.key) in (day, None)} if day else None,
         )
         return summary, batches, listing
+
+    def _settle(self, fresh: set[str]) -> tuple[set[str], set[str]]:
+        """(settled, writing): the files new or changed in this listing that are known unchanged over
+        the settle, and every file some process has open for writing (before or after the settle).
+
+        A file nobody writes whose mtime and ctime are both older than the settle has not changed
+        for that long (every write moves them, and ctime cannot be set back): settled at once. The
+        others are looked at again once the youngest of them is a settle old (one wait for all).
+        """
+        root = self.landing.root  # type: ignore[union-attr]
+        settle = self.settings.min_unchanged_seconds
+        writing = open_for_writing(root)
+        now = time.time()
+        settled: set[str] = set()
+        pending: dict[str, tuple[int, int]] = {}
+        youngest = 0.0
+        for key in fresh - writing:
+            try:
+                st = os.lstat(root / key)
+            except OSError:
+                continue
+            touched = max(st.st_mtime, st.st_ctime)
+            if touched <= now - settle:
+                settled.add(key)
+            else:
+                pending[key] = (st.st_size, st.st_mtime_ns)
+                youngest = max(youngest, touched)
+        if pending:
+            time.sleep(max(0.0, youngest + settle - time.time()))
+            writing |= open_for_writing(root)
+            settled |= {key for key, seen in pending.items() if key not in writing and _size_and_mtime(root / key) == seen}
+        return settled - writing, writing
 
     def _set_aside_unstorable(self, listing: LandingListing) -> LandingListing:
         """Names the catalog cannot hold (not UTF-8): quarantined at once, so the rest goes on."""
@@ -873,6 +914,14 @@ def probe_columns(probe: dict[str, Any], now: dt.datetime | None = None) -> dict
 def apply_probe(video: Video, probe: dict[str, Any]) -> None:
     for column, value in probe_columns(probe).items():
         setattr(video, column, value)
+
+
+def _size_and_mtime(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 def _listing_info(item: LandedItem) -> Any:
