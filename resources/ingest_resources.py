@@ -18,7 +18,8 @@ class LandingZoneResource(dg.ConfigurableResource):
     def backend(self) -> StorageBackend:
         from videolake.storage.s3_backend import S3Options
 
-        return open_backend(self.url, s3_options=S3Options(endpoint_url=self.endpoint_url or None))
+        # Folders people and cameras write into stay, even when ingest has emptied them.
+        return open_backend(self.url, s3_options=S3Options(endpoint_url=self.endpoint_url or None)).keeping_folders()
 
 
 class SegmentNamingResource(dg.ConfigurableResource):

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from resources import LandingZoneResource
 from tests.conftest import cli
 from videolake.catalog.models import Replica, Video
 from videolake.catalog.repository import Catalog
@@ -98,7 +99,8 @@ def test_a_disk_filling_up_mid_run_loses_nothing_and_the_rerun_finishes(tmp_path
 
 def _engine(tmp_path: Path, landing: Path, hot: Path, **settings) -> IngestEngine:
     catalog = Catalog(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
-    return IngestEngine(catalog, LocalBackend(hot), LocalBackend(tmp_path / "quarantine"), LocalBackend(landing),
+    return IngestEngine(catalog, LocalBackend(hot), LocalBackend(tmp_path / "quarantine"),
+                        LandingZoneResource(url=str(landing)).backend(),  # as assets and sensors open it
                         IngestSettings(stable_after_seconds=0, min_unchanged_seconds=0, **settings))
 
 
@@ -187,3 +189,16 @@ def test_a_landed_file_changed_the_moment_its_object_appears_stays_landed(tmp_pa
     with engine.catalog.read() as s:
         shas = set(s.scalars(select(Video.sha256)))
     assert {sha for _, sha in files} <= shas
+
+
+def test_folders_in_the_landing_zone_stay_for_the_next_file(tmp_path, clips):
+    """A camera or uploader writes into cam3/ again a moment later: ingest empties it, never removes it."""
+    landing, hot = tmp_path / "landing", tmp_path / "hot"
+    (landing / "cam3" / "2026" / "11").mkdir(parents=True)
+    (landing / "cam3" / "2026" / "11" / "clip.mp4").write_bytes(clips.good.read_bytes())
+    engine = _engine(tmp_path, landing, hot, workers=1)
+    batches, _ = engine.claim_all_now()
+    report = engine.ingest(engine.items_for_batch(batches[0].batch_id), TODAY)
+    assert [r.outcome for r in report.results] == ["ingested"]
+    assert (landing / "cam3" / "2026" / "11").is_dir() and not list((landing / "cam3").rglob("*.mp4"))
+    assert [p for p in (hot / "videos").rglob("*") if p.is_file()]  # storage's own tree is still kept shallow

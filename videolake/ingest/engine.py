@@ -516,6 +516,7 @@ class IngestEngine:
     ) -> list[FileResult]:
         """Record a chunk of stored files with a handful of bulk statements (no per-row ORM work)."""
         results_retry: list[FileResult] = []
+        probes = {o.sha256: o.probe for o in stored if o.probe}
         now = utcnow()
         shas = {o.sha256 for o in stored}
         known: dict[str, tuple[int, str]] = {}
@@ -579,6 +580,10 @@ class IngestEngine:
             else:
                 if item.segment is not None:
                     source_type = c.SOURCE_SEGMENT
+                if o.probe is None and o.sha256 in probes:
+                    # Another file of this chunk with the same bytes was probed (its worker stored the
+                    # object first, this one found it there): the new video gets that probe.
+                    o = dataclasses.replace(o, probe=probes[o.sha256])
                 new_videos[o.sha256] = (o, source_type, sidecar_data)
                 durations[o.sha256] = (o.probe or {}).get("duration_s")
                 outcome, detail = c.OUTCOME_INGESTED, ""
@@ -792,6 +797,11 @@ class IngestEngine:
                     continue
                 if o.probe:
                     apply_probe(video, o.probe)
+                    # Segments recorded before their video's duration was known end where they start.
+                    for segment in s.scalars(select(Segment).where(Segment.video_id == video.id, Segment.duration_s == 0)):
+                        seconds = float(o.probe.get("duration_s") or 0.0)
+                        segment.end_at = segment.start_at + dt.timedelta(seconds=seconds)
+                        segment.duration_s = seconds
                     report.processed += 1
                 else:
                     video.probe_error = o.error

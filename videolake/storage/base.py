@@ -169,6 +169,10 @@ class StorageBackend(ABC):
         """The object's path on this machine, when it has one."""
         return None
 
+    def keeping_folders(self) -> "StorageBackend":
+        """A twin whose deletes leave folders in place (landing zones); object stores have none."""
+        return self
+
     def deferred(self) -> "StorageBackend":
         """A twin whose writes skip per-object syncs; ``flush`` makes them durable in one go."""
         return self

@@ -67,10 +67,11 @@ def _fsync_dir(path: Path) -> None:
 class LocalBackend(StorageBackend):
     """Objects are files below ``root``; keys are relative POSIX paths."""
 
-    def __init__(self, root: str | Path, *, durable: bool = True) -> None:
+    def __init__(self, root: str | Path, *, durable: bool = True, prune_folders: bool = True) -> None:
         self.root = Path(root).expanduser().resolve()
         self.url = self.root.as_uri()
         self.durable = durable
+        self.prune_folders = prune_folders  # remove folders a delete leaves empty (not in landing zones)
 
     def __repr__(self) -> str:
         return f"LocalBackend({str(self.root)!r})"
@@ -115,7 +116,12 @@ class LocalBackend(StorageBackend):
         return self._path(key)
 
     def deferred(self) -> "LocalBackend":
-        return LocalBackend(self.root, durable=False)
+        return LocalBackend(self.root, durable=False, prune_folders=self.prune_folders)
+
+    def keeping_folders(self) -> "LocalBackend":
+        """A landing zone's view: deletes never remove folders (a camera or uploader writes into
+        ``cam3/`` again a moment later, and must find it there)."""
+        return LocalBackend(self.root, durable=self.durable, prune_folders=False)
 
     def flush(self) -> None:
         """syncfs(2) on the root's filesystem: one flush for many writes (group commit)."""
@@ -251,7 +257,7 @@ class LocalBackend(StorageBackend):
 
     def _prune_empty(self, folder: Path) -> None:
         """Remove now-empty folders up to the root (content-addressed trees stay shallow)."""
-        while folder != self.root:
+        while self.prune_folders and folder != self.root:
             try:
                 folder.rmdir()
             except OSError:
@@ -317,7 +323,7 @@ class LocalBackend(StorageBackend):
         return self._path(key).as_uri()
 
     def __getstate__(self) -> dict:
-        return {"root": str(self.root), "durable": self.durable}
+        return {"root": str(self.root), "durable": self.durable, "prune_folders": self.prune_folders}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["root"], durable=state["durable"])  # type: ignore[misc]
+        self.__init__(state["root"], durable=state["durable"], prune_folders=state.get("prune_folders", True))  # type: ignore[misc]
