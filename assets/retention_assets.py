@@ -98,7 +98,12 @@ def retention_sweep(context: dg.AssetExecutionContext, config: RetentionConfig, 
     refusals = sweep.guard(plan, force=config.force)
     if refusals:
         metadata["refused"] = dg.MetadataValue.json(refusals)
-        raise dg.Failure(description="retention sweep refused, nothing deleted: " + "; ".join(refusals), metadata=metadata)
+        if config.apply:
+            raise dg.Failure(description="retention sweep refused, nothing deleted: " + "; ".join(refusals),
+                             metadata=metadata)
+        # A dry run is a plan: it succeeds, and says that applying it would be refused, and why.
+        context.log.info("applying this plan would be refused: " + "; ".join(refusals))
+        return dg.MaterializeResult(metadata=metadata)
     if config.apply:
         try:
             report = sweep.apply(plan, run_id=context.run_id, force=config.force)

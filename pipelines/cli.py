@@ -780,8 +780,9 @@ def cmd_retention(args: argparse.Namespace) -> int:
     config = {"apply": apply, "as_of": as_of, "force": bool(getattr(args, "force", False))}
     result = defs.resolve_job_def(c.JOB_RETENTION).execute_in_process(
         instance=_dagster_instance(),
+        # The outcome is printed below as one line; Dagster's own log (a failed step's traceback) with --verbose.
         run_config={"ops": {c.ASSET_RETENTION_SWEEP: {"config": config}},
-                    "loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+                    "loggers": {"console": {"config": {"log_level": "INFO" if args.verbose else "CRITICAL"}}}},
         tags={"videolake/trigger": "cli"},
         raise_on_error=False,
     )
@@ -806,6 +807,8 @@ def cmd_retention(args: argparse.Namespace) -> int:
                 print(f"  {url}: {n['objects']} objects, {_human(n['bytes'])}")
             for warning in summary.get("warnings", []):
                 print(f"  warning: {warning}")
+            if not apply and "refused" in metadata:
+                print("applying this plan would be refused: " + "; ".join(metadata["refused"]))
         if failure:
             print(f"videolake: {failure}", file=sys.stderr)
     return EXIT_FAILED if failure else EXIT_OK
@@ -955,11 +958,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = retention.add_parser("plan", help="what the sweep would delete (nothing is deleted)")
     p.add_argument("--as-of", help="ISO 8601: what goes by then (default: now)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--verbose", action="store_true", help="show the Dagster run log")
     p.set_defaults(fn=cmd_retention)
     p = retention.add_parser("apply", help="delete what the policies say (guardrails may refuse)")
     p.add_argument("--as-of", help="ISO 8601 (default: now)")
     p.add_argument("--force", action="store_true", help="past the max_delete_share guardrail")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--verbose", action="store_true", help="show the Dagster run log")
     p.set_defaults(fn=cmd_retention)
 
     p = sub.add_parser("audit", help="the audit trail: deletions, holds, verified copies")
@@ -1015,7 +1020,15 @@ def run() -> None:
     # Start-up imports (SQLAlchemy, botocore, Dagster) create several hundred thousand long-lived
     # objects; collecting the young generation every 700 allocations while they load costs ~30 ms.
     gc.set_threshold(20_000, 10, 10)
-    code = main()
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`videolake videos | head`): not an error. Point stdout at /dev/null
+        # so the interpreter's final flush does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = 0
     # The process is about to end: spare the interpreter its final collections over every object
     # (~0.1 s once SQLAlchemy and botocore are loaded). Cleanup handlers still run; the OS reclaims the rest.
     gc.freeze()
