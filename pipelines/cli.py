@@ -515,7 +515,7 @@ def cmd_export_link(args: argparse.Namespace) -> int:
     files.append(("manifest", export.manifest_key, f"{export.id}-manifest.json"))
     if isinstance(backend, LocalBackend):
         secret = load_or_create_secret(os.environ.get(c.ENV_LINK_SECRET), Path(env[c.ENV_HOME]))
-        base = env[c.ENV_PUBLIC_URL].rstrip("/")
+        base = _link_base(env)
         links = [(name, f"{base}/d/{sign(secret, key, filename, int(expires.timestamp()))}") for name, key, filename in files]
     else:
         links = [(name, backend.readable_url(key, expires_in=ttl)) for name, key, _ in files]
@@ -530,6 +530,23 @@ def cmd_export_link(args: argparse.Namespace) -> int:
     if isinstance(backend, LocalBackend):
         print("local storage: `videolake serve` answers these links")
     return EXIT_OK
+
+
+def _link_base(env: dict[str, str]) -> str:
+    """Where links point: VIDEOLAKE_PUBLIC_URL when set (a proxy), else the `videolake serve` running
+    for this home; with neither, the default base, and a warning that no server answers it yet."""
+    from videolake import constants as c
+    from videolake.links.announce import running_server_base
+
+    if c.ENV_PUBLIC_URL in _USER_SET:
+        return env[c.ENV_PUBLIC_URL].rstrip("/")
+    running = running_server_base(Path(env[c.ENV_HOME]))
+    if running:
+        return running.rstrip("/")
+    base = env[c.ENV_PUBLIC_URL].rstrip("/")
+    print(f"videolake: no `videolake serve` is running for {env[c.ENV_HOME]}: these links answer once one runs on "
+          f"{base} (`videolake serve`), or set {c.ENV_PUBLIC_URL} to where a server answers them", file=sys.stderr)
+    return base
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -550,14 +567,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server = make_server(storage, secret, args.host, args.port)
     except OSError as exc:
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", EXIT_FAILED) from exc
+    from videolake.links.announce import clear_server, record_server
+
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    print(f"videolake: serving download links from {storage.url} on http://{args.host}:{server.server_port}/d/…", flush=True)
+    home = Path(env[c.ENV_HOME])
+    base = f"http://{args.host}:{server.server_port}"
+    record_server(home, base)  # `videolake export link` mints links for this base from now on
+    print(f"videolake: serving download links from {storage.url} on {base}/d/… (links are minted for {base}"
+          + (f"; {c.ENV_PUBLIC_URL}={os.environ[c.ENV_PUBLIC_URL]} overrides that" if c.ENV_PUBLIC_URL in _USER_SET else "")
+          + ")", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+        clear_server(home)
     return EXIT_OK
 
 
@@ -994,9 +1019,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The VIDEOLAKE_* variables the user set (before defaults are filled in).
+_USER_SET: frozenset[str] = frozenset()
+
+
 def main(argv: list[str] | None = None) -> int:
     import faulthandler
     import signal
+
+    global _USER_SET
+    _USER_SET = frozenset(k for k, v in os.environ.items() if k.startswith("VIDEOLAKE_") and v)
 
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID` prints where a stuck command is
     # Names come from the outside world: none of what is printed may drive the terminal.

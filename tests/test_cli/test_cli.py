@@ -258,6 +258,41 @@ def test_export_link_served_by_videolake_serve(cli_env, tmp_path):
     assert refused.returncode == 2 and "links exist once it is COMPLETED" in refused.stderr
 
 
+def test_links_follow_the_server_that_answers_them(cli_env, tmp_path):
+    """`videolake serve --port P` and the links `export link` prints agree, with no variable to set;
+    a link minted while no server runs says so."""
+    import http.client
+    import urllib.parse
+
+    from tests.servers import free_port, stop_pid
+    from videolake.media.samples import make_clip
+
+    make_clip(tmp_path / "home" / "segments" / "cam3" / "20261120T100000Z.ts", duration=4, size="320x180")
+    assert cli(cli_env, "ingest").returncode == 0
+    done = json.loads(cli(cli_env, "export", "create", "--camera", "cam3", "--start", "2026-11-20T10:00:00Z",
+                          "--end", "2026-11-20T10:00:04Z", "--wait", "--json").stdout)
+    unserved = cli(cli_env, "export", "link", done["id"])
+    assert unserved.returncode == 0 and "no `videolake serve` is running" in unserved.stderr
+    port = free_port()
+    proc = subprocess.Popen([VIDEOLAKE, "serve", "--port", str(port)], env=cli_env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        line = proc.stdout.readline()
+        assert f"links are minted for http://127.0.0.1:{port}" in line, line
+        links = cli(cli_env, "export", "link", done["id"], "--json")
+        assert links.stderr == "", links.stderr
+        url = urllib.parse.urlsplit(json.loads(links.stdout)["links"][0]["url"])
+        assert (url.hostname, url.port) == ("127.0.0.1", port)
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+        conn.request("GET", url.path, headers={"Range": "bytes=0-9"})
+        assert conn.getresponse().status == 206
+        conn.close()
+    finally:
+        stop_pid(proc.pid)
+        proc.communicate(timeout=30)
+    assert "no `videolake serve` is running" in cli(cli_env, "export", "link", done["id"]).stderr
+
+
 def test_stitch_command(cli_env, tmp_path):
     from videolake.media.samples import make_clip
 
