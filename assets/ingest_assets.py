@@ -173,7 +173,7 @@ def _ingest(context, engine: IngestEngine, config: IngestConfig, day: dt.date, f
         items = [i for b in batches for i in engine.items_for_batch(b.batch_id, config.source)]
         report_held = engine.claims_held_elsewhere()
         for held in report_held:
-            context.log.warning(f"{held.files} files are held by {describe(held.claimant)} since {held.since:%Y-%m-%d %H:%M:%S}Z")
+            context.log.info(f"{held.files} files are held by {describe(held.claimant)} since {held.since:%Y-%m-%d %H:%M:%S}Z")
     context.log.info(f"ingesting {len(items)} files for landing day {day}")
     report = engine.ingest(items, day, context.run_id, thumbnails=fused)
     if not config.paths:

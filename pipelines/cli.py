@@ -177,10 +177,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         for p in problems:
             print(f"  {p['outcome']}: {p['file']}: {p['detail']}")
         if waiting:
+            age_rule = env[c.ENV_STABLE_AFTER_SECONDS]
             print(f"  {waiting} files in the landing zones are still being written (open for writing, or changed "
-                  f"within the last {os.environ.get('VIDEOLAKE_SETTLE_SECONDS', '2')} s"
-                  + (f", or modified less than {os.environ['VIDEOLAKE_STABLE_AFTER_SECONDS']} s ago"
-                     if os.environ.get("VIDEOLAKE_STABLE_AFTER_SECONDS", "0") not in ("", "0") else "")
+                  f"within the last {env[c.ENV_SETTLE_SECONDS]} s"
+                  + (f", or modified less than {age_rule} s ago" if age_rule != "0" else "")
                   + "); the sensors (or a later `videolake ingest`) take them once complete")
         for h in held:
             print(f"  {h['files']} files are held by {h['claimant']} since {h['since']} (a run still going, or on "

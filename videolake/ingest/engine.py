@@ -26,11 +26,18 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from videolake import constants as c
-from videolake.constants import CatalogLock
 from videolake.catalog.claimants import this_process
 from videolake.catalog.locks import lock_in_transaction
 from videolake.catalog.models import Derivative, Landing, QuarantineItem, Replica, Segment, Video, utcnow
-from videolake.catalog.repository import Batch, Catalog, HeldClaims, ListedFile, ObservationSummary, insert_ignoring_conflicts, upsert
+from videolake.catalog.repository import (
+    Batch,
+    Catalog,
+    HeldClaims,
+    ListedFile,
+    ObservationSummary,
+    insert_ignoring_conflicts,
+    upsert,
+)
 from videolake.ingest.landing import (
     MAX_SIDECAR_BYTES,
     LandedItem,
@@ -49,9 +56,7 @@ from videolake.ingest.landing import (
     too_large_sidecar,
     unsafe_name_reason,
 )
-from videolake.media.inspection import REASON_UNSAFE_NAME
 from videolake.ingest.parallel import map_files, prewarm
-from videolake.ingest.writers import open_for_writing
 from videolake.ingest.worker import (
     STATUS_CHANGED,
     STATUS_FAILED,
@@ -66,7 +71,8 @@ from videolake.ingest.worker import (
     probe_stored,
     thumbnail_stored,
 )
-from videolake.media.inspection import MediaLimits
+from videolake.ingest.writers import open_for_writing
+from videolake.media.inspection import REASON_UNSAFE_NAME, MediaLimits
 from videolake.segments.naming import SegmentNameError, SegmentTemplate, segment_times
 from videolake.storage import ObjectInfo, StorageBackend, StorageError, open_backend
 from videolake.storage.local_backend import LocalBackend
@@ -449,13 +455,11 @@ class IngestEngine:
                 if sidecar is not None:
                     return str(candidate), sidecar
             return None, None
-        key = find_sidecar(self.landing, item.key)  # type: ignore[arg-type]
-        if key is None:
+        info = find_sidecar(self.landing, item.key)  # type: ignore[arg-type]
+        if info is None:
             return None, None
+        key = info.key
         try:
-            info = self.landing.head(key)  # type: ignore[union-attr]
-            if info is None:
-                return None, None
             if info.size > MAX_SIDECAR_BYTES:
                 return key, too_large_sidecar(info.size)
             with self.landing.open(key) as fh:  # type: ignore[union-attr]
@@ -534,7 +538,6 @@ class IngestEngine:
             ).tuples()
         )
         hot_state: dict[int, str] = {}
-        being_deleted: set[int] = set()  # every copy is being deleted by a retention sweep
         states: dict[int, set[str]] = {}
         # Locked rows: a sweep marking these videos' copies ``deleting`` waits for this transaction, or
         # this one waits for it and then sees ``deleting`` (never a duplicate link to vanishing content).
@@ -545,6 +548,7 @@ class IngestEngine:
             states.setdefault(vid, set()).add(state)
             if backend == self.hot.url:
                 hot_state[vid] = state
+        # Every copy is being deleted by a retention sweep:
         being_deleted = {vid for vid, st in states.items() if c.REPLICA_DELETING in st and c.REPLICA_VERIFIED not in st}
         new_videos: dict[str, tuple[IngestOutcome, str, Any]] = {}
         planned: list[tuple[IngestOutcome, str, str, str, Any, bool]] = []  # outcome, result, detail, type, sidecar, add landing
@@ -722,7 +726,7 @@ class IngestEngine:
             dest_key = f"{utcnow():%Y-%m-%d}/{token}/{safe_file_name(PurePosixPath(item.key).name)}"
             quarantined_uri = f"{self.quarantine.url.rstrip('/')}/{dest_key}"
         with self.catalog.write() as s:
-            lock_in_transaction(s, CatalogLock.QUARANTINE)  # two runs quarantining one file record it once
+            lock_in_transaction(s, c.CatalogLock.QUARANTINE)  # two runs quarantining one file record it once
             if self.catalog.quarantine_for(s, item.uri, quarantined_uri) is None:
                 s.add(QuarantineItem(landing_uri=item.uri, name=item.name, source=item.source, reason=reason,
                                      detail=detail, size_bytes=item.size, sha256=sha256,
@@ -747,7 +751,8 @@ class IngestEngine:
                 except OSError:
                     continue
             return None
-        return find_sidecar(self.landing, key)  # type: ignore[arg-type]
+        info = find_sidecar(self.landing, key)  # type: ignore[arg-type]
+        return info.key if info is not None else None
 
     def _move_aside(self, key: str, dest_key: str) -> None:
         landing, quarantine = self.landing, self.quarantine

@@ -144,15 +144,16 @@ def list_landing(backend: StorageBackend) -> LandingListing:
     return LandingListing(videos, sidecars, in_progress, len(sidecars - paired))
 
 
-def find_sidecar(backend: StorageBackend, key: str) -> str | None:
-    """The sidecar of ``key``: a regular file (never a symlink, folder, FIFO or device) next to it."""
+def find_sidecar(backend: StorageBackend, key: str) -> ObjectInfo | None:
+    """The sidecar of ``key`` (its key, size, version): a regular file — never a symlink, folder,
+    FIFO or device — next to it."""
     for candidate in sidecar_candidates(key):
         try:
             info = backend.head(candidate)
         except (InvalidKey, OSError, StorageError):
             continue  # a name too long to exist, or unsafe: there is no such sidecar
         if info is not None and info.regular:
-            return candidate
+            return info
     return None
 
 

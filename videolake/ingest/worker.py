@@ -101,14 +101,10 @@ def _file_identity(key: str, path: Path) -> ObjectInfo | None:
 def _stored_already(hot: StorageBackend, key: str, sha: str, size: int) -> bool:
     """Whether ``hot`` holds exactly these bytes under ``key``: never trusted by the name alone — the
     size must match and the content hash to ``sha`` (a cut-short object from a full disk does not)."""
-    existing = hot.head(key)
-    if existing is None or existing.size != size:
-        return False
     try:
-        hot.verify(key, sha)
+        return hot.verify(key, sha).size == size  # absent: ObjectNotFound; other bytes: ChecksumMismatch
     except (ChecksumMismatch, ObjectNotFound):
         return False
-    return True
 
 
 def ingest_file(task: IngestTask) -> IngestOutcome:
