@@ -562,6 +562,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     storage = open_backend(env[c.ENV_HOT_STORAGE])
     if not isinstance(storage, LocalBackend):
         raise CliError(f"hot storage {storage.url} is not local: its links are presigned URLs, nothing to serve")
+    if not 0 <= args.port <= 65535:
+        raise CliError(f"--port {args.port} is not a TCP port (0-65535; 0 picks a free one)")
     secret = load_or_create_secret(os.environ.get(c.ENV_LINK_SECRET), Path(env[c.ENV_HOME]))
     try:
         server = make_server(storage, secret, args.host, args.port)

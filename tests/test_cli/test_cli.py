@@ -293,6 +293,19 @@ def test_links_follow_the_server_that_answers_them(cli_env, tmp_path):
     assert "no `videolake serve` is running" in cli(cli_env, "export", "link", done["id"]).stderr
 
 
+def test_serve_on_a_port_it_cannot_have_is_one_line(cli_env):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = cli(cli_env, "serve", "--port", str(taken.getsockname()[1]))
+    assert busy.returncode == 1 and busy.stdout == "", busy.stdout + busy.stderr
+    assert busy.stderr.startswith("videolake: cannot listen on 127.0.0.1:") and busy.stderr.count("\n") == 1
+    wrong = cli(cli_env, "serve", "--port", "99999")
+    assert wrong.returncode == 2 and wrong.stderr == "videolake: --port 99999 is not a TCP port (0-65535; 0 picks a free one)\n"
+
+
 def test_stitch_command(cli_env, tmp_path):
     from videolake.media.samples import make_clip
 

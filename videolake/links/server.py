@@ -188,9 +188,10 @@ class BoundedHTTPServer(HTTPServer):
 
     def __init__(self, address, handler, *, threads: int = DEFAULT_THREADS,  # type: ignore[no-untyped-def]
                  max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
-        super().__init__(address, handler)
+        # Before binding: a port that cannot be bound makes the base class call server_close() at once.
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="videolake-serve")
         self._slots = threading.BoundedSemaphore(max_connections)
+        super().__init__(address, handler)
 
     def process_request(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
         if not self._slots.acquire(blocking=False):
