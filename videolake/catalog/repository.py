@@ -167,7 +167,8 @@ class Catalog:
                 )
         # Gone from the zone: forgotten, unless a live run holds it (it finds it gone and says so); the
         # files of a run that died mid-cleanup are forgotten too, never left claimed forever.
-        dead = {by for *_, state, by in known.values() if state == c.LANDING_CLAIMED and is_dead(by)}
+        claimants = {by for *_, state, by in known.values() if state == c.LANDING_CLAIMED}
+        dead = {by for by in claimants if is_dead(by)}  # once per claimant, not per file
         vanished = [rid for key, (rid, _, _, state, by) in known.items()
                     if key not in seen and (state == c.LANDING_SEEN or by in dead)]
         with self.write() as s:

@@ -252,7 +252,7 @@ class IngestEngine:
         settled: set[str] = set()
         writing: set[str] = set()
         if local:
-            settled, writing = self._settle(summary.fresh)
+            settled, writing = self._settle({v.key: v for v in listing.videos if v.key in summary.fresh})
         batches = self.catalog.claim_stable(
             self.zone,
             tick,
@@ -273,36 +273,26 @@ class IngestEngine:
         )
         return summary, batches, listing
 
-    def _settle(self, fresh: set[str]) -> tuple[set[str], set[str]]:
-        """(settled, writing): the files new or changed in this listing that are known unchanged over
-        the settle, and every file some process has open for writing (before or after the settle).
+    def _settle(self, fresh: dict[str, ObjectInfo]) -> tuple[set[str], set[str]]:
+        """(settled, writing): the files new or changed in this listing (as listed) that are known
+        unchanged over the settle, and every file some process has open for writing (before or after).
 
-        A file nobody writes whose mtime and ctime are both older than the settle has not changed
-        for that long (every write moves them, and ctime cannot be set back): settled at once. The
-        others are looked at again once the youngest of them is a settle old (one wait for all).
+        A file nobody has open whose mtime is older than the settle has not changed for that long
+        (every write moves it; a writer that sets it back, like ``cp -p``, has closed the file by
+        then): settled at once, from the listing. The others are looked at again once the youngest
+        of them is a settle old (one wait for all).
         """
         root = self.landing.root  # type: ignore[union-attr]
         settle = self.settings.min_unchanged_seconds
         writing = open_for_writing(root)
-        now = time.time()
-        settled: set[str] = set()
-        pending: dict[str, tuple[int, int]] = {}
-        youngest = 0.0
-        for key in fresh - writing:
-            try:
-                st = os.lstat(root / key)
-            except OSError:
-                continue
-            touched = max(st.st_mtime, st.st_ctime)
-            if touched <= now - settle:
-                settled.add(key)
-            else:
-                pending[key] = (st.st_size, st.st_mtime_ns)
-                youngest = max(youngest, touched)
+        cutoff = time.time() - settle
+        settled = {key for key, info in fresh.items() if info.mtime <= cutoff and key not in writing}
+        pending = {key: info for key, info in fresh.items() if key not in settled and key not in writing}
         if pending:
-            time.sleep(max(0.0, youngest + settle - time.time()))
+            time.sleep(max(0.0, max(i.mtime for i in pending.values()) + settle - time.time()))
             writing |= open_for_writing(root)
-            settled |= {key for key, seen in pending.items() if key not in writing and _size_and_mtime(root / key) == seen}
+            settled |= {key for key, info in pending.items()
+                        if key not in writing and _size_and_mtime(root / key) == (info.size, info.mtime)}
         return settled - writing, writing
 
     def _set_aside_unstorable(self, listing: LandingListing) -> LandingListing:
@@ -931,12 +921,13 @@ def apply_probe(video: Video, probe: dict[str, Any]) -> None:
         setattr(video, column, value)
 
 
-def _size_and_mtime(path: Path) -> tuple[int, int] | None:
+def _size_and_mtime(path: Path) -> tuple[int, float] | None:
+    """As a listing gives them (``ObjectInfo.size``, ``.mtime``)."""
     try:
         st = os.lstat(path)
     except OSError:
         return None
-    return st.st_size, st.st_mtime_ns
+    return st.st_size, st.st_mtime
 
 
 def _listing_info(item: LandedItem) -> Any:
