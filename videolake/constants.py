@@ -10,6 +10,14 @@ class CatalogLock(StrEnum):
     QUARANTINE = "quarantine"  # recording a quarantined file once, whoever gets there first
     HOLDS = "holds"  # adding a legal hold / a retention batch deleting: a hold lands before or after, never between
 
+
+class KeyframeSnap(StrEnum):
+    """Where a stream-copied part of a segment begins, relative to the moment asked for."""
+
+    BEFORE = "before"  # the last keyframe at or before it: the first part of an export (never cut what was asked)
+    AFTER = "after"  # the first keyframe at or after it: a part overlapping the one before (never shown twice)
+
+
 # Environment variables (read only through Dagster EnvVar, or by the CLI at run time).
 ENV_HOME = "VIDEOLAKE_HOME"
 ENV_LANDING = "VIDEOLAKE_LANDING"

@@ -2,18 +2,21 @@
 
 ``create_export`` records a PENDING request; ``ExportEngine.run`` moves it to PROCESSING and then
 COMPLETED (outputs and a manifest stored in the storage backend, cataloged with sha256 and
-``expires_at``) or FAILED with the reason. Fast mode stream-copies and cuts on keyframes; accurate
-mode re-encodes and cuts at the exact times. Segments with different codecs, sizes or frame rates
-in one range are re-encoded to the first segment's format whatever the mode.
+``expires_at``) or FAILED with the reason. Every output is one continuous timeline whatever the
+segments' clocks (``videolake.exports.timeline``): gaps are closed in the video and listed in the
+manifest, with where each piece sits in the output and when it was recorded. Fast mode
+stream-copies and cuts on keyframes (the output may start up to a GOP early); accurate mode
+decodes and cuts at the exact times. Segments that differ in codec, size or audio, or whose codec
+an MP4 cannot carry, are re-encoded to the first segment's format whatever the mode.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 import shutil
-import subprocess
 import tempfile
 import uuid
 from dataclasses import dataclass, field
@@ -25,7 +28,7 @@ from sqlalchemy import select
 from videolake.catalog.models import Export, ExportOutput, utcnow
 from videolake.catalog.repository import Catalog
 from videolake.exports.sources import NoReadableCopy, local_copy
-from videolake.media.ffmpeg_tools import ffmpeg_executable
+from videolake.exports.timeline import Piece, PieceSpan, TimelineError, join_pieces, layout_of, normalize_piece
 from videolake.media.inspection import inspect_video
 from videolake.segments.index import SegmentHit, coverage_gaps, find_segments, known_cameras, longest_segment_seconds
 from videolake.storage import StorageBackend, sha256_file
@@ -35,6 +38,9 @@ MODES = ("fast", "accurate")
 DEFAULT_TTL_SECONDS = 48 * 3600
 MAX_TTL_SECONDS = 365 * 24 * 3600
 EXPORTS_PREFIX = "exports"
+# Overlaps shorter than this between consecutive segments are measurement, not footage: a probed
+# duration counts audio past the last frame, and names carry whole seconds.
+JOIN_TOLERANCE_S = 1.0
 
 
 class ExportError(Exception):
@@ -112,6 +118,7 @@ class CameraCut:
     covered_end: dt.datetime
     reencoded: str | None = None
     output: dict[str, Any] = field(default_factory=dict)
+    timeline: list[dict[str, Any]] = field(default_factory=list)  # where each piece sits in the output, and when it was recorded
 
 
 class ExportEngine:
@@ -188,60 +195,72 @@ class ExportEngine:
         except NoReadableCopy as exc:
             raise ExportError(f"segment {hit.segment_id} ({hit.camera_id} {hit.start.isoformat()}): {exc}") from exc
 
-    def _make(self, export_id: str, request: ExportRequest, cut: CameraCut, tmp: Path) -> None:
-        folder = tmp / f"cam-{hashlib.sha256(cut.camera.encode()).hexdigest()[:12]}"
-        folder.mkdir()
-        formats = {(h.video_codec, h.width, h.height) for h in cut.hits}
-        reencode = request.mode == "accurate" or len(formats) > 1
-        if len(formats) > 1:
-            cut.reencoded = "segments differ in codec or frame size: " + "; ".join(
-                f"{c or '?'} {w}x{h}" for c, w, h in sorted(formats, key=str)
-            )
-        lines = ["ffconcat version 1.0"]
+    def _pieces(self, request: ExportRequest, cut: CameraCut, folder: Path) -> list[tuple[SegmentHit, Piece]]:
+        """The part of each segment the range needs, as offsets from the segment's first frame; overlaps skipped."""
+        pieces: list[tuple[SegmentHit, Piece]] = []
         cursor = request.start
-        covered = 0.0  # seconds of footage kept, gaps excluded
-        first_offset = None  # where the range starts inside the first kept segment
         for hit in cut.hits:
             if hit.end <= cursor:
                 continue  # fully overlapped by what came before
-            path = self._local_segment(hit, folder)
-            lines.append(f"file '{ffconcat_quote(str(path))}'")
-            inpoint = max(0.0, (cursor - hit.start).total_seconds())
-            outpoint = (min(hit.end, request.end) - hit.start).total_seconds()
-            if first_offset is None:
-                first_offset = inpoint
-            covered += outpoint - inpoint
-            if not reencode:
-                # Fast: the demuxer cuts on the keyframes around these points.
-                if inpoint > 0:
-                    lines.append(f"inpoint {inpoint:.3f}")
-                if hit.end > request.end:
-                    lines.append(f"outpoint {outpoint:.3f}")
-            elif inpoint > 0 and len(lines) > 2:
-                # Overlapping segments: skip what the previous one already showed.
-                lines.append(f"inpoint {inpoint:.3f}")
-            cursor = hit.end
-        listing = folder / "list.ffconcat"
-        listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        out = folder / "out.mp4"
-        cmd = [ffmpeg_executable(), "-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing)]
-        if reencode:
-            first = cut.hits[0]
-            width, height = first.width or 1280, first.height or 720
-            vf = (f"scale={width}:{height}:force_original_aspect_ratio=decrease,"
-                  f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1")
-            # Accurate: decode, then drop exactly up to the start and stop after the covered length.
-            cmd += ["-ss", f"{first_offset or 0.0:.3f}", "-t", f"{covered:.3f}",
-                    "-map", "0:v:0", "-map", "0:a:0?", "-vf", vf, "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
-                    "-pix_fmt", "yuv420p", "-c:a", "aac"]
-        else:
-            cmd += ["-map", "0:v:0", "-map", "0:a:0?", "-c", "copy", "-avoid_negative_ts", "make_zero"]
-        if reencode:
-            cmd += ["-movflags", "+faststart"]  # cheap here; fast mode skips the second full write
-        cmd += [str(out)]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0 or not out.exists():
-            raise ExportError(f"ffmpeg could not cut {cut.camera}: {proc.stderr.strip()[-500:]}")
+            start_s = max(0.0, (cursor - hit.start).total_seconds())
+            if start_s < JOIN_TOLERANCE_S and hit is not cut.hits[0]:
+                start_s = 0.0  # a probed duration a little past the next start (audio tails) is not an overlap
+            end_s = None if hit.end <= request.end else (request.end - hit.start).total_seconds()
+            if end_s is not None and end_s - start_s < 0.001:
+                continue
+            label = f"segment {hit.segment_id} ({hit.camera_id} {hit.start.isoformat()})"
+            pieces.append((hit, Piece(self._local_segment(hit, folder), start_s, end_s, label)))
+            cursor = max(cursor, hit.end)
+        return pieces
+
+    def _make(self, export_id: str, request: ExportRequest, cut: CameraCut, tmp: Path) -> None:
+        """Cut one camera's output: 1. the pieces of its segments; 2. their layouts decide copy or re-encode;
+        3. re-encode pieces exactly when needed; 4. join them on one continuous timeline; 5. store it."""
+        folder = tmp / f"cam-{hashlib.sha256(cut.camera.encode()).hexdigest()[:12]}"
+        folder.mkdir()
+        # 1. Pieces.
+        pieces = self._pieces(request, cut, folder)
+        try:
+            # 2. Copy when every piece shares one layout an MP4 carries; else re-encode to the first's.
+            layouts = [layout_of(piece.path) for _, piece in pieces]
+            distinct = sorted({layout.describe() for layout in layouts})
+            if len(distinct) > 1:
+                cut.reencoded = "segments differ: " + "; ".join(distinct)
+            elif not layouts[0].copies_into_mp4():
+                cut.reencoded = f"{layouts[0].describe()} cannot be stream-copied into MP4"
+            reencode = request.mode == "accurate" or cut.reencoded is not None
+            out = folder / "out.mp4"
+            if reencode:
+                # 3. Decode and cut each piece at its exact times, into one layout.
+                with_audio = any(layout.audio_codec for layout in layouts)
+                target = next((layout for layout in layouts if layout.audio_codec), layouts[0])
+                target = dataclasses.replace(target, width=layouts[0].width, height=layouts[0].height, fps=layouts[0].fps)
+                joinable = [
+                    normalize_piece(piece, layout, target, folder / f"piece-{index:05d}", audio=with_audio)
+                    for index, ((_, piece), layout) in enumerate(zip(pieces, layouts, strict=True))
+                ]
+                # 4. Join (a faststart index is cheap after a re-encode).
+                joined = join_pieces(joinable, out, faststart=True)
+            else:
+                joined = join_pieces([piece for _, piece in pieces], out, layouts=layouts)  # 4. Join by stream copy.
+        except TimelineError as exc:
+            raise ExportError(f"{cut.camera}: {exc}") from exc
+        # When each piece kept was recorded: its segment's start, plus where in the segment it began.
+        hit_of = {piece.label: hit for hit, piece in pieces}
+        cut_at = {piece.label: piece.start_s if reencode else 0.0 for _, piece in pieces}
+
+        def recorded(span: PieceSpan, seconds: float = 0.0) -> dt.datetime:
+            offset = cut_at[span.label] + span.file_start_s + seconds
+            return hit_of[span.label].start + dt.timedelta(seconds=offset)
+
+        cut.covered_start = recorded(joined.spans[0])
+        cut.covered_end = recorded(joined.spans[-1], joined.spans[-1].seconds)
+        cut.timeline = [
+            {"at_s": round(span.out_start_s, 3), "seconds": round(span.seconds, 3),
+             "recorded_at": recorded(span).isoformat(), "segment_id": hit_of[span.label].segment_id}
+            for span in joined.spans
+        ]
+        # 5. Store.
         probe = inspect_video(out)
         sha = sha256_file(out)
         key = f"{EXPORTS_PREFIX}/{export_id}/{_safe(cut.camera)}.mp4"
@@ -272,6 +291,7 @@ class ExportEngine:
                     **{k: cut.output[k] for k in ("key", "sha256", "size_bytes", "duration_s", "video_codec", "width", "height")},
                     "covered": {"start": cut.covered_start.isoformat(), "end": cut.covered_end.isoformat()},
                     "reencoded": cut.reencoded,
+                    "timeline": cut.timeline,
                     "source_segments": [
                         {"video_id": h.video_id, "sha256": h.sha256, "start": h.start.isoformat(), "end": h.end.isoformat()}
                         for h in cut.hits
@@ -286,10 +306,6 @@ class ExportEngine:
         key = f"{EXPORTS_PREFIX}/{export_id}/manifest.json"
         self.storage.put_bytes(key, data, sha256=sha, content_type="application/json")
         return manifest, key, sha
-
-
-def ffconcat_quote(path: str) -> str:
-    return path.replace("'", "'\\''")
 
 
 def _safe(name: str) -> str:

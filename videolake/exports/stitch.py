@@ -1,6 +1,7 @@
 """Stitch catalog videos into one new catalog video (source_type ``stitched``, inputs recorded).
 
-Inputs that share codecs, frame size, frame rate and audio layout are joined by stream copy;
+Inputs that share codecs, frame size, frame rate and audio layout are joined by stream copy on one
+continuous timeline (``videolake.exports.timeline``);
 otherwise everything is re-encoded to the first input's size and frame rate (letterboxed, with
 silence for inputs without audio). The result goes through the normal ingest path (stored
 content-addressed, probed, thumbnailed), with a sidecar that declares it stitched.
@@ -21,8 +22,8 @@ from sqlalchemy import select
 from videolake import constants as c
 from videolake.catalog.models import Video, VideoInput
 from videolake.catalog.repository import Catalog
-from videolake.exports.engine import ffconcat_quote
 from videolake.exports.sources import NoReadableCopy, local_copy
+from videolake.exports.timeline import Piece, TimelineError, join_pieces, layout_of
 from videolake.ingest.engine import IngestEngine
 from videolake.ingest.landing import LandedItem
 from videolake.media.ffmpeg_tools import ffmpeg_executable
@@ -73,11 +74,20 @@ def stitch(engine: IngestEngine, ids: list[int], name: str | None = None) -> Sti
         except NoReadableCopy as exc:
             raise StitchError(str(exc)) from exc
         out = folder / name
+        if reencode is None:
+            try:
+                layouts = [layout_of(path) for path in paths]
+            except TimelineError as exc:
+                raise StitchError(str(exc)) from exc
+            if len({layout.copy_key() for layout in layouts}) > 1 or not layouts[0].copies_into_mp4():
+                reencode = "inputs differ in container or stream layout"
         cmd = [ffmpeg_executable(), "-nostdin", "-v", "error", "-y"]
         if reencode is None:
-            listing = folder / "list.ffconcat"
-            listing.write_text("ffconcat version 1.0\n" + "".join(f"file '{ffconcat_quote(str(p))}'\n" for p in paths))
-            cmd += ["-f", "concat", "-safe", "0", "-i", str(listing), "-map", "0:v:0", "-map", "0:a:0?", "-c", "copy"]
+            try:  # one continuous timeline whatever each input's clock
+                join_pieces([Piece(path, 0.0, None, f"video {v.id}") for v, path in zip(videos, paths, strict=True)],
+                            out, faststart=True)
+            except TimelineError as exc:
+                raise StitchError(f"the videos could not be joined: {exc}") from exc
         else:
             first = videos[0]
             width, height, fps = first.width, first.height, first.fps or 25
@@ -101,10 +111,10 @@ def stitch(engine: IngestEngine, ids: list[int], name: str | None = None) -> Sti
             if any_audio:
                 cmd += ["-map", "[a]", "-c:a", "aac"]
             cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"]
-        cmd += ["-movflags", "+faststart", str(out)]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise StitchError(f"ffmpeg could not stitch: {proc.stderr.strip()[-500:]}")
+            cmd += ["-movflags", "+faststart", str(out)]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise StitchError(f"ffmpeg could not stitch: {proc.stderr.strip()[-500:]}")
         inputs = [{"video_id": v.id, "sha256": v.sha256, "name": v.name} for v in videos]
         Path(f"{out}.json").write_text(json.dumps({"source_type": c.SOURCE_STITCHED, "stitched_from": inputs,
                                                    "reencoded": reencode}))
