@@ -8,7 +8,7 @@ from pipelines.partitions import landing_days
 from resources import ArchivePolicyResource, CatalogResource, StorageResource
 from videolake import constants as c
 from videolake.archive.engine import ArchiveEngine
-from videolake.ingest.engine import human_bytes
+from videolake.display import human_bytes
 
 
 @dg.asset(

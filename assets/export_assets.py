@@ -7,6 +7,7 @@ import dagster as dg
 from resources import CatalogResource, StorageResource
 from videolake import constants as c
 from videolake.exports.engine import DEFAULT_TTL_SECONDS, ExportEngine, ExportError, ExportRequest, create_export, export_to_dict
+from videolake.segments.index import SegmentQueryError
 
 
 class ExportConfig(dg.Config):
@@ -49,7 +50,7 @@ def video_exports(
                                     config.reason, int(config.ttl_hours * 3600))
             export_id = create_export(cat, request)
         export = ExportEngine(cat, hot_storage.backend()).run(export_id, run_id=context.run_id)
-    except ExportError as exc:
+    except (ExportError, SegmentQueryError) as exc:
         raise dg.Failure(description=f"export {export_id or '(not created)'} failed: {exc}",
                          metadata={"export_id": export_id or "", "status": "FAILED"}) from exc
     info = export_to_dict(export)

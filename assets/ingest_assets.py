@@ -28,7 +28,8 @@ from videolake import constants as c
 from videolake.archive.write_modes import ReplicationReport, WriteMode, ingest_target, replicate_after_ingest
 from videolake.catalog.claimants import describe
 from videolake.catalog.models import Derivative, Video
-from videolake.ingest.engine import IngestEngine, IngestReport, StepReport, human_bytes
+from videolake.display import human_bytes
+from videolake.ingest.engine import IngestEngine, IngestReport, StepReport
 from videolake.storage import BackendUnavailable
 
 landing_zone = dg.AssetSpec(
@@ -110,6 +111,11 @@ def ingest_lineage(
             target, fallback = ingest_target(hot, archive_backend, mode)
         except BackendUnavailable as exc:
             raise dg.Failure(description=f"nothing was ingested (landed files are untouched): {exc}") from exc
+    try:
+        hot.check()
+    except BackendUnavailable as exc:
+        _hand_back_batch(catalog, config)
+        raise dg.Failure(description=f"nothing was ingested (landed files are untouched): {exc}") from exc
     if fallback:
         context.log.warning(fallback)
     engine = build_ingest_engine(
@@ -177,12 +183,20 @@ def _ingest(context, engine: IngestEngine, config: IngestConfig, day: dt.date, f
     context.log.info(f"ingesting {len(items)} files for landing day {day}")
     report = engine.ingest(items, day, context.run_id, thumbnails=fused)
     if not config.paths:
-        report.waiting = engine.catalog.landing_backlog(engine.zone)["seen"]
+        # Files waiting to be complete: those seen, less this run's failures (handed back, seen again).
+        report.waiting = max(0, engine.catalog.landing_backlog(engine.zone)["seen"] - len(report.failed))
         if not config.batch_id:
             requeue = dt.timedelta(seconds=engine.settings.requeue_after_seconds)
             report.held = [{"claimant": describe(h.claimant), "files": h.files, "since": h.since.isoformat(),
                             "retried_at": (h.since + requeue).isoformat()} for h in report_held]
     return report, path_errors
+
+
+def _hand_back_batch(catalog: CatalogResource, config: IngestConfig) -> None:
+    """A sensor's batch the run cannot take goes back to the landing zone's queue at once."""
+    if config.batch_id:
+        cat = catalog.catalog()
+        cat.unclaim_landing_files(config.zone, [f.key for f in cat.batch_files(config.zone, config.batch_id)])
 
 
 def _replication_metadata(replication: ReplicationReport, fallback: str | None) -> dict:

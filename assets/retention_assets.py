@@ -6,7 +6,7 @@ import dagster as dg
 
 from resources import CatalogResource, RetentionPolicyResource, StorageResource
 from videolake import constants as c
-from videolake.ingest.engine import human_bytes
+from videolake.display import human_bytes
 from videolake.retention.policy import PolicyError
 from videolake.retention.sweep import RetentionSweep, SweepPlan, SweepRefused
 

@@ -14,9 +14,9 @@ import os
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from videolake.display import TerminalSafeStream
+from videolake.display import TerminalSafeStream, shorten
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
@@ -34,6 +34,8 @@ def _environment() -> dict[str, str]:
 
 
 def _catalog():  # type: ignore[no-untyped-def]
+    from sqlalchemy.exc import DBAPIError
+
     from videolake.catalog.database import CatalogConfigError
     from videolake.catalog.repository import Catalog
     from videolake.constants import ENV_CATALOG_URL
@@ -44,7 +46,8 @@ def _catalog():  # type: ignore[no-untyped-def]
     except CatalogConfigError as exc:
         raise CliError(str(exc)) from exc
     except Exception as exc:  # noqa: BLE001 - driver errors vary
-        raise CliError(f"cannot open the catalog at {_redact(url)}: {exc}", EXIT_FAILED) from exc
+        raise CliError(_one_line(exc) if isinstance(exc, DBAPIError) else
+                       f"cannot open the catalog at {_redact(url)}: {_one_line(exc)}", EXIT_FAILED) from exc
 
 
 def _redact(url: str) -> str:
@@ -130,6 +133,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not Path(p).expanduser().exists()]
     if missing:
         raise CliError("no such file or folder: " + ", ".join(missing))
+    _require_storage(env[c.ENV_HOT_STORAGE], "hot storage")
     instance = _dagster_instance()
     today = dt.datetime.now(dt.timezone.utc).date().isoformat()
     if args.paths:
@@ -150,7 +154,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             partition_key=day,
             run_config={
                 "ops": {c.OP_INGEST_LINEAGE: {"config": config}},
-                "loggers": {"console": {"config": {"log_level": "INFO" if args.verbose else "WARNING"}}},
+                # The outcome is printed below; Dagster's own log (a failed step's traceback) with --verbose.
+                "loggers": {"console": {"config": {"log_level": "INFO" if args.verbose else "CRITICAL"}}},
             },
             tags={c.TAG_TRIGGER: "cli", "videolake/zone": zone},
             raise_on_error=False,
@@ -191,6 +196,19 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if not all(r["success"] for r in runs):
         return EXIT_FAILED
     return EXIT_PARTIAL if problems else EXIT_OK
+
+
+def _require_storage(url: str, role: str) -> None:
+    """One line and exit 1 when a backend cannot be reached, before any run starts or any file is claimed."""
+    from videolake.storage import StorageError, UnsupportedStorageUrl, open_backend
+
+    try:
+        open_backend(url).check()
+    except UnsupportedStorageUrl as exc:
+        raise CliError(f"{role}: {exc}") from exc
+    except StorageError as exc:
+        raise CliError(f"{role} cannot be reached, nothing was ingested (landed files are untouched): "
+                       f"{str(exc).splitlines()[0]}", EXIT_FAILED) from exc
 
 
 def _segment_days(env: dict[str, str], today: str) -> list[str]:
@@ -289,7 +307,7 @@ def video_to_dict(video: Any) -> dict[str, Any]:
 
 
 def cmd_videos(args: argparse.Namespace) -> int:
-    from videolake.ingest.engine import human_bytes
+    from videolake.display import human_bytes
 
     videos = _catalog().list_videos(limit=args.limit, source=args.source)
     if args.json:
@@ -307,7 +325,7 @@ def cmd_videos(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from videolake.ingest.engine import human_bytes
+    from videolake.display import human_bytes
 
     env = _environment()
     status = _catalog().status()
@@ -362,7 +380,8 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(data)
         return EXIT_OK
-    rows = [[str(q["id"]), q["name"][:40], q["reason"], q["detail"][:70], q["quarantined_uri"] or "(left in place)"] for q in data]
+    rows = [[str(q["id"]), shorten(q["name"], 40), q["reason"], shorten(q["detail"], 70),
+             q["quarantined_uri"] or "(left in place)"] for q in data]
     print(_table(rows, ["id", "name", "reason", "detail", "moved to"]))
     print(f"{len(data)} quarantined files")
     return EXIT_OK
@@ -380,17 +399,23 @@ def parse_cli_time(text: str, what: str) -> dt.datetime:
 
 
 def cmd_segments(args: argparse.Namespace) -> int:
-    from videolake.segments.index import coverage_gaps, find_segments, known_cameras, longest_segment_seconds
+    from videolake.segments.index import (
+        UnknownCamera,
+        coverage_gaps,
+        find_segments,
+        longest_segment_seconds,
+        require_cameras,
+    )
 
     start, end = parse_cli_time(args.start, "start"), parse_cli_time(args.end, "end")
     if end <= start:
         raise CliError(f"the end {end.isoformat()} is not after the start {start.isoformat()}")
     catalog = _catalog()
+    try:
+        require_cameras(catalog, [args.camera])
+    except UnknownCamera as exc:
+        raise CliError(str(exc)) from exc
     longest = longest_segment_seconds(catalog, args.camera)
-    if longest == 0.0:
-        cameras = known_cameras(catalog)
-        raise CliError(f"camera {args.camera!r} has no segments in the catalog; known cameras: "
-                       + (", ".join(cameras[:50]) if cameras else "none yet"))
     hits = find_segments(catalog, args.camera, start, end, max_segment_s=longest)
     gaps = coverage_gaps(hits, start, end)
     requested = (end - start).total_seconds()
@@ -439,7 +464,7 @@ def _run_export(export_id: str, verbose: bool = False) -> Any:
         instance=_dagster_instance(),
         run_config={
             "ops": {c.ASSET_VIDEO_EXPORTS: {"config": {"export_id": export_id}}},
-            "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}},
+            "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}},
         },
         tags={c.TAG_TRIGGER: "cli", "videolake/export": export_id},
         raise_on_error=False,
@@ -459,14 +484,17 @@ def _print_export(info: dict[str, Any]) -> None:
 
 
 def cmd_export_create(args: argparse.Namespace) -> int:
-    from videolake.exports.engine import ExportError, ExportRequest, create_export, export_to_dict, load_export
+    from videolake.exports.engine import ExportError, ExportRequest, NoFootage, create_export, export_to_dict, load_export
+    from videolake.segments.index import UnknownCamera
 
     request = ExportRequest(args.camera, parse_cli_time(args.start, "start"), parse_cli_time(args.end, "end"),
                             args.mode, args.reason, parse_duration(args.ttl))
     catalog = _catalog()
     try:
         export_id = create_export(catalog, request)
-    except ExportError as exc:
+    except NoFootage as exc:
+        raise CliError(f"{exc}; nothing was exported", EXIT_FAILED) from exc
+    except (ExportError, UnknownCamera) as exc:
         raise CliError(str(exc)) from exc
     if not args.wait:
         print(json.dumps({"id": export_id, "status": "PENDING"}) if args.json else export_id)
@@ -727,7 +755,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def _human(n: int) -> str:
-    from videolake.ingest.engine import human_bytes
+    from videolake.display import human_bytes
 
     return human_bytes(n)
 
@@ -756,11 +784,12 @@ def cmd_hold_add(args: argparse.Namespace) -> int:
                                        f"{hold.camera_id} {start.isoformat()} → {end.isoformat()}")  # type: ignore[union-attr]
           + f" ({hold.reason})")
     if args.camera:
-        from videolake.segments.index import known_cameras
+        from videolake.segments.index import UnknownCamera, require_cameras
 
-        if args.camera not in known_cameras(catalog):
-            print(f"note: no footage of camera {args.camera!r} is cataloged yet; the hold covers it once it is",
-                  file=sys.stderr)
+        try:
+            require_cameras(catalog, [args.camera])
+        except UnknownCamera as exc:
+            print(f"note: {exc}; the hold covers its footage in that range once it is ingested", file=sys.stderr)
     return EXIT_OK
 
 
@@ -858,10 +887,22 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(rows)
         return EXIT_OK
-    table = [[str(r["id"]), r["at"][:19], r["action"], str(r["video_id"] or ""), (r["backend"] or "")[:40],
-              str(r["size_bytes"] or ""), str((r["detail"] or {}).get("policy", ""))[:40]] for r in rows]
-    print(_table(table, ["id", "at", "action", "video", "backend", "bytes", "policy"]))
+    table = [[str(r["id"]), r["at"][:19], r["action"], str(r["video_id"] or ""), str(r["size_bytes"] or ""),
+              _audit_detail(r)] for r in rows]
+    print(_table(table, ["id", "at", "action", "video", "bytes", "detail"]))
     return EXIT_OK
+
+
+def _audit_detail(row: dict[str, Any]) -> str:
+    """One line on what an audit row is about: the hold (what it covers and why), else the policy and where."""
+    from videolake.retention.holds import describe_hold
+
+    detail = row["detail"] or {}
+    if row["action"] in ("hold_added", "hold_released"):
+        verb = "hold" if row["action"] == "hold_added" else "released hold"
+        return f"{verb} {detail.get('hold')}: {describe_hold(detail, row['video_id'])}"
+    parts = [f"policy {detail['policy']}" if detail.get("policy") else "", row["backend"] or "", row["key"] or ""]
+    return shorten(" ".join(p for p in parts if p), 100)
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -875,8 +916,15 @@ def cmd_db(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors are one line (and exit 2), with where to read more."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="videolake", description="Store, catalog and move video (a Dagster code location).")
+    parser = _Parser(prog="videolake", description="Store, catalog and move video (a Dagster code location).")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help="ingest files now (without paths: every landing zone) through the Dagster job")
@@ -1018,7 +1066,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--if-empty", action="store_true")
     p.add_argument("--count", type=int, default=6)
     p.set_defaults(fn=cmd_seed_demo)
+    _add_verbose(parser)
     return parser
+
+
+def _add_verbose(parser: argparse.ArgumentParser) -> None:
+    """Every command takes --verbose: tracebacks (and Dagster's run log) instead of one line."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                _add_verbose(command)
+            return
+    if not any("--verbose" in action.option_strings for action in parser._actions):
+        parser.add_argument("--verbose", action="store_true", help="show tracebacks")
 
 
 # The VIDEOLAKE_* variables the user set (before defaults are filled in).
@@ -1041,10 +1101,37 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.fn(args))
     except CliError as exc:
+        if getattr(args, "verbose", False) and exc.__cause__ is not None:
+            import traceback
+
+            traceback.print_exception(exc.__cause__, file=sys.stderr)
         print(f"videolake: {exc}", file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever went wrong is one line; the traceback with --verbose
+        if getattr(args, "verbose", False):
+            raise
+        print(f"videolake: {_one_line(exc)} (--verbose shows the traceback)", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _one_line(exc: BaseException) -> str:
+    """What failed, in one line: the catalog or a backend that cannot be reached, or the error itself."""
+    from sqlalchemy.exc import DBAPIError
+
+    from videolake.storage import StorageError
+
+    if isinstance(exc, DBAPIError):
+        url = _environment().get("VIDEOLAKE_CATALOG_URL", "")
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        return f"the catalog at {_redact(url)} cannot be used: {reason}"
+    if isinstance(exc, StorageError):
+        return str(exc).splitlines()[0]
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def run() -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 import dagster as dg
 
 from tests.conftest import cli
+from tests.media_files import copy_clip
+from tests.servers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 VIDEOLAKE = str(Path(sys.executable).with_name("videolake"))
@@ -183,7 +185,7 @@ def test_ingest_takes_every_landing_zone_and_segments_query(cli_env, tmp_path):
     assert text.returncode == 0 and "0 segments, 0 of 3600 s covered, 1 gaps" in text.stdout
 
     unknown = cli(cli_env, "segments", "--camera", "cam99", "--start", "2026-11-20T10:00Z", "--end", "2026-11-20T11:00Z")
-    assert unknown.returncode == 2 and "known cameras: cam3" in unknown.stderr
+    assert unknown.returncode == 2 and "cameras with footage: cam3" in unknown.stderr
     backwards = cli(cli_env, "segments", "--camera", "cam3", "--start", "2026-11-20T11:00Z", "--end", "2026-11-20T10:00Z")
     assert backwards.returncode == 2 and "not after the start" in backwards.stderr
     garbage = cli(cli_env, "segments", "--camera", "cam3", "--start", "noon", "--end", "2026-11-20T10:00Z")
@@ -214,7 +216,10 @@ def test_export_create_wait_and_status(cli_env, tmp_path):
     assert "PENDING" in cli(cli_env, "export", "status", queued.stdout.strip()).stdout
 
     empty = cli(cli_env, "export", "create", "--camera", "cam3", "--start", "2026-11-20T12:00:00Z", "--end", "2026-11-20T12:05:00Z", "--wait")
-    assert empty.returncode == 1 and "FAILED" in empty.stdout and "no footage" in empty.stdout
+    assert empty.returncode == 1 and empty.stdout == ""
+    assert empty.stderr == ("videolake: no footage of cam3 between 2026-11-20T12:00:00+00:00 and 2026-11-20T12:05:00+00:00 "
+                            "(cam3 has footage from 2026-11-20T10:00:00+00:00 to 2026-11-20T10:00:08"
+                            + empty.stderr.split("10:00:08", 1)[1].split(")", 1)[0] + "); nothing was exported\n")
     never = cli(cli_env, "export", "create", "--camera", "cam3", "--start", "2026-11-20T10:00Z", "--end", "2026-11-20T10:01Z", "--ttl", "never")
     assert never.returncode == 2 and "links always expire" in never.stderr
     unknown = cli(cli_env, "export", "create", "--camera", "cam9", "--start", "2026-11-20T10:00Z", "--end", "2026-11-20T10:01Z")
@@ -353,3 +358,29 @@ def test_adopt_registers_a_legacy_folder_without_copying(cli_env, clips, tmp_pat
     assert party["poster_uri"] and party["sprite_uri"] and "/home/storage/" in party["poster_uri"]
     assert Path(party["poster_uri"].removeprefix("file://")).is_file()
     assert [r["uri"] for r in party["replicas"]] == [(legacy / "2019" / "party.mp4").as_uri()]  # still not copied
+
+
+def test_expected_refusals_are_one_line_with_the_traceback_behind_verbose(cli_env, tmp_path, clips):
+    """What a tired operator meets: each refusal is one line on stderr and its documented exit code."""
+    closed = f"postgresql+psycopg2://videolake:secret@127.0.0.1:{free_port()}/videolake"
+    no_catalog = cli({**cli_env, "VIDEOLAKE_CATALOG_URL": closed}, "videos")
+    assert no_catalog.returncode == 1 and no_catalog.stdout == ""
+    [line] = no_catalog.stderr.splitlines()
+    assert line.startswith("videolake: the catalog at postgresql+psycopg2://videolake:***@127.0.0.1:") and "refused" in line
+    assert "secret" not in no_catalog.stderr
+    verbose = cli({**cli_env, "VIDEOLAKE_CATALOG_URL": closed}, "videos", "--verbose")
+    assert verbose.returncode == 1 and "Traceback" in verbose.stderr and "secret" not in verbose.stderr
+
+    landed = copy_clip(clips.good, tmp_path / "home" / "landing" / "clip.mp4")
+    unreachable = {**cli_env, "VIDEOLAKE_HOT_STORAGE": "s3://videolake-hot/x", "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
+                   "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_MAX_ATTEMPTS": "1"}
+    down = cli(unreachable, "ingest")
+    assert down.returncode == 1 and down.stdout == "" and landed.exists()
+    [line] = down.stderr.splitlines()
+    assert line.startswith("videolake: hot storage cannot be reached, nothing was ingested (landed files are untouched): "
+                           "s3://videolake-hot/x")
+
+    for args in (["hold", "release", "999"], ["export", "status", "exp-nope"], ["videos", "--limit", "many"]):
+        refused = cli(cli_env, *args)
+        assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+        assert "Traceback" not in refused.stderr

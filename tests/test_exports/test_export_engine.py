@@ -13,11 +13,14 @@ from videolake.exports.engine import (
     ExportEngine,
     ExportError,
     ExportRequest,
+    NoFootage,
     create_export,
     export_to_dict,
     load_export,
 )
+from videolake.catalog.models import Export
 from videolake.media.inspection import inspect_video
+from videolake.segments.index import UnknownCamera
 from videolake.storage.local_backend import LocalBackend
 
 from tests.test_exports.conftest import at
@@ -74,11 +77,20 @@ def test_two_cameras_and_mixed_formats(site):
 
 def test_bad_requests_and_no_footage(site):
     catalog = site.catalog()
-    with pytest.raises(ExportError, match="unknown camera cam99"):
+    with pytest.raises(UnknownCamera, match="unknown camera cam99: no segments of it in the catalog; cameras with "
+                                            "footage: cam3, cam7"):
         create_export(catalog, ExportRequest(["cam99"], at("10:00:00"), at("10:01:00")))
     with pytest.raises(ExportError, match="not after the start"):
         create_export(catalog, ExportRequest(["cam3"], at("10:01:00"), at("10:00:00")))
-    export_id = create_export(catalog, ExportRequest(["cam3"], at("11:00:00"), at("11:30:00")))
+    # No footage in the range: refused at once, saying where the camera's footage is.
+    with pytest.raises(NoFootage, match=r"no footage of cam3 between .*11:00:00.* \(cam3 has footage from "
+                                        r"2026-11-20T10:00:00\+00:00 to 2026-11-20T10:00:2"):
+        create_export(catalog, ExportRequest(["cam3"], at("11:00:00"), at("11:30:00")))
+    # Footage that went away between the request and the run (a sweep): the export fails with the reason.
+    with catalog.write() as s:
+        s.add(Export(id="exp-gone", status="PENDING", cameras=["cam3"], start_at=at("11:00:00"), end_at=at("11:30:00"),
+                     mode="fast", ttl_seconds=3600))
+    export_id = "exp-gone"
     with pytest.raises(ExportError, match="no footage of cam3"):
         engine(site).run(export_id)
     failed = load_export(catalog, export_id)

@@ -67,12 +67,20 @@ def test_hold_cli_add_list_release_and_refusals(cli_env, clips, tmp_path):
     assert added.returncode == 0, added.stderr
     ranged = cli(cli_env, "hold", "add", "--camera", "lobby", "--start", "2026-11-01T10:00:00Z",
                  "--end", "2026-11-01T12:00:00+01:00", "--reason", "incident 9")
-    assert ranged.returncode == 0 and "no footage of camera 'lobby'" in ranged.stderr
+    # The words every command uses for a camera with no footage; a hold is kept (it covers footage ingested later).
+    assert ranged.returncode == 0 and ranged.stderr.startswith("note: unknown camera lobby: no segments of it in the catalog")
+    segments = cli(cli_env, "segments", "--camera", "lobby", "--start", "2026-11-01T10:00:00Z", "--end", "2026-11-01T11:00:00Z")
+    assert segments.returncode == 2 and segments.stderr.startswith("videolake: unknown camera lobby: no segments of it")
     listed = json.loads(cli(cli_env, "hold", "list", "--json").stdout)
     assert [(h["video_id"], h["camera"]) for h in listed] == [(video_id, None), (None, "lobby")]
     assert listed[1]["end"].startswith("2026-11-01T11:00:00")  # +01:00 is normalized to UTC
 
+    # The audit says what each hold covers and why.
+    audit = cli(cli_env, "audit", "--action", "hold_*").stdout
+    assert "lobby 2026-11-01T10:00:00+00:00 → 2026-11-01T11:00:00+00:00 (incident 9)" in audit
+    assert f"video {video_id} (case 1)" in audit
     assert cli(cli_env, "hold", "release", str(listed[0]["id"])).returncode == 0
+    assert f"released hold {listed[0]['id']}: video {video_id} (case 1)" in cli(cli_env, "audit").stdout
     assert len(json.loads(cli(cli_env, "hold", "list", "--json").stdout)) == 1
     assert len(json.loads(cli(cli_env, "hold", "list", "--all", "--json").stdout)) == 2
 

@@ -30,7 +30,15 @@ from videolake.catalog.repository import Catalog
 from videolake.exports.sources import NoReadableCopy, local_copy
 from videolake.exports.timeline import Piece, PieceSpan, TimelineError, join_pieces, layout_of, normalize_piece
 from videolake.media.inspection import inspect_video
-from videolake.segments.index import SegmentHit, coverage_gaps, find_segments, known_cameras, longest_segment_seconds
+from videolake.segments.index import (
+    SegmentHit,
+    UnknownCamera,
+    coverage_gaps,
+    find_segments,
+    footage_extent,
+    longest_segment_seconds,
+    require_cameras,
+)
 from videolake.storage import StorageBackend, sha256_file
 
 PENDING, PROCESSING, COMPLETED, FAILED = "PENDING", "PROCESSING", "COMPLETED", "FAILED"
@@ -73,16 +81,20 @@ class ExportRequest:
             raise ExportError(f"the link lifetime must be between 1 s and {MAX_TTL_SECONDS // 86400} days")
 
 
-def create_export(catalog: Catalog, request: ExportRequest, *, check_cameras: bool = True) -> str:
-    """Validate and record a PENDING export; returns its id."""
+class NoFootage(ExportError):
+    """None of the cameras has footage in the range asked for."""
+
+
+def create_export(catalog: Catalog, request: ExportRequest) -> str:
+    """Validate and record a PENDING export; returns its id.
+
+    Raises ``UnknownCamera`` for a camera with no segments, ``NoFootage`` when no camera has
+    footage in the range (the message says where the footage is), ``ExportError`` otherwise.
+    """
     request.validate()
-    if check_cameras:
-        cameras = set(known_cameras(catalog))
-        unknown = [cam for cam in request.cameras if cam not in cameras]
-        if unknown:
-            raise ExportError(
-                f"unknown camera {', '.join(unknown)}; cameras with footage: " + (", ".join(sorted(cameras)[:50]) or "none")
-            )
+    require_cameras(catalog, request.cameras)
+    if not any(find_segments(catalog, camera, request.start, request.end) for camera in request.cameras):
+        raise NoFootage(_no_footage(catalog, request))
     export_id = f"exp-{utcnow():%Y%m%d}-{uuid.uuid4().hex[:10]}"
     with catalog.write() as s:
         s.add(
@@ -90,6 +102,16 @@ def create_export(catalog: Catalog, request: ExportRequest, *, check_cameras: bo
                    mode=request.mode, reason=request.reason, ttl_seconds=request.ttl_seconds)
         )
     return export_id
+
+
+def _no_footage(catalog: Catalog, request: ExportRequest) -> str:
+    where = []
+    for camera in request.cameras:
+        extent = footage_extent(catalog, camera)
+        if extent is not None:
+            where.append(f"{camera} has footage from {extent[0].isoformat()} to {extent[1].isoformat()}")
+    return (f"no footage of {', '.join(request.cameras)} between {request.start.isoformat()} and "
+            f"{request.end.isoformat()}" + (f" ({'; '.join(where)})" if where else ""))
 
 
 def unfinished_exports(catalog: Catalog, limit: int = 100) -> list[str]:
@@ -166,13 +188,13 @@ class ExportEngine:
 
     # -- planning --------------------------------------------------------------------------------
     def _plan(self, request: ExportRequest) -> list[CameraCut]:
+        try:
+            require_cameras(self.catalog, request.cameras)
+        except UnknownCamera as exc:
+            raise ExportError(str(exc)) from exc
         cuts: list[CameraCut] = []
-        unknown: list[str] = []
         for camera in request.cameras:
             longest = longest_segment_seconds(self.catalog, camera)
-            if longest == 0.0:
-                unknown.append(camera)
-                continue
             hits = find_segments(self.catalog, camera, request.start, request.end, max_segment_s=longest)
             if not hits:
                 continue
@@ -180,12 +202,8 @@ class ExportEngine:
             covered_start = max(request.start, hits[0].start)
             covered_end = min(request.end, max(h.end for h in hits))
             cuts.append(CameraCut(camera, hits, gaps, covered_start, covered_end))
-        if unknown:
-            raise ExportError(f"unknown camera {', '.join(unknown)}: no segments of it in the catalog")
         if not cuts:
-            raise ExportError(
-                f"no footage of {', '.join(request.cameras)} between {request.start.isoformat()} and {request.end.isoformat()}"
-            )
+            raise NoFootage(_no_footage(self.catalog, request))
         return cuts
 
     # -- cutting ----------------------------------------------------------------------------------

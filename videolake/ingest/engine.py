@@ -38,6 +38,7 @@ from videolake.catalog.repository import (
     insert_ignoring_conflicts,
     upsert,
 )
+from videolake.display import human_bytes
 from videolake.ingest.landing import (
     MAX_SIDECAR_BYTES,
     LandedItem,
@@ -164,17 +165,6 @@ class StepReport:
     bytes_written: int = 0
     video_ids: list[int] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def human_bytes(n: int | float | None) -> str:
-    if n is None:
-        return ""
-    n = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} PB"
 
 
 def safe_file_name(name: str, limit: int = 120) -> str:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing
+import multiprocessing.util
 import os
 import select
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -18,6 +20,7 @@ R = TypeVar("R")
 _pool: ProcessPoolExecutor | None = None
 _pool_workers = 0
 _lock = threading.Lock()
+_finalizer: multiprocessing.util.Finalize | None = None
 # Below this many items the pool's start-up and pickling cost more than they save.
 MIN_ITEMS_FOR_POOL = 4
 
@@ -53,11 +56,22 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
             # gets no stop sentinel, and the exit then waits for it forever (seen as a CLI that never exits).
             _pool._safe_to_dynamically_spawn_children = False
             _pool_workers = workers
+            # Stop the workers when this process ends, however it ends. ``atexit`` is not enough: a
+            # process started by multiprocessing (Dagster's code server launches each run so) leaves
+            # through ``multiprocessing.util._exit_function``, which never runs atexit handlers and
+            # joins every child first, so the run's process would wait for idle workers forever.
+            # Finalizers with an exit priority run before that join, highest first: above the pool's
+            # own queues (10), whose finalizers stop the feeder threads the stop sentinels go through.
+            # Bound to no object: one bound to the pool would also fire when shutdown_pool drops it.
+            global _finalizer
+            if _finalizer is None:
+                _finalizer = multiprocessing.util.Finalize(None, shutdown_pool, exitpriority=100)
         return _pool
 
 
 def die_with_owner(owner_pid: int) -> None:
-    """In a worker: exit as soon as the process that owns the pool is gone, however it ended.
+    """In a worker: exit as soon as the process that owns the pool is gone, however it ended, and
+    leave Ctrl-C to the owner.
 
     A worker's parent is the fork server, not the owner, and the fork server outlives the owner
     while any worker holds its liveness pipe (each worker gets a copy): so the worker watches the
@@ -82,6 +96,8 @@ def die_with_owner(owner_pid: int) -> None:
             time.sleep(0.5)
 
     threading.Thread(target=watch, name="videolake-owner-watch", daemon=True).start()
+    # Ctrl-C reaches the whole process group: the owner decides what stops; a worker just goes with it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def prewarm(workers: int | None = None) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from videolake import constants as c
 from videolake.catalog.models import Derivative, Export, ExportOutput, Replica, Segment, Video
 from videolake.catalog.repository import Catalog
-from videolake.ingest.engine import human_bytes
+from videolake.display import human_bytes
 
 GROWTH_WINDOW_DAYS = 14
 

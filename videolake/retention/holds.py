@@ -54,8 +54,9 @@ def release_hold(catalog: Catalog, hold_id: int, *, by: str | None = None) -> Ho
         if hold.released_at is not None:
             raise HoldError(f"hold {hold_id} was already released at {hold.released_at.isoformat()}")
         hold.released_at, hold.released_by = utcnow(), by
-        s.add(AuditEvent(action="hold_released", video_id=hold.video_id, detail={"hold": hold.id, "by": by,
-                                                                                   "reason": hold.reason}))
+        s.add(AuditEvent(action="hold_released", video_id=hold.video_id,
+                         detail={"hold": hold.id, "camera": hold.camera_id, "start": _iso(hold.start_at),
+                                 "end": _iso(hold.end_at), "reason": hold.reason, "by": by}))
         s.flush()
         s.expunge(hold)
     return hold
@@ -95,6 +96,13 @@ def held_export_ids(session: Any) -> set[str]:
         if any(cam in (cameras or []) and start < h_end and end > h_start for cam, h_start, h_end in ranges):
             held.add(export_id)
     return held
+
+
+def describe_hold(detail: dict[str, Any], video_id: int | None) -> str:
+    """What a hold covers and why, from its audit row: ``lobby 10:00 → 11:00 (incident 9)``, ``video 7 (case 1)``."""
+    covers = (f"{detail.get('camera')} {detail.get('start')} → {detail.get('end')}" if detail.get("camera")
+              else f"video {video_id}")
+    return f"{covers} ({detail.get('reason') or 'no reason'})"
 
 
 def hold_to_dict(hold: Hold) -> dict[str, Any]:

@@ -89,3 +89,35 @@ def coverage_gaps(hits: list[SegmentHit], start: dt.datetime, end: dt.datetime, 
 def known_cameras(catalog: Catalog) -> list[str]:
     with catalog.read() as s:
         return list(s.scalars(select(Segment.camera_id).distinct().order_by(Segment.camera_id)))
+
+
+class UnknownCamera(SegmentQueryError):
+    """Cameras with no segment in the catalog. Every command says it in these words: queries and
+    exports refuse, a hold is kept with this as a note (it covers footage ingested later)."""
+
+    def __init__(self, unknown: list[str], known: list[str]) -> None:
+        self.unknown, self.known = unknown, known
+        names = ", ".join(unknown)
+        listed = ", ".join(known[:50]) + (f" and {len(known) - 50} more" if len(known) > 50 else "")
+        super().__init__(f"unknown camera {names}: no segments of it in the catalog; cameras with footage: "
+                         + (listed or "none yet"))
+
+
+def require_cameras(catalog: Catalog, cameras: list[str]) -> None:
+    """Raise ``UnknownCamera`` unless every one of ``cameras`` has segments in the catalog."""
+    with catalog.read() as s:
+        present = set(s.scalars(select(Segment.camera_id).where(Segment.camera_id.in_(cameras)).distinct()))
+    unknown = [camera for camera in cameras if camera not in present]
+    if unknown:
+        raise UnknownCamera(unknown, known_cameras(catalog))
+
+
+def footage_extent(catalog: Catalog, camera_id: str) -> tuple[dt.datetime, dt.datetime] | None:
+    """When the camera's cataloged footage begins and ends (None: it has none)."""
+    with catalog.read() as s:
+        first, last = s.execute(select(func.min(Segment.start_at), func.max(Segment.end_at))
+                                .where(Segment.camera_id == camera_id)).one()
+    if first is None:
+        return None
+    utc = dt.timezone.utc
+    return (first if first.tzinfo else first.replace(tzinfo=utc)), (last if last.tzinfo else last.replace(tzinfo=utc))
