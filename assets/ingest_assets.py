@@ -111,11 +111,12 @@ def ingest_lineage(
             target, fallback = ingest_target(hot, archive_backend, mode)
         except BackendUnavailable as exc:
             raise dg.Failure(description=f"nothing was ingested (landed files are untouched): {exc}") from exc
-    try:
-        hot.check()
-    except BackendUnavailable as exc:
-        _hand_back_batch(catalog, config)
-        raise dg.Failure(description=f"nothing was ingested (landed files are untouched): {exc}") from exc
+    if archive_backend is None:  # LOCAL: hot storage is the one copy written (BOTH and REMOTE were checked above)
+        try:
+            hot.check()
+        except BackendUnavailable as exc:
+            _hand_back_batch(catalog, config)
+            raise dg.Failure(description=f"nothing was ingested (landed files are untouched): {exc}") from exc
     if fallback:
         context.log.warning(fallback)
     engine = build_ingest_engine(

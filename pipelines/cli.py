@@ -50,6 +50,25 @@ def _catalog():  # type: ignore[no-untyped-def]
                        f"cannot open the catalog at {_redact(url)}: {_one_line(exc)}", EXIT_FAILED) from exc
 
 
+def _existing_catalog():  # type: ignore[no-untyped-def]
+    """The catalog, for a command that reads or changes what is in it: where there is none, say so
+    (a command run from another folder would otherwise open a new, empty one and report nothing)."""
+    from sqlalchemy.engine import make_url
+
+    from videolake.constants import ENV_CATALOG_URL, ENV_HOME
+
+    env = _environment()
+    url = make_url(env[ENV_CATALOG_URL])
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
+            and not Path(url.database).exists():
+        where = ("VIDEOLAKE_CATALOG_URL" if ENV_CATALOG_URL in _USER_SET else
+                 "VIDEOLAKE_HOME" if ENV_HOME in _USER_SET else "VIDEOLAKE_HOME (default: .videolake in this folder)")
+        raise CliError(f"no catalog at {url.database} (from {where}): run videolake from the folder that holds "
+                       "its .videolake, or set VIDEOLAKE_HOME to that .videolake folder (or VIDEOLAKE_CATALOG_URL to the "
+                       "catalog); `videolake ingest` or `videolake db upgrade` creates a new one")
+    return _catalog()
+
+
 def _redact(url: str) -> str:
     try:
         from sqlalchemy.engine import make_url
@@ -119,6 +138,7 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
         return EXIT_OK
     folder = Path(landing.removeprefix("file://"))
     if args.if_empty and folder.exists() and any(folder.rglob("*")):
+        print(f"not seeding: the landing zone {folder} already holds files (--if-empty)")
         return EXIT_OK
     made = seed_demo_landing(folder, args.count)
     print(f"seeded {len(made)} sample clips into {folder}")
@@ -133,7 +153,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not Path(p).expanduser().exists()]
     if missing:
         raise CliError("no such file or folder: " + ", ".join(missing))
-    _require_storage(env[c.ENV_HOT_STORAGE], "hot storage")
+    if env.get(c.ENV_WRITE_MODE, "LOCAL").upper() == "LOCAL":  # BOTH and REMOTE fall back when hot is down
+        _require_storage(env[c.ENV_HOT_STORAGE], "hot storage")
     instance = _dagster_instance()
     today = dt.datetime.now(dt.timezone.utc).date().isoformat()
     if args.paths:
@@ -309,7 +330,7 @@ def video_to_dict(video: Any) -> dict[str, Any]:
 def cmd_videos(args: argparse.Namespace) -> int:
     from videolake.display import human_bytes
 
-    videos = _catalog().list_videos(limit=args.limit, source=args.source)
+    videos = _existing_catalog().list_videos(limit=args.limit, source=args.source)
     if args.json:
         _print_json([video_to_dict(v) for v in videos])
         return EXIT_OK
@@ -328,7 +349,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from videolake.display import human_bytes
 
     env = _environment()
-    status = _catalog().status()
+    status = _existing_catalog().status()
     status["configuration"] = {
         "home": env["VIDEOLAKE_HOME"],
         "landing": env["VIDEOLAKE_LANDING"],
@@ -361,7 +382,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
-    items = _catalog().list_quarantine(limit=args.limit)
+    items = _existing_catalog().list_quarantine(limit=args.limit)
     data = [
         {
             "id": q.id,
@@ -410,7 +431,7 @@ def cmd_segments(args: argparse.Namespace) -> int:
     start, end = parse_cli_time(args.start, "start"), parse_cli_time(args.end, "end")
     if end <= start:
         raise CliError(f"the end {end.isoformat()} is not after the start {start.isoformat()}")
-    catalog = _catalog()
+    catalog = _existing_catalog()
     try:
         require_cameras(catalog, [args.camera])
     except UnknownCamera as exc:
@@ -489,7 +510,7 @@ def cmd_export_create(args: argparse.Namespace) -> int:
 
     request = ExportRequest(args.camera, parse_cli_time(args.start, "start"), parse_cli_time(args.end, "end"),
                             args.mode, args.reason, parse_duration(args.ttl))
-    catalog = _catalog()
+    catalog = _existing_catalog()
     try:
         export_id = create_export(catalog, request)
     except NoFootage as exc:
@@ -508,7 +529,7 @@ def cmd_export_create(args: argparse.Namespace) -> int:
 def cmd_export_status(args: argparse.Namespace) -> int:
     from videolake.exports.engine import export_to_dict, load_export
 
-    export = load_export(_catalog(), args.export_id)
+    export = load_export(_existing_catalog(), args.export_id)
     if export is None:
         raise CliError(f"no export {args.export_id!r}")
     info = export_to_dict(export)
@@ -524,7 +545,7 @@ def cmd_export_link(args: argparse.Namespace) -> int:
     from videolake.storage.local_backend import LocalBackend
 
     env = _environment()
-    export = load_export(_catalog(), args.export_id)
+    export = load_export(_existing_catalog(), args.export_id)
     if export is None:
         raise CliError(f"no export {args.export_id!r}")
     if export.status != "COMPLETED":
@@ -624,7 +645,7 @@ def cmd_stitch(args: argparse.Namespace) -> int:
 
     env = _environment()
     hot = open_backend(env[c.ENV_HOT_STORAGE])
-    engine = IngestEngine(_catalog(), hot, open_backend(env[c.ENV_QUARANTINE]), settings=IngestSettings(workers=1))
+    engine = IngestEngine(_existing_catalog(), hot, open_backend(env[c.ENV_QUARANTINE]), settings=IngestSettings(workers=1))
     try:
         result = stitch(engine, args.ids, args.name)
     except StitchError as exc:
@@ -699,7 +720,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
     if source.url == target.url:
         raise CliError(f"--from and --to name the same storage ({source.url})")
-    catalog = _catalog()
+    catalog = _existing_catalog()
     engine = ArchiveEngine(catalog, source, target, mode=mode, transfers=args.transfers, source_only=True,
                            verify_batch=args.batch)
     work = engine.todo(since=since, until=until)
@@ -771,7 +792,7 @@ def cmd_hold_add(args: argparse.Namespace) -> int:
 
     start = parse_cli_time(args.start, "start") if args.start else None
     end = parse_cli_time(args.end, "end") if args.end else None
-    catalog = _catalog()
+    catalog = _existing_catalog()
     try:
         hold = add_hold(catalog, reason=args.reason, camera=args.camera, start=start, end=end, video_id=args.video,
                         by=_operator())
@@ -796,7 +817,7 @@ def cmd_hold_add(args: argparse.Namespace) -> int:
 def cmd_hold_list(args: argparse.Namespace) -> int:
     from videolake.retention.holds import hold_to_dict, list_holds
 
-    holds = [hold_to_dict(h) for h in list_holds(_catalog(), include_released=args.all)]
+    holds = [hold_to_dict(h) for h in list_holds(_existing_catalog(), include_released=args.all)]
     if args.json:
         _print_json(holds)
         return EXIT_OK
@@ -812,7 +833,7 @@ def cmd_hold_release(args: argparse.Namespace) -> int:
     from videolake.retention.holds import HoldError, release_hold
 
     try:
-        hold = release_hold(_catalog(), args.id, by=_operator())
+        hold = release_hold(_existing_catalog(), args.id, by=_operator())
     except HoldError as exc:
         raise CliError(str(exc)) from exc
     print(f"hold {hold.id} released; its footage follows the retention policies again")
@@ -831,6 +852,7 @@ def cmd_retention(args: argparse.Namespace) -> int:
         load_policy(env[c.ENV_RETENTION])  # a bad file is a configuration error (exit 2), before any run starts
     except PolicyError as exc:
         raise CliError(f"{exc}\nnothing was planned or deleted", EXIT_USAGE) from exc
+    _existing_catalog()
     as_of = parse_cli_time(args.as_of, "as-of").isoformat() if args.as_of else None
     apply = args.action == "apply"
     config = {"apply": apply, "as_of": as_of, "force": bool(getattr(args, "force", False))}
@@ -880,7 +902,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         stmt = stmt.where(AuditEvent.action.like(args.action.replace("*", "%")))
     if args.video is not None:
         stmt = stmt.where(AuditEvent.video_id == args.video)
-    with _catalog().read() as s:
+    with _existing_catalog().read() as s:
         rows = [{"id": e.id, "at": e.at.isoformat(), "action": e.action, "video_id": e.video_id, "backend": e.backend,
                  "key": e.key, "size_bytes": e.size_bytes, "detail": e.detail, "run_id": e.run_id}
                 for e in s.scalars(stmt)]
@@ -932,7 +954,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", help="source name recorded for these files")
     p.add_argument("--reclaim", action="store_true",
                    help="also take files other runs hold claimed (a run that stopped on another machine)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true",
+                   help="print the outcome as one JSON object instead of the summary: the counts (files, ingested, "
+                        "duplicates, quarantined, skipped, failed), problems (each file not ingested, with why), "
+                        "waiting_for_stability, held_by_other_runs, and the runs with their ids")
     p.add_argument("--verbose", action="store_true", help="show the Dagster run log")
     p.set_defaults(fn=cmd_ingest)
 

@@ -16,9 +16,10 @@ def ingest_run_config(batch_id: str, zone: str = c.ZONE_UPLOADS) -> dict:
 
 
 def claim_and_request(
-    context: dg.SensorEvaluationContext, engine: IngestEngine, zone: str, zone_url: str
+    context: dg.SensorEvaluationContext, engine: IngestEngine, zone: str, zone_url: str, sensor_name: str
 ) -> dg.SensorResult | dg.SkipReason:
-    """One tick. Per-file state lives in the catalog; the cursor only counts ticks."""
+    """One tick. Per-file state lives in the catalog; the cursor only counts ticks. Runs are tagged
+    with the sensor that launched them (``videolake/trigger``)."""
     state = json.loads(context.cursor) if context.cursor else {}
     tick = int(state.get("tick", 0)) + 1
     started = time.perf_counter()
@@ -56,7 +57,7 @@ def claim_and_request(
                 # where the run quarantines them).
                 partition_key=b.group or today,
                 run_config=ingest_run_config(b.batch_id, zone),
-                tags={c.TAG_BATCH: b.batch_id, c.TAG_TRIGGER: f"{zone}_sensor", "videolake/zone": zone,
+                tags={c.TAG_BATCH: b.batch_id, c.TAG_TRIGGER: sensor_name, "videolake/zone": zone,
                       "videolake/files": str(b.files)},
             )
             for b in batches

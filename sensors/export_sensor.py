@@ -37,7 +37,7 @@ def export_requests_sensor(context: dg.SensorEvaluationContext, catalog: Catalog
             dg.RunRequest(
                 run_key=export_id if not runs else f"{export_id}:attempt-{len(runs) + 1}",
                 run_config={"ops": {c.ASSET_VIDEO_EXPORTS: {"config": {"export_id": export_id}}}},
-                tags={EXPORT_TAG: export_id, c.TAG_TRIGGER: "export_sensor"},
+                tags={EXPORT_TAG: export_id, c.TAG_TRIGGER: c.SENSOR_EXPORTS},
             )
         )
     return requests or dg.SkipReason("no pending export requests")

@@ -31,4 +31,4 @@ def landing_zone_sensor(
     ingest_settings: IngestSettingsResource,
 ) -> dg.SensorResult | dg.SkipReason:
     engine = build_ingest_engine(catalog, hot_storage, quarantine_storage, landing, ingest_settings)
-    return claim_and_request(context, engine, c.ZONE_UPLOADS, landing.url)
+    return claim_and_request(context, engine, c.ZONE_UPLOADS, landing.url, c.SENSOR_LANDING)

@@ -27,4 +27,4 @@ def catalog_quality_sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest
     if latest <= last:
         return dg.SkipReason("no new probes since the last quality run")
     context.update_cursor(str(latest))
-    return dg.RunRequest(run_key=f"quality-{latest}", tags={c.TAG_TRIGGER: "quality_sensor"})
+    return dg.RunRequest(run_key=f"quality-{latest}", tags={c.TAG_TRIGGER: c.SENSOR_CATALOG_QUALITY})

@@ -30,4 +30,4 @@ def segments_sensor(
         catalog, hot_storage, quarantine_storage, landing, ingest_settings,
         zone=c.ZONE_SEGMENTS, segments_landing=segments_landing, segment_naming=segment_naming,
     )
-    return claim_and_request(context, engine, c.ZONE_SEGMENTS, segments_landing.url)
+    return claim_and_request(context, engine, c.ZONE_SEGMENTS, segments_landing.url, c.SENSOR_SEGMENTS)

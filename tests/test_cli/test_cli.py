@@ -384,3 +384,29 @@ def test_expected_refusals_are_one_line_with_the_traceback_behind_verbose(cli_en
         refused = cli(cli_env, *args)
         assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
         assert "Traceback" not in refused.stderr
+
+
+def test_read_commands_elsewhere_say_there_is_no_catalog_and_create_none(cli_env, tmp_path):
+    """VIDEOLAKE_HOME defaults to .videolake in the current folder: run from elsewhere, a command must
+    say that no catalog is there (and how to point at one), not silently open a new, empty one."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in cli_env.items() if k != "VIDEOLAKE_HOME"}
+    for args in (["videos"], ["status"], ["quarantine"], ["audit"], ["hold", "list"],
+                 ["segments", "--camera", "c", "--start", "2026-11-20T10:00Z", "--end", "2026-11-20T11:00Z"]):
+        done = subprocess.run([VIDEOLAKE, *args], env=env, cwd=elsewhere, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and done.stdout == "", (args, done.stdout, done.stderr)
+        [line] = done.stderr.splitlines()
+        assert line.startswith(f"videolake: no catalog at {elsewhere / '.videolake' / 'catalog.sqlite'} (from "
+                               "VIDEOLAKE_HOME (default: .videolake in this folder)): run videolake from the folder")
+    assert list(elsewhere.iterdir()) == []  # nothing was created there
+    named = cli({**env, "VIDEOLAKE_HOME": str(tmp_path / "typo")}, "status")
+    assert named.returncode == 2 and "(from VIDEOLAKE_HOME)" in named.stderr and not (tmp_path / "typo").exists()
+
+
+def test_seed_demo_if_empty_says_when_it_did_nothing(cli_env, tmp_path):
+    first = cli(cli_env, "seed-demo", "--if-empty", "--count", "2")
+    assert first.returncode == 0 and first.stdout.startswith("seeded ") and "sample clips into" in first.stdout
+    again = cli(cli_env, "seed-demo", "--if-empty")
+    assert again.returncode == 0
+    assert again.stdout.strip() == f"not seeding: the landing zone {tmp_path / 'home' / 'landing'} already holds files (--if-empty)"

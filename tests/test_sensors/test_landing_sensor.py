@@ -79,6 +79,7 @@ def test_complete_files_go_at_the_first_tick_and_files_being_written_wait(sqlite
             thread.join()
         requests = result.run_requests
         assert sum(int(r.tags["videolake/files"]) for r in requests) == 2  # b.mp4 and c.ts
+        assert {r.tags["videolake/trigger"] for r in requests} == {"landing_zone_sensor"}  # the sensor's own name
         assert len({r.run_key for r in requests}) == len(requests) == 1
         assert requests[0].partition_key and requests[0].run_config["ops"]["ingest_lineage"]["config"]["batch_id"]
         with open(growing, "ab") as fh:

@@ -21,14 +21,13 @@ import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from videolake.catalog.models import Export, ExportOutput, utcnow
 from videolake.catalog.repository import Catalog
 from videolake.exports.sources import NoReadableCopy, local_copy
-from videolake.exports.timeline import Piece, PieceSpan, TimelineError, join_pieces, layout_of, normalize_piece
 from videolake.media.inspection import inspect_video
 from videolake.segments.index import (
     SegmentHit,
@@ -40,6 +39,9 @@ from videolake.segments.index import (
     require_cameras,
 )
 from videolake.storage import StorageBackend, sha256_file
+
+if TYPE_CHECKING:
+    from videolake.exports.timeline import Piece
 
 PENDING, PROCESSING, COMPLETED, FAILED = "PENDING", "PROCESSING", "COMPLETED", "FAILED"
 MODES = ("fast", "accurate")
@@ -215,6 +217,8 @@ class ExportEngine:
 
     def _pieces(self, request: ExportRequest, cut: CameraCut, folder: Path) -> list[tuple[SegmentHit, Piece]]:
         """The part of each segment the range needs, as offsets from the segment's first frame; overlaps skipped."""
+        from videolake.exports.timeline import Piece
+
         pieces: list[tuple[SegmentHit, Piece]] = []
         cursor = request.start
         for hit in cut.hits:
@@ -234,6 +238,9 @@ class ExportEngine:
     def _make(self, export_id: str, request: ExportRequest, cut: CameraCut, tmp: Path) -> None:
         """Cut one camera's output: 1. the pieces of its segments; 2. their layouts decide copy or re-encode;
         3. re-encode pieces exactly when needed; 4. join them on one continuous timeline; 5. store it."""
+        # PyAV is loaded when an export is cut, not when the code location loads.
+        from videolake.exports.timeline import PieceSpan, TimelineError, join_pieces, layout_of, normalize_piece
+
         folder = tmp / f"cam-{hashlib.sha256(cut.camera.encode()).hexdigest()[:12]}"
         folder.mkdir()
         # 1. Pieces.
