@@ -72,6 +72,8 @@ PARTITIONS_START_DATE = "2020-01-01"
 TAG_BATCH = "videolake/batch"
 TAG_SOURCE = "videolake/source"
 TAG_TRIGGER = "videolake/trigger"
+CHECK_HOT_INTEGRITY = "hot_storage_integrity"
+CHECK_ARCHIVE_INTEGRITY = "archive_integrity"
 
 # Source types of a video.
 SOURCE_UPLOADED = "uploaded"

@@ -410,3 +410,32 @@ def test_seed_demo_if_empty_says_when_it_did_nothing(cli_env, tmp_path):
     again = cli(cli_env, "seed-demo", "--if-empty")
     assert again.returncode == 0
     assert again.stdout.strip() == f"not seeding: the landing zone {tmp_path / 'home' / 'landing'} already holds files (--if-empty)"
+
+
+def test_scrub_runs_the_integrity_checks_now_and_the_ui_shows_them(cli_env, tmp_path, clips):
+    home = tmp_path / "home"
+    copy_clip(clips.good, home / "landing" / "a.mp4")
+    copy_clip(clips.other, home / "landing" / "b.mp4")
+    assert cli(cli_env, "ingest").returncode == 0
+    clean = cli(cli_env, "scrub")
+    assert clean.returncode == 0, clean.stderr
+    assert f"hot file://{home / 'storage'}: 6 objects cataloged, 6 re-read and re-hashed: catalog and storage agree" \
+        in clean.stdout  # two videos, their posters and sprites
+    [stored] = [p for p in (home / "storage" / "videos").rglob("*") if p.is_file() and p.stat().st_size == clips.good.stat().st_size]
+    with stored.open("r+b") as f:  # bit rot: same size, different bytes
+        f.seek(1000)
+        f.write(b"\0" * 16)
+    rotten = cli(cli_env, "scrub", "--storage", "hot", "--json")
+    assert rotten.returncode == 1
+    report = json.loads(rotten.stdout)
+    assert report["passed"] is False
+    assert [(f["problem"], f["key"]) for f in report["storage"][0]["findings"]] == [
+        ("checksum_mismatch", str(stored.relative_to(home / "storage")))]
+    # The same result is the check's latest evaluation in the Dagster instance (the UI's checks tab).
+    from dagster._core.instance.ref import InstanceRef
+
+    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home / "dagster")))
+    key = dg.AssetCheckKey(dg.AssetKey("ingested_videos"), "hot_storage_integrity")
+    [latest] = instance.event_log_storage.get_asset_check_execution_history(key, limit=1)
+    assert latest.evaluation is not None and latest.evaluation.passed is False
+    assert cli(cli_env, "scrub", "--sample", "-1").returncode == 2

@@ -146,13 +146,29 @@ def test_unreachable_hot_storage_fails_the_run_and_keeps_the_files(sqlite_lake, 
     result = run_ingest(lake, raise_on_error=False, hot_storage=unreachable)
     assert not result.success
     failure = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"][0]
-    assert "could not be ingested and stay where they are" in failure.event_specific_data.user_failure_data.description
+    description = failure.event_specific_data.user_failure_data.description
+    assert description.startswith("nothing was ingested (landed files are untouched): s3://videolake-hot/x")
     assert (lake.landing / "a.mp4").is_file()
     with lake.catalog().read() as s:
         assert s.scalar(select(func.count(Video.id))) == 0
-    # Once storage is back, the next run ingests it (the claim expires first).
-    result = run_ingest(lake, ingest_settings=IngestSettingsResource(stable_after_seconds=0, requeue_after_seconds=0))
+    # Checked before anything was claimed: once storage is back, the next run ingests it at once.
+    result = run_ingest(lake)
     assert materialization(result, "ingested_videos")["ingested"] == 1
+
+
+def test_of_files_with_the_same_content_the_first_landed_names_the_video(sqlite_lake, clips):
+    """Not the first listed (names sort "a" before "b") nor the first a worker finished."""
+    lake = sqlite_lake
+    first = lake.drop(clips.good, "b-landed-first.mp4")
+    later = lake.drop(clips.good, "a-landed-later.mp4")
+    os.utime(first, (first.stat().st_mtime - 120,) * 2)
+    os.utime(later, (later.stat().st_mtime - 60,) * 2)
+    result = run_ingest(lake)
+    assert materialization(result, "ingested_videos")["duplicates"] == 1
+    with lake.catalog().read() as s:
+        assert list(s.scalars(select(Video.name))) == ["b-landed-first.mp4"]
+        outcomes = {name: outcome for name, outcome in s.execute(select(Landing.name, Landing.outcome))}
+    assert outcomes == {"b-landed-first.mp4": "ingested", "a-landed-later.mp4": "duplicate"}
 
 
 def test_s3_landing_and_s3_hot_storage(sqlite_lake, clips, s3_env):

@@ -380,12 +380,17 @@ class IngestEngine:
         *,
         thumbnails: bool = False,
     ) -> IngestReport:
-        """Ingest ``items``; with ``thumbnails`` each new file is also thumbnailed in the same pass."""
+        """Ingest ``items``; with ``thumbnails`` each new file is also thumbnailed in the same pass.
+
+        Files are taken in the order they landed (modification time, then name): of files with the
+        same content, the first landed gives the video its name and source, the others are
+        duplicates of it, whatever order the zone was listed or the workers finished in.
+        """
         started = time.perf_counter()
         report = IngestReport()
         tasks: list[IngestTask] = []
         hot_writer = self.hot.deferred()  # workers skip per-file fsync; _record flushes once per chunk
-        for item in items:
+        for item in sorted(items, key=lambda i: (i.mtime, i.key)):
             rejection = rejection_for_listing(_listing_info(item))
             if rejection is None and self.segment_template is not None and item.zone is not None:
                 item, rejection = self._with_segment_times(item)
