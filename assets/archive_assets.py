@@ -4,6 +4,8 @@ import datetime as dt
 
 import dagster as dg
 
+from assets.readable import with_readable
+
 from pipelines.partitions import landing_days
 from resources import ArchivePolicyResource, CatalogResource, StorageResource
 from videolake import constants as c
@@ -45,4 +47,4 @@ def archived_videos(
             + "; ".join(f"{v}: {e}" for v, e in report.errors[:10]),
             metadata=metadata,
         )
-    return dg.MaterializeResult(metadata=metadata)
+    return dg.MaterializeResult(metadata=with_readable(metadata))

@@ -14,6 +14,7 @@ from collections import Counter
 import dagster as dg
 from sqlalchemy import func, select
 
+from assets.readable import with_readable
 from pipelines.partitions import landing_days
 from resources import (
     ArchivePolicyResource,
@@ -203,14 +204,14 @@ def _hand_back_batch(catalog: CatalogResource, config: IngestConfig) -> None:
 def _replication_metadata(replication: ReplicationReport, fallback: str | None) -> dict:
     rows = "\n".join(f"| {vid} | {backend} | {why[:120]} |" for vid, backend, why in replication.pending[:50])
     table = "| video | pending on | why |\n|---|---|---|\n" + rows if rows else "nothing pending"
-    return {
+    return with_readable({
         "replicas_copied": dg.MetadataValue.int(replication.copied),
         "replica_bytes_copied": dg.MetadataValue.int(replication.bytes_copied),
         "hot_copies_deleted": dg.MetadataValue.int(replication.hot_deleted),
         "replicas_pending": dg.MetadataValue.int(len(replication.pending)),
         "pending_replicas": dg.MetadataValue.md(table),
         "write_notes": dg.MetadataValue.json([fallback, *replication.notes] if fallback else replication.notes),
-    }
+    })
 
 
 def _ingest_metadata(report: IngestReport, path_errors: list[str]) -> dict:
@@ -220,7 +221,7 @@ def _ingest_metadata(report: IngestReport, path_errors: list[str]) -> dict:
         for r in report.results
         if r.outcome not in (c.OUTCOME_INGESTED, c.OUTCOME_DUPLICATE)
     ] + [{"file": e, "outcome": "failed", "detail": "not found"} for e in path_errors]
-    return {
+    return with_readable({
         **{k: dg.MetadataValue.int(v) for k, v in summary.items() if k != "seconds"},
         "seconds": dg.MetadataValue.float(float(summary["seconds"])),
         "waiting_for_stability": dg.MetadataValue.int(report.waiting),
@@ -229,7 +230,7 @@ def _ingest_metadata(report: IngestReport, path_errors: list[str]) -> dict:
         "quarantine_reasons": dg.MetadataValue.json(dict(report.reasons())),
         "problems": dg.MetadataValue.json(problems[:200]),
         "file_table": dg.MetadataValue.md(report.markdown()),
-    }
+    })
 
 
 def _probe_metadata(engine: IngestEngine, day: dt.date, report: StepReport) -> dict:
@@ -243,14 +244,14 @@ def _probe_metadata(engine: IngestEngine, day: dt.date, report: StepReport) -> d
     sizes = Counter(f"{r.width}x{r.height}" for r in rows)
     table = ["| codecs | videos |", "|---|---:|"] + [f"| {k} | {v} |" for k, v in codecs.most_common(20)]
     table += ["", "| resolution | videos |", "|---|---:|"] + [f"| {k} | {v} |" for k, v in sizes.most_common(20)]
-    return {
+    return with_readable({
         "probed_now": dg.MetadataValue.int(report.processed),
         "videos_probed_for_day": dg.MetadataValue.int(int(probed or 0)),
         "probe_errors": dg.MetadataValue.json([{"video_id": v, "error": e} for v, e in report.errors[:100]]),
         "total_duration_s": dg.MetadataValue.float(float(round(sum(r.duration_s or 0.0 for r in rows), 2))),
         "total_size": dg.MetadataValue.text(human_bytes(sum(r.size_bytes for r in rows))),
         "summary": dg.MetadataValue.md("\n".join(table)),
-    }
+    })
 
 
 def _thumbnail_metadata(engine: IngestEngine, day: dt.date, made_in_ingest: list[int], filled: StepReport) -> dict:
@@ -261,7 +262,7 @@ def _thumbnail_metadata(engine: IngestEngine, day: dt.date, made_in_ingest: list
             .where(Video.landing_date == day)
         ).one()
     ids = made_in_ingest + filled.video_ids
-    return {
+    return with_readable({
         "videos_thumbnailed": dg.MetadataValue.int(len(ids)),
         "made_while_ingesting": dg.MetadataValue.int(len(made_in_ingest)),
         "filled_now": dg.MetadataValue.int(filled.processed),
@@ -269,4 +270,4 @@ def _thumbnail_metadata(engine: IngestEngine, day: dt.date, made_in_ingest: list
         "thumbnail_bytes_for_day": dg.MetadataValue.int(int(size)),
         "errors": dg.MetadataValue.json([{"video_id": v, "error": e} for v, e in filled.errors[:100]]),
         "preview": dg.MetadataValue.md(engine.poster_preview_markdown(ids)),
-    }
+    })

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.readable import with_readable
+
 from resources import CatalogResource, RetentionPolicyResource, StorageReportResource
 from videolake import constants as c
 from videolake.reports.storage_report import (
@@ -35,7 +37,7 @@ def storage_report(catalog: CatalogResource, retention: RetentionPolicyResource,
     tmp.replace(metrics_path)  # node_exporter never reads a half-written file
     runway = report.runway
     soonest = runway.dropna(subset=["days_left"]).sort_values("days_left").head(1)
-    return dg.MaterializeResult(metadata={
+    return dg.MaterializeResult(metadata=with_readable({
         "total_bytes": dg.MetadataValue.int(int(report.objects["bytes"].sum()) if len(report.objects) else 0),
         "objects": dg.MetadataValue.int(len(report.objects)),
         "growth_chart": dg.MetadataValue.md(png_markdown(charts["growth"], "bytes stored per day")),
@@ -48,4 +50,4 @@ def storage_report(catalog: CatalogResource, retention: RetentionPolicyResource,
         "soonest_full": dg.MetadataValue.text(
             f"{soonest.iloc[0]['backend']}: {soonest.iloc[0]['days_left']} days" if len(soonest) else "no quota set"),
         "prometheus_textfile": dg.MetadataValue.path(str(metrics_path)),
-    })
+    }))

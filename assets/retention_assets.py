@@ -4,6 +4,8 @@ import datetime as dt
 
 import dagster as dg
 
+from assets.readable import with_readable
+
 from resources import CatalogResource, RetentionPolicyResource, StorageResource
 from videolake import constants as c
 from videolake.display import human_bytes
@@ -100,15 +102,15 @@ def retention_sweep(context: dg.AssetExecutionContext, config: RetentionConfig, 
         metadata["refused"] = dg.MetadataValue.json(refusals)
         if config.apply:
             raise dg.Failure(description="retention sweep refused, nothing deleted: " + "; ".join(refusals),
-                             metadata=metadata)
+                             metadata=with_readable(metadata))
         # A dry run is a plan: it succeeds, and says that applying it would be refused, and why.
         context.log.info("applying this plan would be refused: " + "; ".join(refusals))
-        return dg.MaterializeResult(metadata=metadata)
+        return dg.MaterializeResult(metadata=with_readable(metadata))
     if config.apply:
         try:
             report = sweep.apply(plan, run_id=context.run_id, force=config.force)
         except SweepRefused as exc:
-            raise dg.Failure(description=f"retention sweep refused, nothing deleted: {exc}", metadata=metadata) from exc
+            raise dg.Failure(description=f"retention sweep refused, nothing deleted: {exc}", metadata=with_readable(metadata)) from exc
         metadata.update({
             "deleted_objects": dg.MetadataValue.int(report.deleted_objects),
             "bytes_deleted": dg.MetadataValue.int(report.bytes_freed),
@@ -118,5 +120,5 @@ def retention_sweep(context: dg.AssetExecutionContext, config: RetentionConfig, 
         })
         if report.failures:
             raise dg.Failure(description="some objects could not be deleted (their rows are kept; the next sweep "
-                             "retries): " + "; ".join(report.failures[:5]), metadata=metadata)
-    return dg.MaterializeResult(metadata=metadata)
+                             "retries): " + "; ".join(report.failures[:5]), metadata=with_readable(metadata))
+    return dg.MaterializeResult(metadata=with_readable(metadata))

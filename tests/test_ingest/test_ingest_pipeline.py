@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 from pathlib import Path
@@ -104,6 +106,13 @@ def test_landing_to_catalog_with_bad_input_and_duplicates(lake, clips):
     # Thumbnails exist in storage and the preview is inlined for the UI.
     thumbs = materialization(result, "video_thumbnails")
     assert thumbs["videos_thumbnailed"] == 3 and thumbs["preview"].startswith("![posters](data:image/jpeg;base64,")
+    # The contact sheet is a full grid: three posters in one row, each with a caption strip below it.
+    from PIL import Image
+
+    sheet = Image.open(io.BytesIO(base64.b64decode(thumbs["preview"].split("base64,")[1].split(")")[0])))
+    assert sheet.width >= 3 * 240 and sheet.height < 240 + 60
+    probes = materialization(result, "video_probes")
+    assert probes["total_duration_s_readable"].endswith(" s") and thumbs["thumbnail_bytes_for_day_readable"].endswith("KB")
     with catalog.read() as s:
         for d in s.scalars(select(Derivative)):
             assert (lake.storage / d.key).is_file() and d.width > 0

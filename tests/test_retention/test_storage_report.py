@@ -26,6 +26,7 @@ def test_report_tables_charts_runway_and_metrics(tmp_path):
     meta = {k: v.value for k, v in result.asset_materializations_for_node("storage_report")[0].metadata.items()}
     hot_bytes = 3 * 7000 + 5000 + 4 * 3  # videos + posters
     assert meta["total_bytes"] == hot_bytes + 3 * 7000 and meta["objects"] == 4 + 4 + 3
+    assert meta["total_bytes_readable"] == "45.9 KB"  # 47,012 bytes, for people, beside the raw number
     for chart in ("growth_chart", "quota_chart"):
         png = base64.b64decode(meta[chart].split("base64,")[1].rstrip(")"))
         assert png.startswith(b"\x89PNG") and len(png) > 2000

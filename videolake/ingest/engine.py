@@ -38,7 +38,7 @@ from videolake.catalog.repository import (
     insert_ignoring_conflicts,
     upsert,
 )
-from videolake.display import human_bytes
+from videolake.display import human_bytes, human_duration, shorten
 from videolake.ingest.landing import (
     MAX_SIDECAR_BYTES,
     LandedItem,
@@ -840,40 +840,48 @@ class IngestEngine:
         return report
 
     def poster_preview_markdown(self, video_ids: Sequence[int], limit: int = 8) -> str:
-        """A contact sheet of up to ``limit`` posters, inlined as a data URI for the Dagster UI."""
-        from PIL import Image
+        """A contact sheet of up to ``limit`` posters, captioned with name and duration, inlined as a
+        data URI for the Dagster UI. The grid is always full: as many posters as fill whole rows."""
+        from PIL import Image, ImageDraw, ImageFont
 
         ids = list(video_ids)[:limit]
         if not ids:
             return "_no posters in this run_"
         with self.catalog.read() as s:
             rows = s.execute(
-                select(Derivative.key, Video.name)
+                select(Derivative.key, Video.name, Video.duration_s)
                 .join(Video, Video.id == Derivative.video_id)
                 .where(Derivative.video_id.in_(ids), Derivative.kind == c.DERIVATIVE_POSTER, Derivative.backend == self.hot.url)
+                .order_by(Video.id)
             ).all()
-        images = []
-        for key, _name in rows:
+        tiles = []
+        for key, name, duration in rows:
             try:
                 with self.hot.open(key) as fh:
                     image = Image.open(io.BytesIO(fh.read())).convert("RGB")
             except (StorageError, OSError):
                 continue
             image.thumbnail((240, 240))
-            images.append(image)
-        if not images:
+            tiles.append((image, f"{shorten(name, 30)} · {human_duration(duration)}" if duration else shorten(name, 36)))
+        if not tiles:
             return "_no posters in this run_"
-        cols = min(4, len(images))
-        rows_n = (len(images) + cols - 1) // cols
-        cell_w = max(i.width for i in images)
-        cell_h = max(i.height for i in images)
-        sheet = Image.new("RGB", (cols * cell_w, rows_n * cell_h), (24, 24, 24))
-        for i, image in enumerate(images):
-            sheet.paste(image, ((i % cols) * cell_w, (i // cols) * cell_h))
+        cols = len(tiles) if len(tiles) <= 4 else max((4, 3, 2), key=lambda n: (len(tiles) // n * n, n))
+        shown = tiles[: len(tiles) // cols * cols]
+        caption_h, pad = 22, 6
+        cell_w = max(240, max(i.width for i, _ in shown)) + pad
+        cell_h = max(i.height for i, _ in shown) + caption_h + pad
+        sheet = Image.new("RGB", (cols * cell_w, len(shown) // cols * cell_h), (24, 24, 24))
+        draw = ImageDraw.Draw(sheet)
+        font = ImageFont.load_default()
+        for n, (image, caption) in enumerate(shown):
+            x, y = (n % cols) * cell_w, (n // cols) * cell_h
+            sheet.paste(image, (x + (cell_w - image.width) // 2, y + pad // 2))
+            draw.text((x + pad, y + cell_h - caption_h + 4), caption, fill=(230, 230, 230), font=font)
         buf = io.BytesIO()
         sheet.save(buf, format="JPEG", quality=80)
         data = base64.b64encode(buf.getvalue()).decode("ascii")
-        return f"![posters](data:image/jpeg;base64,{data})"
+        more = f"\n\n_{len(shown)} of {len(rows)} posters shown_" if len(shown) < len(rows) else ""
+        return f"![posters](data:image/jpeg;base64,{data}){more}"
 
 
 def segment_row(video_id: int, times: Any, duration_s: float | None) -> dict[str, Any]:

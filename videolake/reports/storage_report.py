@@ -115,38 +115,73 @@ def markdown_table(frame, byte_columns=("bytes", "used_bytes", "quota_bytes", "g
     return "\n".join([header, sep, *body])
 
 
+def _unit(max_bytes: float) -> tuple[float, str]:
+    """The unit a chart's axis reads best in: the largest whose values stay at or above 1."""
+    for scale, unit in ((1024**4, "TB"), (1024**3, "GB"), (1024**2, "MB"), (1024, "KB")):
+        if max_bytes >= scale:
+            return scale, unit
+    return 1, "bytes"
+
+
+def _short_backend(url: str, width: int = 42) -> str:
+    return url if len(url) <= width else "…" + url[-(width - 1):]
+
+
 def charts_png(report: StorageReport, days: int = 30) -> dict[str, bytes]:
-    """Bytes added per day per backend (stacked), and used vs quota per backend."""
+    """Bytes added per day per backend (stacked), and used vs quota per backend.
+
+    Legends sit beside the plot, never over the bars; axis units follow the data (MB for a small
+    install, TB for a big one); a backend with no quota says so instead of drawing an empty bar.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     out: dict[str, bytes] = {}
-    fig, ax = plt.subplots(figsize=(8, 3.2), dpi=100)
+    fig, ax = plt.subplots(figsize=(9, 3.4), dpi=100)
     recent = report.by_day[report.by_day["day"] >= (report.as_of - dt.timedelta(days=days)).date()] \
         if len(report.by_day) else report.by_day
     if len(recent):
-        pivot = recent.pivot_table(index="day", columns="backend", values="bytes", aggfunc="sum", fill_value=0) / 1e9
+        pivot = recent.pivot_table(index="day", columns="backend", values="bytes", aggfunc="sum", fill_value=0)
+        scale, unit = _unit(float(pivot.sum(axis=1).max()))
+        pivot = (pivot / scale).rename(columns=_short_backend)
+        pivot.index = [d.isoformat() for d in pivot.index]
         pivot.plot(kind="bar", stacked=True, ax=ax, width=0.85)
-        ax.set_ylabel("GB added")
-        ax.legend(fontsize=7, loc="upper left")
+        ax.set_ylabel(f"{unit} added")
+        ax.set_xlabel("")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="backend",
+                  title_fontsize=7)
         ax.tick_params(axis="x", labelsize=7, rotation=60)
-    ax.set_title(f"Bytes stored per day, last {days} days")
-    fig.tight_layout()
+    else:
+        ax.text(0.5, 0.5, "nothing stored yet", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+    ax.set_title(f"Bytes stored per day, last {days} days", fontsize=10)
     out["growth"] = _png(fig)
-    fig, ax = plt.subplots(figsize=(8, 0.6 + 0.5 * max(1, len(report.runway))), dpi=100)
+    fig, ax = plt.subplots(figsize=(9, 0.9 + 0.5 * max(1, len(report.runway))), dpi=100)
     if len(report.runway):
-        names = [b[-40:] for b in report.runway["backend"]]
-        used = report.runway["used_bytes"] / 1e9
+        runway = report.runway
+        names = [_short_backend(b) for b in runway["backend"]]
+        quotas = runway["quota_bytes"]
+        scale, unit = _unit(float(max(runway["used_bytes"].max(), quotas.fillna(0).max())))
+        used = runway["used_bytes"] / scale
         ax.barh(names, used, color="#4c72b0", label="used")
-        quotas = report.runway["quota_bytes"].fillna(0) / 1e9
-        ax.barh(names, (quotas - used).clip(lower=0), left=used, color="#dddddd", label="quota left")
-        ax.set_xlabel("GB")
-        ax.legend(fontsize=7)
+        if quotas.notna().any():
+            ax.barh(names, (quotas.fillna(0) / scale - used).clip(lower=0), left=used, color="#dddddd",
+                    label="quota left")
+        for y, (value, quota) in enumerate(zip(used, quotas, strict=True)):
+            note = "no quota" if quota != quota or quota is None else f"{value * scale / quota:.0%} of quota"
+            ax.annotate(f" {value:.1f} {unit} · {note}", (value, y), va="center", fontsize=7)
+        ax.set_xlabel(unit)
+        ax.set_xlim(0, max(1e-9, float(max(used.max(), (quotas.fillna(0) / scale).max()))) * 1.45)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
         ax.tick_params(axis="y", labelsize=7)
-    ax.set_title("Used and quota per backend")
-    fig.tight_layout()
+        title = "Used and quota per backend" if quotas.notna().any() else "Used per backend (no quota set)"
+    else:
+        ax.text(0.5, 0.5, "nothing stored yet", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        title = "Used and quota per backend"
+    ax.set_title(title, fontsize=10)
     out["quota"] = _png(fig)
     plt.close("all")
     return out
@@ -154,7 +189,7 @@ def charts_png(report: StorageReport, days: int = 30) -> dict[str, bytes]:
 
 def _png(fig) -> bytes:  # type: ignore[no-untyped-def]
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    fig.savefig(buf, format="png", bbox_inches="tight")  # nothing cut: rotated dates, a legend beside the plot
     return buf.getvalue()
 
 
