@@ -56,6 +56,7 @@ def main() -> int:
     import dagster as dg
 
     from assets import ingest_lineage, landing_zone
+    from pipelines.partitions import add_landing_days
     from resources import CatalogResource, IngestSettingsResource, LandingZoneResource, SegmentNamingResource, StorageResource
     from videolake.exports.engine import ExportEngine, ExportRequest, create_export
     from videolake.media.ffmpeg_tools import ffmpeg_executable
@@ -87,7 +88,9 @@ def main() -> int:
             "ingest_settings": IngestSettingsResource(stable_after_seconds=0, batch_max_files=100000),
         }
         print(f"ingesting {len(files)} segments ...", flush=True)
-        dg.materialize([landing_zone, ingest_lineage], partition_key="2026-11-20", resources=resources,
+        instance = dg.DagsterInstance.ephemeral()
+        add_landing_days(instance, ["2026-11-20"])
+        dg.materialize([landing_zone, ingest_lineage], instance=instance, partition_key="2026-11-20", resources=resources,
                        run_config={"ops": {"ingest_lineage": {"config": {"zone": "segments"}}}})
         catalog = resources["catalog"].catalog()
         storage = LocalBackend(work / "storage")

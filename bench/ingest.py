@@ -65,6 +65,7 @@ def run_job_in_process(home: Path, workers: int) -> tuple[float, dict]:
     import dagster as dg
 
     from pipelines.definitions import defs
+    from pipelines.partitions import add_landing_days
     from videolake.settings import apply_default_environment
 
     for key in [k for k in os.environ if k.startswith("VIDEOLAKE_")]:
@@ -75,10 +76,12 @@ def run_job_in_process(home: Path, workers: int) -> tuple[float, dict]:
     shutil.copyfile(Path(__file__).resolve().parents[1] / "dagster.yaml", home / "dagster" / "dagster.yaml")
     instance = dg.DagsterInstance.get()
     job = defs.resolve_job_def("ingest_job")
+    day = time.strftime("%Y-%m-%d", time.gmtime())
     start = time.perf_counter()
+    add_landing_days(instance, [day])  # what the CLI and the sensors do before a run
     result = job.execute_in_process(
         instance=instance,
-        partition_key=time.strftime("%Y-%m-%d", time.gmtime()),
+        partition_key=day,
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
     elapsed = time.perf_counter() - start

@@ -147,6 +147,7 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from pipelines.definitions import defs
+    from pipelines.partitions import add_landing_days
     from videolake import constants as c
 
     env = _environment()
@@ -168,6 +169,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         plan = [(c.ZONE_UPLOADS, today, {**({"source": args.source} if args.source else {}), **reclaim})]
         plan += [(c.ZONE_SEGMENTS, day, {"zone": c.ZONE_SEGMENTS, **reclaim}) for day in _segment_days(env, today)]
     job = defs.resolve_job_def(c.JOB_INGEST)
+    add_landing_days(instance, [day for _, day, _ in plan])  # each run's day is a partition first
     runs = []
     for zone, day, config in plan:
         result = job.execute_in_process(

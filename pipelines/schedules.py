@@ -6,6 +6,7 @@ import datetime as dt
 import dagster as dg
 
 from pipelines.jobs import archive_job, catalog_quality_job, integrity_job, retention_job
+from pipelines.partitions import add_landing_days
 from resources import ArchivePolicyResource, CatalogResource, StorageResource
 from videolake import constants as c
 from videolake.archive.engine import ArchiveEngine
@@ -39,6 +40,7 @@ def archive_nightly(
     days = engine.days_due(now.date() - dt.timedelta(days=archive.archive_after_days))
     if not days:
         return dg.SkipReason("no landing day past the threshold has videos left to archive")
+    add_landing_days(context.instance, [day.isoformat() for day in days])  # days cataloged before they were partitions
     return [
         dg.RunRequest(run_key=f"archive-{day.isoformat()}-{now.date().isoformat()}", partition_key=day.isoformat())
         for day in days

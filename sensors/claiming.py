@@ -5,6 +5,7 @@ import time
 
 import dagster as dg
 
+from pipelines.partitions import landing_days, missing_days
 from videolake import constants as c
 from videolake.catalog.models import utcnow
 from videolake.ingest.engine import IngestEngine
@@ -35,22 +36,27 @@ def claim_and_request(
             "in_progress": listing.in_progress,
             "orphan_sidecars": listing.orphan_sidecars,
             "seconds": round(time.perf_counter() - started, 3),
+            "days_synced": True,
         }
     )
+    # The days the catalog already holds become partitions at the sensor's first tick (an instance
+    # made before, or a catalog moved in), so their runs and status show in the UI.
+    synced_days = [] if state.get("days_synced") else [d.isoformat() for d in engine.catalog.landing_days()]
     if not batches:
+        new_days = missing_days(context.instance, synced_days)
         return dg.SensorResult(
             skip_reason=dg.SkipReason(
                 f"{summary.listed} files listed ({summary.new} new, {summary.changed} changed, "
                 f"{listing.in_progress} uploads in progress): nothing stable to claim yet"
             ),
+            dynamic_partitions_requests=[landing_days.build_add_request(new_days)] if new_days else None,
             cursor=cursor,
         )
     context.log.info(
         f"claimed {sum(b.files for b in batches)} files in {len(batches)} batches "
         f"({summary.listed} listed, {summary.new} new) in {time.perf_counter() - started:.2f}s"
     )
-    return dg.SensorResult(
-        run_requests=[
+    requests = [
             dg.RunRequest(
                 run_key=f"ingest-{b.batch_id}",
                 # Uploads: the landing day. Segments: their recording day (unparseable names: today,
@@ -61,6 +67,11 @@ def claim_and_request(
                       "videolake/files": str(b.files)},
             )
             for b in batches
-        ],
+        ]
+    # Each run's day becomes a partition before the run is launched.
+    new_days = missing_days(context.instance, [r.partition_key for r in requests] + synced_days)
+    return dg.SensorResult(
+        run_requests=requests,
+        dynamic_partitions_requests=[landing_days.build_add_request(new_days)] if new_days else None,
         cursor=cursor,
     )

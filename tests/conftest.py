@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from tests.media_files import make_bad_files
@@ -199,6 +200,15 @@ def _isolated_environment(monkeypatch, tmp_path):
         if key.startswith("VIDEOLAKE_") or key == "DAGSTER_HOME":
             monkeypatch.delenv(key)
     yield
+
+
+def materialize_day(assets: list, day: str, *, instance: dg.DagsterInstance | None = None, **kwargs):
+    """``dg.materialize`` for one landing day, its partition added first (as the sensors and the CLI do)."""
+    from pipelines.partitions import add_landing_days
+
+    instance = instance or dg.DagsterInstance.ephemeral()
+    add_landing_days(instance, [day])
+    return dg.materialize(assets, instance=instance, partition_key=day, **kwargs)
 
 
 def cli(env: dict, *args: str) -> subprocess.CompletedProcess:

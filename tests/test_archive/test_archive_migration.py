@@ -8,6 +8,7 @@ import hashlib
 import dagster as dg
 from sqlalchemy import select
 
+from tests.conftest import materialize_day
 from assets import archived_videos
 from resources import ArchivePolicyResource
 from tests.test_ingest.test_ingest_pipeline import DAY, run_ingest
@@ -16,7 +17,7 @@ from videolake.storage.layout import video_key
 
 
 def archive(lake, policy, raise_on_error=True):
-    return dg.materialize([archived_videos], partition_key=DAY, resources=lake.resources(archive=policy),
+    return materialize_day([archived_videos], DAY, resources=lake.resources(archive=policy),
                           raise_on_error=raise_on_error)
 
 
@@ -99,7 +100,10 @@ def test_nightly_schedule_requests_the_days_past_the_threshold(sqlite_lake, clip
     early = dg.build_schedule_context(resources=resources, repository_def=repo,
                                       scheduled_execution_time=dt.datetime(2026, 11, 22, 2, tzinfo=dt.timezone.utc))
     assert schedule.evaluate_tick(early).skip_message
-    due = dg.build_schedule_context(resources=resources, repository_def=repo,
-                                    scheduled_execution_time=dt.datetime(2026, 11, 24, 2, tzinfo=dt.timezone.utc))
-    [request] = schedule.evaluate_tick(due).run_requests
-    assert request.partition_key == DAY
+    with dg.instance_for_test() as instance:
+        due = dg.build_schedule_context(instance=instance, resources=resources, repository_def=repo,
+                                        scheduled_execution_time=dt.datetime(2026, 11, 24, 2, tzinfo=dt.timezone.utc))
+        [request] = schedule.evaluate_tick(due).run_requests
+        assert request.partition_key == DAY
+        # A day cataloged before it was a partition (an instance made before) becomes one for its run.
+        assert instance.get_dynamic_partitions("landing_days") == [DAY]

@@ -3,9 +3,9 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 
-import dagster as dg
 import pytest
 
+from tests.conftest import materialize_day
 from assets import ingest_lineage, landing_zone
 from videolake.media.samples import make_clip
 
@@ -39,7 +39,7 @@ def site(sqlite_lake, recorded):
         dest = lake.segments / key
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dest)
-    dg.materialize([landing_zone, ingest_lineage], partition_key="2026-11-20", resources=lake.resources(),
+    materialize_day([landing_zone, ingest_lineage], "2026-11-20", resources=lake.resources(),
                    run_config={"ops": {"ingest_lineage": {"config": {"zone": "segments"}}}})
     return lake
 

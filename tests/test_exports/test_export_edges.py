@@ -6,9 +6,9 @@ import datetime as dt
 import shutil
 import subprocess
 
-import dagster as dg
 import pytest
 
+from tests.conftest import materialize_day
 from assets import ingest_lineage, landing_zone
 from tests.test_exports.conftest import at
 from videolake.exports.engine import ExportEngine, ExportRequest, create_export
@@ -19,7 +19,7 @@ from videolake.storage.local_backend import LocalBackend
 
 
 def ingest_segments(lake):
-    return dg.materialize([landing_zone, ingest_lineage], partition_key="2026-11-20", resources=lake.resources(),
+    return materialize_day([landing_zone, ingest_lineage], "2026-11-20", resources=lake.resources(),
                           run_config={"ops": {"ingest_lineage": {"config": {"zone": "segments"}}}})
 
 

@@ -79,7 +79,7 @@ def test_files_held_by_a_live_run_are_reported_with_when_they_are_retried(tmp_pa
     zone = home / "landing" / "uploads"
     zone.mkdir(parents=True)
     (zone / "held.mp4").write_bytes(clips.good.read_bytes())
-    first = cli(cli_env, "status")  # creates the catalog
+    first = cli(cli_env, "db", "upgrade")  # creates the catalog
     assert first.returncode == 0, first.stderr
     catalog = Catalog(f"sqlite:///{home / 'catalog.sqlite'}")
     from videolake.catalog.repository import ListedFile

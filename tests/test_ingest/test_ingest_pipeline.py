@@ -10,13 +10,12 @@ import json
 import os
 from pathlib import Path
 
-import dagster as dg
 import pytest
 from sqlalchemy import func, select
 
 from assets import ingest_lineage, landing_zone
 from resources import IngestSettingsResource, LandingZoneResource, StorageResource
-from tests.conftest import Lake
+from tests.conftest import Lake, materialize_day
 from videolake.catalog.models import Derivative, Landing, QuarantineItem, Replica, Video
 from videolake.ingest.engine import IngestEngine
 
@@ -26,9 +25,9 @@ LINEAGE = [landing_zone, ingest_lineage]
 
 def run_ingest(lake: Lake, *, config: dict | None = None, raise_on_error: bool = True, **resource_overrides):
     run_config = {"ops": {"ingest_lineage": {"config": config}}} if config else None
-    return dg.materialize(
+    return materialize_day(
         LINEAGE,
-        partition_key=DAY,
+        DAY,
         resources=lake.resources(**resource_overrides),
         run_config=run_config,
         raise_on_error=raise_on_error,
@@ -273,12 +272,12 @@ def test_missing_probes_are_filled_and_reprobe_works(sqlite_lake, clips):
     with catalog.write() as s:
         v = s.scalars(select(Video)).one()
         v.probed_at, v.width, v.duration_s = None, None, None
-    result = dg.materialize(LINEAGE, selection=["video_probes"], partition_key=DAY, resources=lake.resources())
+    result = materialize_day(LINEAGE, DAY, selection=["video_probes"], resources=lake.resources())
     assert materialization(result, "video_probes")["probed_now"] == 1
     with catalog.read() as s:
         v = s.scalars(select(Video)).one()
     assert v.width == 640 and v.duration_s == pytest.approx(5.0, abs=0.1)
-    result = dg.materialize(LINEAGE, selection=["video_probes"], partition_key=DAY, resources=lake.resources(),
+    result = materialize_day(LINEAGE, DAY, selection=["video_probes"], resources=lake.resources(),
                             run_config={"ops": {"ingest_lineage": {"config": {"reprobe": True}}}})
     assert materialization(result, "video_probes")["probed_now"] == 1
 
@@ -296,7 +295,7 @@ def test_thumbnails_alone_fill_what_is_missing(sqlite_lake, clips):
         for d in gone:
             (lake.storage / d.key).unlink()
             s.delete(d)
-    result = dg.materialize(LINEAGE, selection=["video_thumbnails"], partition_key=DAY, resources=lake.resources())
+    result = materialize_day(LINEAGE, DAY, selection=["video_thumbnails"], resources=lake.resources())
     meta = materialization(result, "video_thumbnails")
     assert (meta["filled_now"], meta["thumbnail_files_for_day"]) == (2, 4)
     assert [m.asset_key.to_user_string() for m in result.asset_materializations_for_node("ingest_lineage")] == ["video_thumbnails"]

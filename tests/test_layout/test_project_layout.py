@@ -32,7 +32,7 @@ def test_definitions_load_and_hold_the_lineage():
     assert graph.get(dg.AssetKey("video_probes")).parent_keys == {dg.AssetKey("ingested_videos")}
     assert graph.get(dg.AssetKey("ingested_videos")).parent_keys == {dg.AssetKey("landing_zone")}
     partitions = graph.get(dg.AssetKey("ingested_videos")).partitions_def
-    assert isinstance(partitions, dg.DailyPartitionsDefinition)
+    assert isinstance(partitions, dg.DynamicPartitionsDefinition) and partitions.name == "landing_days"
     for name in ("landing_zone_sensor", "catalog_quality_sensor"):
         assert defs.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING
     assert defs.resolve_schedule_def("catalog_quality_nightly").job_name == "catalog_quality_job"

@@ -10,6 +10,7 @@ import dagster as dg
 import pytest
 from sqlalchemy import select
 
+from tests.conftest import materialize_day
 from assets import ingest_lineage, landing_zone
 from pipelines.definitions import defs
 from resources import IngestSettingsResource
@@ -36,8 +37,8 @@ def drop_segment(lake, clip, key):
 
 
 def run_segments(lake, day):
-    return dg.materialize(
-        LINEAGE, partition_key=day, resources=lake.resources(),
+    return materialize_day(
+        LINEAGE, day, resources=lake.resources(),
         run_config={"ops": {"ingest_lineage": {"config": {"zone": "segments"}}}},
     )
 
@@ -86,8 +87,12 @@ def test_segments_sensor_batches_per_recording_day(sqlite_lake, segment_clips):
         drop_segment(lake, segment_clips[0], key)
     resources = lake.resources(ingest_settings=IngestSettingsResource(stable_after_seconds=0))
     with dg.instance_for_test() as instance:
-        ctx = dg.build_sensor_context(instance=instance, resources=resources, definitions=defs)
+        ctx = dg.build_sensor_context(instance=instance, instance_ref=instance.get_ref(), resources=resources,
+                                      definitions=defs)
         result = segments_sensor.evaluate_tick(ctx)
     days = sorted((r.partition_key, int(r.tags["videolake/files"])) for r in result.run_requests)
     assert days == [("2026-11-19", 1), ("2026-11-20", 2)]
+    # Only days that hold footage become partitions, each before its run is launched.
+    [added] = result.dynamic_partitions_requests
+    assert added.partitions_def_name == "landing_days" and sorted(added.partition_keys) == ["2026-11-19", "2026-11-20"]
     assert all(r.run_config["ops"]["ingest_lineage"]["config"]["zone"] == "segments" for r in result.run_requests)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 
-import dagster as dg
 from sqlalchemy import func, select
 
+from tests.conftest import materialize_day
 from assets import ingest_lineage, landing_zone
 from videolake.catalog.models import Replica, Segment, Video
 from videolake.media.samples import make_clip
@@ -18,7 +18,7 @@ UTC = dt.timezone.utc
 
 
 def run_segments(lake, day):
-    return dg.materialize([landing_zone, ingest_lineage], partition_key=day, resources=lake.resources(),
+    return materialize_day([landing_zone, ingest_lineage], day, resources=lake.resources(),
                           run_config={"ops": {"ingest_lineage": {"config": {"zone": "segments"}}}})
 
 

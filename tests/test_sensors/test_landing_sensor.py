@@ -8,6 +8,7 @@ import os
 import dagster as dg
 from sqlalchemy import func, select
 
+from tests.conftest import materialize_day
 from assets import ingest_lineage, landing_zone
 from pipelines.definitions import defs
 from resources import IngestSettingsResource
@@ -16,10 +17,15 @@ from videolake.catalog.models import Landing, LandingFile, Video
 
 
 def tick(instance, lake, cursor=None, **overrides):
+    """One tick as the daemon runs it, the partitions it asks for added (its runs' days)."""
     context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources=lake.resources(**overrides), definitions=defs
+        instance=instance, instance_ref=instance.get_ref(), cursor=cursor, resources=lake.resources(**overrides),
+        definitions=defs,
     )
-    return landing_zone_sensor.evaluate_tick(context)
+    result = landing_zone_sensor.evaluate_tick(context)
+    for request in result.dynamic_partitions_requests or []:
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    return result
 
 
 def age(path, seconds):
@@ -31,11 +37,11 @@ LINEAGE = [landing_zone, ingest_lineage]
 
 
 def run_requested(instance, lake, request):
-    """Launch what a RunRequest asks for, in process, as the daemon would."""
-    return dg.materialize(
+    """Launch what a RunRequest asks for, in process, as the daemon would (its day a partition first)."""
+    return materialize_day(
         LINEAGE,
+        request.partition_key,
         instance=instance,
-        partition_key=request.partition_key,
         run_config=request.run_config,
         tags=request.tags,
         resources=lake.resources(),
@@ -147,7 +153,7 @@ def test_quality_sensor_requests_checks_after_new_probes(sqlite_lake, clips):
         ctx = dg.build_sensor_context(instance=instance, definitions=defs)
         assert "never materialized" in catalog_quality_sensor.evaluate_tick(ctx).skip_message
         lake.drop(clips.good, "a.mp4")
-        dg.materialize(LINEAGE, instance=instance, partition_key="2026-11-20", resources=lake.resources())
+        materialize_day(LINEAGE, "2026-11-20", instance=instance, resources=lake.resources())
         ctx = dg.build_sensor_context(instance=instance, definitions=defs)
         result = catalog_quality_sensor.evaluate_tick(ctx)
         assert len(result.run_requests) == 1

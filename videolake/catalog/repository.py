@@ -351,6 +351,12 @@ class Catalog:
                             unchanged_since=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
                 )
 
+    def landing_days(self) -> list[dt.date]:
+        """Every day that holds videos (their landing or recording day), oldest first."""
+        with self.read() as s:
+            return [d for d in s.scalars(select(Video.landing_date).distinct().order_by(Video.landing_date))
+                    if d is not None]
+
     def landing_backlog(self, zone: str) -> dict[str, int]:
         table = LandingFile.__table__
         with self.read() as s:
