@@ -76,6 +76,13 @@ def test_a_fresh_start_ticks_cleanly_and_stops_without_tracebacks(tmp_path, clip
                  for repo in sensors["repositoriesOrError"]["nodes"] for s in repo["sensors"]}
         assert ticks and all("FAILURE" not in statuses for statuses in ticks.values()), ticks
         assert {"landing_zone_sensor", "segments_sensor", "export_requests_sensor"} <= set(ticks)
+        # The asset's partitions are the days that hold data (today's seeds), all materialized: green,
+        # not "Missing (2525)" days since 2020.
+        node = _graphql(port, '{ assetNodeOrError(assetKey: {path: ["ingested_videos"]}) { ... on AssetNode { '
+                              "partitionKeys partitionStats { numMaterialized numPartitions numFailed } } } }")
+        today = time.strftime("%Y-%m-%d", time.gmtime())
+        assert node["assetNodeOrError"]["partitionKeys"] == [today]
+        assert node["assetNodeOrError"]["partitionStats"] == {"numMaterialized": 1, "numPartitions": 1, "numFailed": 0}
         # A batch is being ingested when the user stops it.
         landed_before = sum(_status(env)["landings"].values())
         bulk = home / "landing" / "bulk"
