@@ -239,24 +239,35 @@ class ExportEngine:
         """Cut one camera's output: 1. the pieces of its segments; 2. their layouts decide copy or re-encode;
         3. re-encode pieces exactly when needed; 4. join them on one continuous timeline; 5. store it."""
         # PyAV is loaded when an export is cut, not when the code location loads.
-        from videolake.exports.timeline import PieceSpan, TimelineError, join_pieces, layout_of, normalize_piece
+        from videolake.exports.timeline import (
+            LayoutMismatch,
+            PieceSpan,
+            TimelineError,
+            join_pieces,
+            layout_of,
+            normalize_piece,
+        )
 
         folder = tmp / f"cam-{hashlib.sha256(cut.camera.encode()).hexdigest()[:12]}"
         folder.mkdir()
         # 1. Pieces.
         pieces = self._pieces(request, cut, folder)
+        out = folder / "out.mp4"
         try:
-            # 2. Copy when every piece shares one layout an MP4 carries; else re-encode to the first's.
-            layouts = [layout_of(piece.path) for _, piece in pieces]
-            distinct = sorted({layout.describe() for layout in layouts})
-            if len(distinct) > 1:
-                cut.reencoded = "segments differ: " + "; ".join(distinct)
-            elif not layouts[0].copies_into_mp4():
-                cut.reencoded = f"{layouts[0].describe()} cannot be stream-copied into MP4"
-            reencode = request.mode == "accurate" or cut.reencoded is not None
-            out = folder / "out.mp4"
+            joined = None
+            if request.mode == "fast":
+                # 2. Copy when every piece shares one layout an MP4 carries (each file opened once).
+                try:
+                    joined = join_pieces([piece for _, piece in pieces], out)  # 4. Join by stream copy.
+                except LayoutMismatch as exc:
+                    cut.reencoded = str(exc)
+            reencode = joined is None
             if reencode:
-                # 3. Decode and cut each piece at its exact times, into one layout.
+                # 3. Decode and cut each piece at its exact times, into the first one's layout.
+                layouts = [layout_of(piece.path) for _, piece in pieces]
+                distinct = sorted({layout.describe() for layout in layouts})
+                if len(distinct) > 1 and cut.reencoded is None:
+                    cut.reencoded = "segments differ: " + "; ".join(distinct)
                 with_audio = any(layout.audio_codec for layout in layouts)
                 target = next((layout for layout in layouts if layout.audio_codec), layouts[0])
                 target = dataclasses.replace(target, width=layouts[0].width, height=layouts[0].height, fps=layouts[0].fps)
@@ -266,8 +277,6 @@ class ExportEngine:
                 ]
                 # 4. Join (a faststart index is cheap after a re-encode).
                 joined = join_pieces(joinable, out, faststart=True)
-            else:
-                joined = join_pieces([piece for _, piece in pieces], out, layouts=layouts)  # 4. Join by stream copy.
         except TimelineError as exc:
             raise ExportError(f"{cut.camera}: {exc}") from exc
         # When each piece kept was recorded: its segment's start, plus where in the segment it began.

@@ -19,9 +19,9 @@ Invariants:
   or after its start (nothing shown twice). A piece ends before the first packet, in decode order,
   shown at or after its end, so every frame kept decodes.
 
-Steps of ``join_pieces``:
-1. read every piece's stream layout; all must be copy-compatible (``normalize_piece`` re-encodes
-   pieces that are not into one layout);
+Steps of ``join_pieces`` (each piece is opened once):
+1. read the piece's stream layout; it must be copy-compatible with the first's (else
+   ``LayoutMismatch``: ``normalize_piece`` re-encodes pieces into one layout);
 2. per piece: seek near its start, buffer packets until its first keyframe is decided, then copy
    its video and audio packets, shifted onto the output timeline, up to its end;
 3. advance the output position by the video span kept and go on with the next piece.
@@ -127,25 +127,33 @@ class _Timed:
 def layout_of(path: Path) -> StreamLayout:
     try:
         with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise TimelineError(f"{path.name} has no video stream")
-            video = container.streams.video[0]
-            audio = container.streams.audio[0] if container.streams.audio else None
-            origin = Fraction(_video_origin(container), TICKS)
-            container_start = Fraction(container.start_time or 0, av.time_base)
-            return StreamLayout(
-                container=container.format.name,
-                video_codec=video.codec_context.name,
-                width=video.codec_context.width,
-                height=video.codec_context.height,
-                fps=Fraction(video.average_rate or video.guessed_rate or 25),
-                audio_codec=audio.codec_context.name if audio is not None else None,
-                sample_rate=audio.codec_context.sample_rate if audio is not None else None,
-                channels=audio.codec_context.channels if audio is not None else None,
-                video_offset_s=float(max(Fraction(0), origin - container_start)),
-            )
+            return _layout(container, path)
     except av.FFmpegError as exc:
         raise TimelineError(f"{path.name} cannot be read: {exc}") from exc
+
+
+def _layout(container: av.container.InputContainer, path: Path) -> StreamLayout:
+    if not container.streams.video:
+        raise TimelineError(f"{path.name} has no video stream")
+    video = container.streams.video[0]
+    audio = container.streams.audio[0] if container.streams.audio else None
+    origin = Fraction(_video_origin(container), TICKS)
+    container_start = Fraction(container.start_time or 0, av.time_base)
+    return StreamLayout(
+        container=container.format.name,
+        video_codec=video.codec_context.name,
+        width=video.codec_context.width,
+        height=video.codec_context.height,
+        fps=Fraction(video.average_rate or video.guessed_rate or 25),
+        audio_codec=audio.codec_context.name if audio is not None else None,
+        sample_rate=audio.codec_context.sample_rate if audio is not None else None,
+        channels=audio.codec_context.channels if audio is not None else None,
+        video_offset_s=float(max(Fraction(0), origin - container_start)),
+    )
+
+
+class LayoutMismatch(TimelineError):
+    """The pieces cannot be joined by stream copy (they differ, or an MP4 cannot carry them): re-encode."""
 
 
 def _video_origin(container: av.container.InputContainer) -> int:
@@ -230,6 +238,8 @@ class _PieceCut:
         self.audio_lead = audio_lead  # audio kept this far before the first frame (the output's overlap rule decides)
         self.keyframe: int | None = None
         self.video_end: int | None = None
+        self.layout: StreamLayout | None = None  # the piece's streams, and its first frame's time
+        self.origin = 0
 
     def packets(self, items: Iterable[_Timed]) -> Iterator[_Timed]:
         held: collections.deque[_Timed] = collections.deque()  # audio waits until the video is past it
@@ -268,6 +278,7 @@ class _Output:
 
     def __init__(self, path: Path, faststart: bool, container_format: str) -> None:
         options = {"movflags": "+faststart"} if faststart else {}
+        self.format = container_format
         self.container = av.open(str(path), "w", format=container_format, options=options)
         self.video: av.VideoStream | None = None
         self.audio: av.AudioStream | None = None
@@ -309,37 +320,33 @@ class _Output:
         self.container.close()
 
 
-def join_pieces(pieces: Sequence[Piece], out: Path, *, faststart: bool = False, container_format: str = "mp4",
-                layouts: Sequence[StreamLayout] | None = None) -> Joined:
+def join_pieces(pieces: Sequence[Piece], out: Path, *, faststart: bool = False,
+                container_format: str = "mp4") -> Joined:
     """Write ``pieces`` one after another into ``out`` by stream copy, on one continuous timeline.
 
-    ``layouts`` are the pieces' (``layout_of``) when the caller has read them already.
+    Each piece is opened once. Raises ``LayoutMismatch`` at the first piece whose streams differ
+    from the first's (or when the first's cannot go into ``container_format``): re-encode then.
     """
     if not pieces:
         raise TimelineError("nothing to join")
-    # 1. One layout for all.
-    layouts = list(layouts) if layouts is not None else [layout_of(piece.path) for piece in pieces]
-    for piece, layout in zip(pieces, layouts, strict=True):
-        if layout.copy_key() != layouts[0].copy_key():
-            raise TimelineError(f"{piece.label or piece.path.name} is {layout.describe()}, "
-                                f"not {layouts[0].describe()} like the first: re-encode to join")
-    with_audio = layouts[0].audio_codec is not None
     joined = Joined(duration_s=0.0)
     position = 0
+    first: StreamLayout | None = None
     output = _Output(out, faststart, container_format)
     try:
-        with av.open(str(pieces[0].path)) as first:
-            output.add_streams(first, with_audio)
-        for index, (piece, layout) in enumerate(zip(pieces, layouts, strict=True)):
-            snap = KeyframeSnap.BEFORE if index == 0 else KeyframeSnap.AFTER
+        for index, piece in enumerate(pieces):
+            # 1. One layout for all, read as each piece is opened.
             # 2. From the keyframe to the end of the piece, shifted onto the output.
-            cut = _cut_piece(piece, snap, layout, output, position, with_audio)
-            if cut is None:
+            cut = _cut_piece(piece, KeyframeSnap.BEFORE if index == 0 else KeyframeSnap.AFTER, output, position,
+                             first)
+            if first is None:
+                first = cut.layout
+            if cut.keyframe is None or cut.video_end is None:
                 continue  # no keyframe inside it: nothing of it can be shown by stream copy
             # 3. Advance by the video kept.
-            keyframe, origin, video_end = cut
-            seconds = video_end - keyframe
-            joined.spans.append(PieceSpan(piece.label, position / TICKS, (keyframe - origin) / TICKS, seconds / TICKS))
+            seconds = cut.video_end - cut.keyframe
+            joined.spans.append(PieceSpan(piece.label, position / TICKS, (cut.keyframe - cut.origin) / TICKS,
+                                          seconds / TICKS))
             position += seconds
     except av.FFmpegError as exc:
         raise TimelineError(f"{out.name}: {exc}") from exc
@@ -352,13 +359,24 @@ def join_pieces(pieces: Sequence[Piece], out: Path, *, faststart: bool = False, 
     return joined
 
 
-def _cut_piece(piece: Piece, snap: KeyframeSnap, layout: StreamLayout, output: _Output, position: int,
-               with_audio: bool) -> tuple[int, int, int] | None:
-    """Copy one piece; returns (first keyframe, first frame, end of the last frame kept) in file ticks."""
+def _cut_piece(piece: Piece, snap: KeyframeSnap, output: _Output, position: int,
+               first: StreamLayout | None) -> _PieceCut:
+    """Copy one piece onto the output at ``position``; the cut says where its kept video began and ended."""
     margin = _SEEK_MARGIN
+    name = piece.label or piece.path.name
     while True:
         try:
             with av.open(str(piece.path)) as container:
+                layout = _layout(container, piece.path)
+                if first is None:
+                    if not container_can_carry(output, layout):
+                        raise LayoutMismatch(f"{layout.describe()} cannot be stream-copied into {output.format}")
+                    if output.video is None:  # once, not again when a seek is retried
+                        output.add_streams(container, layout.audio_codec is not None)
+                elif layout.copy_key() != first.copy_key():
+                    raise LayoutMismatch(f"segments differ: {name} is {layout.describe()}, the first is "
+                                         f"{first.describe()}")
+                with_audio = output.audio is not None
                 video = container.streams.video[0]
                 audio = container.streams.audio[0] if with_audio and container.streams.audio else None
                 origin = _video_origin(container)
@@ -376,16 +394,20 @@ def _cut_piece(piece: Piece, snap: KeyframeSnap, layout: StreamLayout, output: _
                     margin *= 4  # seek further back; past the start of the file, read it from the beginning
                     continue
                 cut = _PieceCut(end, audio is not None, 0 if position == 0 else _AUDIO_HOLD)
+                cut.layout, cut.origin = layout, origin
                 shift: int | None = None
                 for item in cut.packets(itertools.chain(head, items)):
                     if shift is None:
                         shift = position - cut.keyframe  # the keyframe lands at the current output position
                     output.write(item, shift)
         except av.FFmpegError as exc:
-            raise TimelineError(f"{piece.label or piece.path.name}: {exc}") from exc
-        if cut.keyframe is None or cut.video_end is None:
-            return None
-        return cut.keyframe, origin, cut.video_end
+            raise TimelineError(f"{name}: {exc}") from exc
+        return cut
+
+
+def container_can_carry(output: _Output, layout: StreamLayout) -> bool:
+    """Whether ``output``'s container takes these streams by stream copy (Matroska takes anything)."""
+    return output.format != "mp4" or layout.copies_into_mp4()
 
 
 def normalize_piece(piece: Piece, layout: StreamLayout, target: StreamLayout, folder: Path, *, audio: bool) -> Piece:
