@@ -5,8 +5,9 @@
 
 The segments are cut from one generated recording (`-f segment`), ingested through the real
 segments path, then exported with `ExportEngine` (what the export job runs: plan from the
-catalog, concat with stream copy, probe, sha256, store, manifest). Target: at most 1.3x the
-hand-run ffmpeg time.
+catalog, join on one continuous timeline by stream copy, probe, sha256, store, manifest). Target:
+at most 1.3x the hand-run ffmpeg time. The hand-run concat is the yardstick for speed only: on
+segments whose clocks do not line up it leaves holes (see tests/test_exports/test_export_timeline.py).
 """
 
 from __future__ import annotations
@@ -57,7 +58,14 @@ def main() -> int:
 
     from assets import ingest_lineage, landing_zone
     from pipelines.partitions import add_landing_days
-    from resources import CatalogResource, IngestSettingsResource, LandingZoneResource, SegmentNamingResource, StorageResource
+    from resources import (
+        ArchivePolicyResource,
+        CatalogResource,
+        IngestSettingsResource,
+        LandingZoneResource,
+        SegmentNamingResource,
+        StorageResource,
+    )
     from videolake.exports.engine import ExportEngine, ExportRequest, create_export
     from videolake.media.ffmpeg_tools import ffmpeg_executable
     from videolake.media.inspection import inspect_video
@@ -85,7 +93,9 @@ def main() -> int:
             "landing": LandingZoneResource(url=str(work / "landing")),
             "segments_landing": LandingZoneResource(url=str(work / "segments")),
             "segment_naming": SegmentNamingResource(),
-            "ingest_settings": IngestSettingsResource(stable_after_seconds=0, batch_max_files=100000),
+            "ingest_settings": IngestSettingsResource(stable_after_seconds=0, min_unchanged_seconds=0,
+                                                      batch_max_files=100000),
+            "archive": ArchivePolicyResource(archive_url=(work / "archive").as_uri()),
         }
         print(f"ingesting {len(files)} segments ...", flush=True)
         instance = dg.DagsterInstance.ephemeral()

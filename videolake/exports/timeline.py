@@ -30,6 +30,7 @@ Steps of ``join_pieces`` (each piece is opened once):
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import itertools
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
@@ -113,9 +114,9 @@ class Joined:
     audio_packets_dropped: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Timed:
-    """A packet with its times in ticks of its file's clock."""
+    """A packet with its times in ticks of its file's clock (slots: one is made per packet)."""
 
     packet: av.Packet
     pts: int
@@ -172,22 +173,24 @@ def _ticks(value: int, time_base: Fraction) -> int:
     return (value * time_base.numerator * TICKS + time_base.denominator // 2) // time_base.denominator
 
 
-def _timed(packets: Iterable[av.Packet], frame: int, audio_frame: int) -> Iterator[_Timed]:
-    scale: dict[int, tuple[int, int]] = {}  # per stream: its time base as (ticks numerator, denominator)
-    for packet in packets:
-        if packet.pts is None or packet.size == 0:
+def _timed(container: av.container.InputContainer, streams: list, frame: int, audio_frame: int) -> Iterator[_Timed]:
+    """The streams' packets in file order, times in ticks (an hour is ~260,000 packets: kept lean)."""
+    # Per stream index: (ticks numerator, time base denominator, half of it for rounding, is video, default duration).
+    scale = {}
+    for stream in streams:
+        tb = stream.time_base
+        video = stream.type == "video"
+        scale[stream.index] = (tb.numerator * TICKS, tb.denominator, tb.denominator // 2, video,
+                               frame if video else audio_frame)
+    for packet in container.demux(*streams):
+        pts = packet.pts
+        if pts is None:
             continue  # the demuxer's flush packets
-        stream = packet.stream
-        factor = scale.get(stream.index)
-        if factor is None:
-            tb = packet.time_base
-            factor = scale[stream.index] = (tb.numerator * TICKS, tb.denominator)
-        num, den = factor
-        half = den // 2
-        is_video = stream.type == "video"
-        duration = (packet.duration * num + half) // den if packet.duration else (frame if is_video else audio_frame)
-        dts = (packet.dts * num + half) // den if packet.dts is not None else None
-        yield _Timed(packet, (packet.pts * num + half) // den, dts, duration, is_video)
+        num, den, half, is_video, default = scale[packet.stream_index]
+        duration = packet.duration
+        dts = packet.dts
+        yield _Timed(packet, (pts * num + half) // den, (dts * num + half) // den if dts is not None else None,
+                     (duration * num + half) // den if duration else default, is_video)
 
 
 class _LandedLate(Exception):
@@ -333,12 +336,17 @@ def join_pieces(pieces: Sequence[Piece], out: Path, *, faststart: bool = False,
     position = 0
     first: StreamLayout | None = None
     output = _Output(out, faststart, container_format)
+    # The next piece is opened (and its streams probed, ~3 ms a file) while this one is copied.
+    opener = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="videolake-open")
+    upcoming = opener.submit(_open, pieces[0].path)
     try:
         for index, piece in enumerate(pieces):
+            opened, upcoming = upcoming, (opener.submit(_open, pieces[index + 1].path) if index + 1 < len(pieces)
+                                          else None)
             # 1. One layout for all, read as each piece is opened.
             # 2. From the keyframe to the end of the piece, shifted onto the output.
             cut = _cut_piece(piece, KeyframeSnap.BEFORE if index == 0 else KeyframeSnap.AFTER, output, position,
-                             first)
+                             first, opened)
             if first is None:
                 first = cut.layout
             if cut.keyframe is None or cut.video_end is None:
@@ -351,6 +359,13 @@ def join_pieces(pieces: Sequence[Piece], out: Path, *, faststart: bool = False,
     except av.FFmpegError as exc:
         raise TimelineError(f"{out.name}: {exc}") from exc
     finally:
+        if upcoming is not None:
+            upcoming.cancel()
+            try:
+                upcoming.result().close()
+            except (concurrent.futures.CancelledError, av.FFmpegError, OSError):
+                pass
+        opener.shutdown(wait=True)
         output.close()
     if not joined.spans:
         raise TimelineError("no keyframe in the footage asked for: nothing can be cut by stream copy")
@@ -359,14 +374,22 @@ def join_pieces(pieces: Sequence[Piece], out: Path, *, faststart: bool = False,
     return joined
 
 
+def _open(path: Path) -> av.container.InputContainer:
+    return av.open(str(path))
+
+
 def _cut_piece(piece: Piece, snap: KeyframeSnap, output: _Output, position: int,
-               first: StreamLayout | None) -> _PieceCut:
-    """Copy one piece onto the output at ``position``; the cut says where its kept video began and ended."""
+               first: StreamLayout | None, opened: concurrent.futures.Future | None = None) -> _PieceCut:
+    """Copy one piece onto the output at ``position``; the cut says where its kept video began and ended.
+
+    ``opened`` is the piece's container being opened ahead; a retried seek opens it again."""
     margin = _SEEK_MARGIN
     name = piece.label or piece.path.name
     while True:
         try:
-            with av.open(str(piece.path)) as container:
+            container = opened.result() if opened is not None else _open(piece.path)
+            opened = None
+            with container:
                 layout = _layout(container, piece.path)
                 if first is None:
                     if not container_can_carry(output, layout):
@@ -387,7 +410,7 @@ def _cut_piece(piece: Piece, snap: KeyframeSnap, output: _Output, position: int,
                     container.seek(int((start - margin) * TICK_BASE / video.time_base), stream=video, backward=True)
                 frame = round(TICKS / layout.fps)
                 streams = [video] + ([audio] if audio is not None else [])
-                items = _timed(container.demux(*streams), frame, 1024 * TICKS // (layout.sample_rate or 48000))
+                items = _timed(container, streams, frame, 1024 * TICKS // (layout.sample_rate or 48000))
                 try:
                     head = _from_keyframe(items, start, snap, frame, seeked)
                 except _LandedLate:
