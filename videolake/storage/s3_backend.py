@@ -63,7 +63,13 @@ def _is_not_found(exc: Exception) -> bool:
 
 
 def _translate(exc: Exception, what: str) -> StorageError:
-    from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+    from botocore.exceptions import (
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        ReadTimeoutError,
+    )
 
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
@@ -71,8 +77,11 @@ def _translate(exc: Exception, what: str) -> StorageError:
             return ChecksumMismatch(f"{what}: server rejected the body's checksum ({code})")
         if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "NoSuchBucket"):
             return BackendUnavailable(f"{what}: {code}: {exc.response.get('Error', {}).get('Message', '')}")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status in (401, 403):  # a HEAD's refusal has no body to name the code
+            return BackendUnavailable(f"{what}: the server refused the credentials (HTTP {status})")
         return StorageError(f"{what}: {code or exc}")
-    if isinstance(exc, (EndpointConnectionError, NoCredentialsError)):
+    if isinstance(exc, (EndpointConnectionError, NoCredentialsError, ConnectTimeoutError, ReadTimeoutError)):
         return BackendUnavailable(f"{what}: {exc}")
     return StorageError(f"{what}: {exc}")
 
@@ -357,7 +366,10 @@ class S3Backend(ObjectStoreBackend):
         def flush() -> None:
             if not batch:
                 return
-            resp = self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            try:
+                resp = self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            except Exception as exc:  # noqa: BLE001 - a refusing or unreachable server is the contract's error
+                raise _translate(exc, f"{self.url}: delete {len(batch)} objects") from exc
             errors = [e for e in resp.get("Errors", []) if e.get("Code") != "NoSuchKey"]
             if errors:
                 raise StorageError(f"{self.url}: could not delete {len(errors)} objects: {errors[:3]}")
@@ -383,14 +395,27 @@ class S3Backend(ObjectStoreBackend):
             raise _translate(exc, f"{self.url}: list {prefix!r}") from exc
 
     def readable_url(self, key: str, expires_in: int = 3600) -> str:
-        return self.client.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": self.full_key(key)}, ExpiresIn=int(expires_in)
-        )
+        try:
+            return self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": self.full_key(key)}, ExpiresIn=int(expires_in)
+            )
+        except Exception as exc:  # noqa: BLE001 - no credentials to sign with, a bad endpoint
+            raise _translate(exc, f"{self.url}: presign {key}") from exc
 
     def raw_delete(self, full_key: str) -> None:
         """Delete by the exact stored key, bypassing key validation (quarantine of unsafe keys)."""
-        self.client.delete_object(Bucket=self.bucket, Key=full_key)
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=full_key)
+        except Exception as exc:  # noqa: BLE001
+            if _is_not_found(exc):
+                return
+            raise _translate(exc, f"{self.url}: delete {full_key!r}") from exc
 
     def raw_open(self, full_key: str) -> BinaryIO:
-        return self.client.get_object(Bucket=self.bucket, Key=full_key)["Body"]
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=full_key)["Body"]
+        except Exception as exc:  # noqa: BLE001
+            if _is_not_found(exc):
+                raise ObjectNotFound(f"{self.url}: {full_key!r}") from exc
+            raise _translate(exc, f"{self.url}: open {full_key!r}") from exc
 
