@@ -302,3 +302,33 @@ def test_thumbnails_alone_fill_what_is_missing(sqlite_lake, clips):
     with catalog.read() as s:
         for d in s.scalars(select(Derivative)):
             assert (lake.storage / d.key).is_file()
+
+
+@pytest.mark.parametrize("scheme", ["s3", "gs", "az"])
+def test_bad_files_in_an_object_store_landing_zone_are_moved_to_quarantine(sqlite_lake, clips, request, scheme):
+    """Quarantine goes through the storage contract's move (copy, confirm, delete): every landing backend."""
+    from videolake.storage import open_backend
+
+    if scheme == "s3":
+        container = request.getfixturevalue("s3_env").create_bucket()
+    elif scheme == "gs":
+        request.getfixturevalue("gcs_env")
+        container = request.getfixturevalue("gcs_server").create_bucket()
+    else:
+        request.getfixturevalue("azure_env")
+        container = request.getfixturevalue("azure_server").create_container()
+    lake = sqlite_lake
+    zone = open_backend(f"{scheme}://{container}/drop")
+    zone.put_file("uploads/clip.mp4", clips.good)
+    zone.put_file("uploads/notes.mp4", clips.bad["not_video"])
+    zone.put_bytes("uploads/notes.mp4.json", b'{"camera": "lobby"}')
+    result = run_ingest(lake, landing=LandingZoneResource(url=zone.url))
+    meta = materialization(result, "ingested_videos")
+    assert (meta["ingested"], meta["quarantined"], meta["failed"]) == (1, 1, 0)
+    assert [o.key for o in zone.list("")] == []  # nothing is left in the landing zone
+    with lake.catalog().read() as s:
+        [item] = s.scalars(select(QuarantineItem))
+    assert item.reason == "not_video" and item.landing_uri == f"{zone.url}/uploads/notes.mp4"
+    moved = Path(item.quarantined_uri.removeprefix("file://"))
+    assert digest(moved) == digest(clips.bad["not_video"])  # the same bytes, moved aside, never deleted
+    assert Path(f"{moved}.json").read_bytes() == b'{"camera": "lobby"}'

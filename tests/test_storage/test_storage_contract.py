@@ -282,3 +282,18 @@ def test_an_overwritten_object_is_not_the_same_object(backend):
     backend.put_bytes("landing/clip.mp4", b"b" * 5000)
     assert not read.same_object(backend.head("landing/clip.mp4"))
     assert not read.same_object(None)
+
+
+def test_move_to_another_backend_copies_confirms_then_deletes(backend, tmp_path):
+    data = os.urandom(300_000)
+    backend.put_bytes("aside/clip.mp4", data, sha256=sha(data))
+    elsewhere = LocalBackend(tmp_path / "elsewhere")
+    moved = backend.move_to("aside/clip.mp4", elsewhere, "q/clip.mp4")
+    assert moved.sha256 == sha(data) and (tmp_path / "elsewhere" / "q" / "clip.mp4").read_bytes() == data
+    assert backend.head("aside/clip.mp4") is None  # deleted here only once the copy was confirmed there
+    with pytest.raises(ObjectNotFound):
+        backend.move_to("aside/clip.mp4", elsewhere, "q/again.mp4")
+    # And into this backend from another.
+    elsewhere.put_bytes("in.mp4", data, sha256=sha(data))
+    assert elsewhere.move_to("in.mp4", backend, "moved/in.mp4").sha256 == sha(data)
+    assert backend.verify("moved/in.mp4", sha(data)).size == len(data) and elsewhere.head("in.mp4") is None

@@ -75,7 +75,7 @@ from videolake.ingest.worker import (
 from videolake.ingest.writers import open_for_writing
 from videolake.media.inspection import REASON_UNSAFE_NAME, MediaLimits
 from videolake.segments.naming import SegmentNameError, SegmentTemplate, segment_times
-from videolake.storage import ObjectInfo, StorageBackend, StorageError, open_backend
+from videolake.storage import InvalidKey, ObjectInfo, StorageBackend, StorageError, open_backend, validate_key
 from videolake.storage.local_backend import LocalBackend
 
 RECORD_CHUNK = 200
@@ -758,16 +758,23 @@ class IngestEngine:
                 quarantine.put_file(dest_key, src)
             os.unlink(src)
             return
-        # Remote landing zone: copy by the exact stored key, then delete the original.
-        from videolake.storage.s3_backend import S3Backend
+        # Remote landing zone: the contract's move (copy, confirm, then delete the original).
+        try:
+            validate_key(key)
+        except InvalidKey:
+            # A name the contract refuses (control characters, bytes that are not UTF-8): S3 alone
+            # can address it by its exact stored key.
+            from videolake.storage.s3_backend import S3Backend
 
-        if isinstance(landing, S3Backend):
+            if not isinstance(landing, S3Backend):
+                raise
             full = f"{landing.prefix}/{key}" if landing.prefix else key
             with landing.raw_open(full) as stream:
                 quarantine.put_stream(dest_key, stream)
             landing.raw_delete(full)
             return
-        raise StorageError(f"cannot quarantine from {landing!r}")
+        if landing.head(key) is not None:
+            landing.move_to(key, quarantine, dest_key)
 
     # -- probes -------------------------------------------------------------------------------
     def probe_missing(self, landing_date: dt.date | None, *, reprobe: bool = False) -> StepReport:

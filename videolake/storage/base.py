@@ -191,6 +191,26 @@ class StorageBackend(ABC):
             raise ChecksumMismatch(f"{self.url}: {key} hashes to {actual}, expected {sha256}")
         return ObjectInfo(key=key, size=size, mtime=info.mtime, sha256=actual)
 
+    def move_to(self, key: str, target: "StorageBackend", target_key: str) -> ObjectInfo:
+        """Move the object to ``target`` as ``target_key``; returns what ``target`` now holds.
+
+        Crash-safe and idempotent, on any pair of backends: 1. copy it there, hashing the bytes
+        read; 2. confirm the target holds exactly those bytes; 3. only then delete it here. A crash
+        before step 3 leaves both copies, and moving again finishes the job. Backends may override
+        this with a server-side move where source and target share a server.
+        """
+        from videolake.storage.parts import VerifyingReader
+
+        # 1. Copy, hashing what is read.
+        with self.open(key) as stream:
+            reader = VerifyingReader(stream, None, f"{self.url}: {key}")
+            written = target.put_stream(target_key, reader)  # type: ignore[arg-type]
+        # 2. Confirm the copy.
+        info = target.confirm(target_key, written, reader.sha256)
+        # 3. Delete the original.
+        self.delete(key)
+        return info
+
     def unfinished_uploads(self, older_than: float = 3600) -> list[ObjectInfo]:
         """Uploads started more than ``older_than`` seconds ago and never finished (crash leftovers)."""
         return []
