@@ -220,7 +220,7 @@ def _ingest_metadata(report: IngestReport, path_errors: list[str]) -> dict:
         {"file": r.name, "uri": r.uri, "outcome": r.outcome, "detail": r.detail}
         for r in report.results
         if r.outcome not in (c.OUTCOME_INGESTED, c.OUTCOME_DUPLICATE)
-    ] + [{"file": e, "outcome": "failed", "detail": "not found"} for e in path_errors]
+    ] + [{"file": e, "outcome": c.FileOutcome.FAILED, "detail": "not found"} for e in path_errors]
     return with_readable({
         **{k: dg.MetadataValue.int(v) for k, v in summary.items() if k != "seconds"},
         "seconds": dg.MetadataValue.float(float(summary["seconds"])),

@@ -75,32 +75,66 @@ TAG_TRIGGER = "videolake/trigger"
 CHECK_HOT_INTEGRITY = "hot_storage_integrity"
 CHECK_ARCHIVE_INTEGRITY = "archive_integrity"
 
-# Source types of a video.
-SOURCE_UPLOADED = "uploaded"
-SOURCE_GENERATED = "generated"
-SOURCE_STITCHED = "stitched"
-SOURCE_SEGMENT = "segment"
-SOURCE_TYPES = (SOURCE_UPLOADED, SOURCE_GENERATED, SOURCE_STITCHED, SOURCE_SEGMENT)
+class SourceType(StrEnum):
+    """How a video came to be."""
+
+    UPLOADED = "uploaded"
+    GENERATED = "generated"
+    STITCHED = "stitched"
+    SEGMENT = "segment"
+
+
+class ReplicaState(StrEnum):
+    PENDING = "pending"  # a copy is being made; not to be read yet
+    VERIFIED = "verified"  # the backend holds it and it hashed right
+    DELETING = "deleting"  # its object is being deleted; a rerun finishes the job
+
+
+class FileOutcome(StrEnum):
+    """What became of one landed (or named) file in an ingest run."""
+
+    INGESTED = "ingested"
+    DUPLICATE = "duplicate"  # a catalog link to content already stored
+    QUARANTINED = "quarantined"  # moved aside with a reason
+    SKIPPED = "skipped"  # left for a later run (being deleted right now, changed while read)
+    FAILED = "failed"  # could not be stored; it stays where it landed
+
+
+class LandingState(StrEnum):
+    """Sensor bookkeeping of a file in a landing zone."""
+
+    SEEN = "seen"
+    CLAIMED = "claimed"
+
+
+class DerivativeKind(StrEnum):
+    POSTER = "poster"
+    SPRITE = "sprite"
+
+
+class ExportStatus(StrEnum):
+    PENDING = "PENDING"
+    PROCESSING = "PROCESSING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+class ExportMode(StrEnum):
+    FAST = "fast"  # stream copy, cut on keyframes
+    ACCURATE = "accurate"  # decoded, cut at the exact times
+
+
+# The names the code used before the vocabularies above; the same values.
+SOURCE_UPLOADED, SOURCE_GENERATED = SourceType.UPLOADED, SourceType.GENERATED
+SOURCE_STITCHED, SOURCE_SEGMENT = SourceType.STITCHED, SourceType.SEGMENT
+SOURCE_TYPES = tuple(SourceType)
 DEFAULT_SOURCE = "default"
 SEGMENTS_SOURCE = "segments"  # the source of everything from the segments landing zone
-
-# Replica states.
-REPLICA_PENDING = "pending"
-REPLICA_VERIFIED = "verified"
-REPLICA_DELETING = "deleting"  # its object is being deleted; a rerun finishes the job
-
-# Landing outcomes.
-OUTCOME_INGESTED = "ingested"
-OUTCOME_DUPLICATE = "duplicate"
-OUTCOME_QUARANTINED = "quarantined"
-
-# Landing-file states (sensor bookkeeping).
-LANDING_SEEN = "seen"
-LANDING_CLAIMED = "claimed"
-
-# Derivative kinds.
-DERIVATIVE_POSTER = "poster"
-DERIVATIVE_SPRITE = "sprite"
+REPLICA_PENDING, REPLICA_VERIFIED, REPLICA_DELETING = ReplicaState.PENDING, ReplicaState.VERIFIED, ReplicaState.DELETING
+OUTCOME_INGESTED, OUTCOME_DUPLICATE, OUTCOME_QUARANTINED = (FileOutcome.INGESTED, FileOutcome.DUPLICATE,
+                                                           FileOutcome.QUARANTINED)
+LANDING_SEEN, LANDING_CLAIMED = LandingState.SEEN, LandingState.CLAIMED
+DERIVATIVE_POSTER, DERIVATIVE_SPRITE = DerivativeKind.POSTER, DerivativeKind.SPRITE
 
 # Ingest defaults.
 DEFAULT_STABLE_AFTER_SECONDS = 0  # the age rule, off: on network file systems set e.g. 60

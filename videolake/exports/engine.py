@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from videolake.catalog.models import Export, ExportOutput, utcnow
+from videolake.constants import ExportMode, ExportStatus
 from videolake.catalog.repository import Catalog
 from videolake.exports.sources import NoReadableCopy, local_copy
 from videolake.media.inspection import inspect_video
@@ -43,8 +44,9 @@ from videolake.storage import StorageBackend, sha256_file
 if TYPE_CHECKING:
     from videolake.exports.timeline import Piece
 
-PENDING, PROCESSING, COMPLETED, FAILED = "PENDING", "PROCESSING", "COMPLETED", "FAILED"
-MODES = ("fast", "accurate")
+PENDING, PROCESSING, COMPLETED, FAILED = (ExportStatus.PENDING, ExportStatus.PROCESSING, ExportStatus.COMPLETED,
+                                          ExportStatus.FAILED)
+MODES = tuple(ExportMode)
 DEFAULT_TTL_SECONDS = 48 * 3600
 MAX_TTL_SECONDS = 365 * 24 * 3600
 EXPORTS_PREFIX = "exports"
@@ -255,7 +257,7 @@ class ExportEngine:
         out = folder / "out.mp4"
         try:
             joined = None
-            if request.mode == "fast":
+            if request.mode == ExportMode.FAST:
                 # 2. Copy when every piece shares one layout an MP4 carries (each file opened once).
                 try:
                     joined = join_pieces([piece for _, piece in pieces], out)  # 4. Join by stream copy.

@@ -118,7 +118,7 @@ class IngestReport:
 
     @property
     def failed(self) -> list[FileResult]:
-        return [r for r in self.results if r.outcome == "failed"]
+        return [r for r in self.results if r.outcome == c.FileOutcome.FAILED]
 
     @property
     def bytes_ingested(self) -> int:
@@ -126,7 +126,7 @@ class IngestReport:
 
     @property
     def bytes_landed(self) -> int:
-        return sum(r.size_bytes for r in self.results if r.outcome != "skipped")
+        return sum(r.size_bytes for r in self.results if r.outcome != c.FileOutcome.SKIPPED)
 
     def reasons(self) -> Counter:
         return Counter(r.detail.split(":", 1)[0] for r in self.results if r.outcome == c.OUTCOME_QUARANTINED)
@@ -137,8 +137,8 @@ class IngestReport:
             "ingested": self.count(c.OUTCOME_INGESTED),
             "duplicates": self.count(c.OUTCOME_DUPLICATE),
             "quarantined": self.count(c.OUTCOME_QUARANTINED),
-            "skipped": self.count("skipped"),
-            "failed": self.count("failed"),
+            "skipped": self.count(c.FileOutcome.SKIPPED),
+            "failed": self.count(c.FileOutcome.FAILED),
             "bytes_ingested": self.bytes_ingested,
             "bytes_landed": self.bytes_landed,
             "seconds": round(self.seconds, 3),
@@ -479,12 +479,12 @@ class IngestEngine:
                 if item.zone is not None:
                     release.append(item.key)
             elif o.status in (STATUS_CHANGED, STATUS_VANISHED):
-                results.append(FileResult(item.name, item.uri, "skipped", o.size or item.size, o.sha256, None, o.detail or o.status))
+                results.append(FileResult(item.name, item.uri, c.FileOutcome.SKIPPED, o.size or item.size, o.sha256, None, o.detail or o.status))
                 if item.zone is not None:
                     release.append(item.key)
             elif o.status == STATUS_FAILED:
                 # Left where it landed and handed back: the next run (or sensor tick) tries it again.
-                results.append(FileResult(item.name, item.uri, "failed", item.size, o.sha256, None, f"{o.reason}: {o.detail}"))
+                results.append(FileResult(item.name, item.uri, c.FileOutcome.FAILED, item.size, o.sha256, None, f"{o.reason}: {o.detail}"))
                 if item.zone is not None:
                     unclaim.append(item.key)
         if release and self.landing is not None:
@@ -549,7 +549,7 @@ class IngestEngine:
             if o.sha256 in known and known[o.sha256][0] in being_deleted:
                 retry.append(item)
                 results_retry.append(FileResult(
-                    item.name, item.uri, "skipped", o.size or item.size, o.sha256, known[o.sha256][0],
+                    item.name, item.uri, c.FileOutcome.SKIPPED, o.size or item.size, o.sha256, known[o.sha256][0],
                     "the same content is being deleted by the retention sweep right now; the file stays in the "
                     "landing zone and is ingested again by the next run"))
                 continue
