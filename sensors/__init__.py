@@ -1,8 +1,7 @@
 """Dagster sensors: the uploads and segments landing zones, and the catalog-quality trigger."""
 
 from sensors.export_sensor import export_requests_sensor
-from sensors.landing_sensor import landing_zone_sensor
+from sensors.landing_sensor import landing_sensor, landing_zone_sensor, segments_sensor
 from sensors.quality_sensor import catalog_quality_sensor
-from sensors.segments_sensor import segments_sensor
 
-__all__ = ["catalog_quality_sensor", "export_requests_sensor", "landing_zone_sensor", "segments_sensor"]
+__all__ = ["catalog_quality_sensor", "export_requests_sensor", "landing_sensor", "landing_zone_sensor", "segments_sensor"]

@@ -1,34 +1,48 @@
-"""Watch the uploads landing zone: claim stable files in batches, launch one run per batch.
+"""The landing-zone sensors, uploads and recording segments: one factory, one tick (``claiming``).
 
-A local file is complete when no process on the machine has it open for writing and its size and
-mtime stayed the same over the settle (``min_unchanged_seconds``, 2 s: observed within the tick that
-first sees it, or across ticks); objects in S3 are complete once listed. With the age rule on
-(``stable_after_seconds`` > 0, for network file systems) a file must also be that old.
+Each tick observes its zone, claims complete files in batches and launches one ingest run per
+batch. A local file is complete when no process on the machine has it open for writing and its
+size and mtime stayed the same over the settle (``min_unchanged_seconds``, 2 s: observed within the
+tick that first sees it, or across ticks); objects in S3, GCS and Azure are complete once listed.
+With the age rule on (``stable_after_seconds`` > 0, for network file systems) a file must also be
+that old. Segment batches never mix recording days: each run is one day's partition.
 """
 
 import dagster as dg
 
 from pipelines.jobs import ingest_job
-from resources import CatalogResource, IngestSettingsResource, LandingZoneResource, StorageResource
+from resources import CatalogResource, IngestSettingsResource, LandingZoneResource, SegmentNamingResource, StorageResource
 from resources.engine_builder import build_ingest_engine
 from sensors.claiming import claim_and_request
 from videolake import constants as c
 
 
-@dg.sensor(
-    name=c.SENSOR_LANDING,
-    job=ingest_job,
-    minimum_interval_seconds=15,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Claims stable files in the landing zone in batches and launches one ingest run per batch.",
-)
-def landing_zone_sensor(
-    context: dg.SensorEvaluationContext,
-    catalog: CatalogResource,
-    hot_storage: StorageResource,
-    quarantine_storage: StorageResource,
-    landing: LandingZoneResource,
-    ingest_settings: IngestSettingsResource,
-) -> dg.SensorResult | dg.SkipReason:
-    engine = build_ingest_engine(catalog, hot_storage, quarantine_storage, landing, ingest_settings)
-    return claim_and_request(context, engine, c.ZONE_UPLOADS, landing.url, c.SENSOR_LANDING)
+def landing_sensor(zone: str, name: str, description: str) -> dg.SensorDefinition:
+    """The sensor watching ``zone`` (``uploads`` or ``segments``)."""
+
+    @dg.sensor(name=name, job=ingest_job, minimum_interval_seconds=15,
+               default_status=dg.DefaultSensorStatus.RUNNING, description=description)
+    def watch(
+        context: dg.SensorEvaluationContext,
+        catalog: CatalogResource,
+        hot_storage: StorageResource,
+        quarantine_storage: StorageResource,
+        landing: LandingZoneResource,
+        ingest_settings: IngestSettingsResource,
+        segments_landing: LandingZoneResource,
+        segment_naming: SegmentNamingResource,
+    ) -> dg.SensorResult | dg.SkipReason:
+        engine = build_ingest_engine(catalog, hot_storage, quarantine_storage, landing, ingest_settings, zone=zone,
+                                     segments_landing=segments_landing, segment_naming=segment_naming)
+        watched = segments_landing if zone == c.ZONE_SEGMENTS else landing
+        return claim_and_request(context, engine, zone, watched.url, name)
+
+    return watch
+
+
+landing_zone_sensor = landing_sensor(
+    c.ZONE_UPLOADS, c.SENSOR_LANDING,
+    "Claims stable files in the landing zone in batches and launches one ingest run per batch.")
+segments_sensor = landing_sensor(
+    c.ZONE_SEGMENTS, c.SENSOR_SEGMENTS,
+    "Claims stable recording segments per recording day and launches one ingest run per batch.")
