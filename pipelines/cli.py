@@ -51,14 +51,19 @@ def _catalog():  # type: ignore[no-untyped-def]
 
 
 def _existing_catalog():  # type: ignore[no-untyped-def]
-    """The catalog, for a command that reads or changes what is in it: where there is none, say so
-    (a command run from another folder would otherwise open a new, empty one and report nothing)."""
+    """The catalog, for a command that reads or changes what is in it (see ``_require_catalog``)."""
+    _require_catalog()
+    return _catalog()
+
+
+def _require_catalog() -> None:
+    """Where the embedded catalog does not exist, say so: a command run from another folder would
+    otherwise open a new, empty one and report nothing."""
     from sqlalchemy.engine import make_url
 
     from videolake.constants import ENV_CATALOG_URL, ENV_HOME
 
-    env = _environment()
-    url = make_url(env[ENV_CATALOG_URL])
+    url = make_url(_environment()[ENV_CATALOG_URL])
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
             and not Path(url.database).exists():
         where = ("VIDEOLAKE_CATALOG_URL" if ENV_CATALOG_URL in _USER_SET else
@@ -66,7 +71,12 @@ def _existing_catalog():  # type: ignore[no-untyped-def]
         raise CliError(f"no catalog at {url.database} (from {where}): run videolake from the folder that holds "
                        "its .videolake, or set VIDEOLAKE_HOME to that .videolake folder (or VIDEOLAKE_CATALOG_URL to the "
                        "catalog); `videolake ingest` or `videolake db upgrade` creates a new one")
-    return _catalog()
+
+
+def _run_log(verbose: bool) -> dict[str, Any]:
+    """Run config for a job run in this process: its outcome is printed as one line; Dagster's own
+    log (a failed step's traceback) only with --verbose."""
+    return {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}}
 
 
 def _redact(url: str) -> str:
@@ -177,8 +187,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             partition_key=day,
             run_config={
                 "ops": {c.OP_INGEST_LINEAGE: {"config": config}},
-                # The outcome is printed below; Dagster's own log (a failed step's traceback) with --verbose.
-                "loggers": {"console": {"config": {"log_level": "INFO" if args.verbose else "CRITICAL"}}},
+                "loggers": _run_log(args.verbose),
             },
             tags={c.TAG_TRIGGER: "cli", "videolake/zone": zone},
             raise_on_error=False,
@@ -487,7 +496,7 @@ def _run_export(export_id: str, verbose: bool = False) -> Any:
         instance=_dagster_instance(),
         run_config={
             "ops": {c.ASSET_VIDEO_EXPORTS: {"config": {"export_id": export_id}}},
-            "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}},
+            "loggers": _run_log(verbose),
         },
         tags={c.TAG_TRIGGER: "cli", "videolake/export": export_id},
         raise_on_error=False,
@@ -854,15 +863,13 @@ def cmd_retention(args: argparse.Namespace) -> int:
         load_policy(env[c.ENV_RETENTION])  # a bad file is a configuration error (exit 2), before any run starts
     except PolicyError as exc:
         raise CliError(f"{exc}\nnothing was planned or deleted", EXIT_USAGE) from exc
-    _existing_catalog()
+    _require_catalog()
     as_of = parse_cli_time(args.as_of, "as-of").isoformat() if args.as_of else None
     apply = args.action == "apply"
     config = {"apply": apply, "as_of": as_of, "force": bool(getattr(args, "force", False))}
     result = defs.resolve_job_def(c.JOB_RETENTION).execute_in_process(
         instance=_dagster_instance(),
-        # The outcome is printed below as one line; Dagster's own log (a failed step's traceback) with --verbose.
-        run_config={"ops": {c.ASSET_RETENTION_SWEEP: {"config": config}},
-                    "loggers": {"console": {"config": {"log_level": "INFO" if args.verbose else "CRITICAL"}}}},
+        run_config={"ops": {c.ASSET_RETENTION_SWEEP: {"config": config}}, "loggers": _run_log(args.verbose)},
         tags={"videolake/trigger": "cli"},
         raise_on_error=False,
     )

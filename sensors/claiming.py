@@ -57,17 +57,17 @@ def claim_and_request(
         f"({summary.listed} listed, {summary.new} new) in {time.perf_counter() - started:.2f}s"
     )
     requests = [
-            dg.RunRequest(
-                run_key=f"ingest-{b.batch_id}",
-                # Uploads: the landing day. Segments: their recording day (unparseable names: today,
-                # where the run quarantines them).
-                partition_key=b.group or today,
-                run_config=ingest_run_config(b.batch_id, zone),
-                tags={c.TAG_BATCH: b.batch_id, c.TAG_TRIGGER: sensor_name, "videolake/zone": zone,
-                      "videolake/files": str(b.files)},
-            )
-            for b in batches
-        ]
+        dg.RunRequest(
+            run_key=f"ingest-{b.batch_id}",
+            # Uploads: the landing day. Segments: their recording day (unparseable names: today,
+            # where the run quarantines them).
+            partition_key=b.group or today,
+            run_config=ingest_run_config(b.batch_id, zone),
+            tags={c.TAG_BATCH: b.batch_id, c.TAG_TRIGGER: sensor_name, "videolake/zone": zone,
+                  "videolake/files": str(b.files)},
+        )
+        for b in batches
+    ]
     # Each run's day becomes a partition before the run is launched.
     new_days = missing_days(context.instance, [r.partition_key for r in requests] + synced_days)
     return dg.SensorResult(

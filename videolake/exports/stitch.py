@@ -23,7 +23,7 @@ from videolake import constants as c
 from videolake.catalog.models import Video, VideoInput
 from videolake.catalog.repository import Catalog
 from videolake.exports.sources import NoReadableCopy, local_copy
-from videolake.exports.timeline import Piece, TimelineError, join_pieces, layout_of
+from videolake.exports.timeline import LayoutMismatch, Piece, TimelineError, join_pieces
 from videolake.ingest.engine import IngestEngine
 from videolake.ingest.landing import LandedItem
 from videolake.media.ffmpeg_tools import ffmpeg_executable
@@ -75,20 +75,15 @@ def stitch(engine: IngestEngine, ids: list[int], name: str | None = None) -> Sti
             raise StitchError(str(exc)) from exc
         out = folder / name
         if reencode is None:
-            try:
-                layouts = [layout_of(path) for path in paths]
-            except TimelineError as exc:
-                raise StitchError(str(exc)) from exc
-            if len({layout.copy_key() for layout in layouts}) > 1 or not layouts[0].copies_into_mp4():
-                reencode = "inputs differ in container or stream layout"
-        cmd = [ffmpeg_executable(), "-nostdin", "-v", "error", "-y"]
-        if reencode is None:
-            try:  # one continuous timeline whatever each input's clock
+            try:  # one continuous timeline whatever each input's clock; the join checks the layouts
                 join_pieces([Piece(path, 0.0, None, f"video {v.id}") for v, path in zip(videos, paths, strict=True)],
                             out, faststart=True)
+            except LayoutMismatch:
+                reencode = "inputs differ in container or stream layout"
             except TimelineError as exc:
                 raise StitchError(f"the videos could not be joined: {exc}") from exc
-        else:
+        if reencode is not None:
+            cmd = [ffmpeg_executable(), "-nostdin", "-v", "error", "-y"]
             first = videos[0]
             width, height, fps = first.width, first.height, first.fps or 25
             any_audio = any(v.audio_codec for v in videos)

@@ -290,6 +290,10 @@ class _Output:
         self.audio_end: int | None = None  # where the audio written so far ends (output ticks)
         self.audio_dropped = 0
 
+    def carries(self, layout: StreamLayout) -> bool:
+        """Whether this container takes those streams by stream copy (Matroska takes anything)."""
+        return self.format != "mp4" or layout.copies_into_mp4()
+
     def add_streams(self, source: av.container.InputContainer, with_audio: bool) -> None:
         self.video = self.container.add_stream_from_template(source.streams.video[0])
         if with_audio and source.streams.audio:
@@ -392,7 +396,7 @@ def _cut_piece(piece: Piece, snap: KeyframeSnap, output: _Output, position: int,
             with container:
                 layout = _layout(container, piece.path)
                 if first is None:
-                    if not container_can_carry(output, layout):
+                    if not output.carries(layout):
                         raise LayoutMismatch(f"{layout.describe()} cannot be stream-copied into {output.format}")
                     if output.video is None:  # once, not again when a seek is retried
                         output.add_streams(container, layout.audio_codec is not None)
@@ -426,11 +430,6 @@ def _cut_piece(piece: Piece, snap: KeyframeSnap, output: _Output, position: int,
         except av.FFmpegError as exc:
             raise TimelineError(f"{name}: {exc}") from exc
         return cut
-
-
-def container_can_carry(output: _Output, layout: StreamLayout) -> bool:
-    """Whether ``output``'s container takes these streams by stream copy (Matroska takes anything)."""
-    return output.format != "mp4" or layout.copies_into_mp4()
 
 
 def normalize_piece(piece: Piece, layout: StreamLayout, target: StreamLayout, folder: Path, *, audio: bool) -> Piece:
