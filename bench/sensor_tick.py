@@ -49,7 +49,7 @@ def main() -> int:
     import dagster as dg
 
     from pipelines.definitions import defs
-    from resources import CatalogResource, IngestSettingsResource, LandingZoneResource, StorageResource
+    from resources import CatalogResource, IngestSettingsResource, LandingZoneResource, SegmentNamingResource, StorageResource
     from sensors import landing_zone_sensor
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -94,6 +94,8 @@ def main() -> int:
             "hot_storage": StorageResource(url=(work / "storage").as_uri()),
             "quarantine_storage": StorageResource(url=(work / "quarantine").as_uri()),
             "landing": LandingZoneResource(url=landing_url),
+            "segments_landing": LandingZoneResource(url=str(work / "segments")),
+            "segment_naming": SegmentNamingResource(),
             "ingest_settings": IngestSettingsResource(stable_after_seconds=60, batch_max_files=500, max_batches_per_tick=100),
         }
         start = time.perf_counter()
@@ -103,7 +105,8 @@ def main() -> int:
         cursor = None
         with dg.instance_for_test() as instance:
             for label in ("tick 1 (all new, old files claimed)", "tick 2 (claims the rest)", "tick 3 (steady, all claimed)"):
-                ctx = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources, definitions=defs)
+                ctx = dg.build_sensor_context(instance=instance, instance_ref=instance.get_ref(), cursor=cursor,
+                                              resources=resources, definitions=defs)
                 start = time.perf_counter()
                 result = landing_zone_sensor.evaluate_tick(ctx)
                 elapsed = time.perf_counter() - start
