@@ -5,19 +5,18 @@ import datetime as dt
 import dagster as dg
 
 from assets.readable import with_readable
-
+from pipelines import names
 from pipelines.partitions import landing_days
 from resources import ArchivePolicyResource, CatalogResource, StorageResource
-from videolake import constants as c
 from videolake.archive.engine import ArchiveEngine
 from videolake.display import human_bytes
 
 
 @dg.asset(
-    name=c.ASSET_ARCHIVED_VIDEOS,
-    deps=[dg.AssetKey(c.ASSET_INGESTED_VIDEOS)],
+    name=names.ASSET_ARCHIVED_VIDEOS,
+    deps=[dg.AssetKey(names.ASSET_INGESTED_VIDEOS)],
     partitions_def=landing_days,
-    group_name=c.GROUP_ARCHIVE,
+    group_name=names.GROUP_ARCHIVE,
     kinds={"python", "s3"},
     description=(
         "Every video of the day holds a verified replica in the archive tier (re-read against its sha256); "

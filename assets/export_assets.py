@@ -4,9 +4,10 @@ import datetime as dt
 
 import dagster as dg
 
+from pipelines import names
 from resources import CatalogResource, StorageResource
-from videolake import constants as c
 from videolake.exports.engine import DEFAULT_TTL_SECONDS, ExportEngine, ExportError, ExportRequest, create_export, export_to_dict
+from videolake.inputs import parse_instant
 from videolake.segments.index import SegmentQueryError
 
 
@@ -26,16 +27,15 @@ def _time(text: str | None, what: str) -> dt.datetime:
     if not text:
         raise dg.Failure(description=f"the export needs a {what} time")
     try:
-        value = dt.datetime.fromisoformat(text)
+        return parse_instant(text)
     except ValueError as exc:
-        raise dg.Failure(description=f"{what} {text!r} is not an ISO 8601 time") from exc
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        raise dg.Failure(description=f"{what} {exc}") from exc
 
 
 @dg.asset(
-    name=c.ASSET_VIDEO_EXPORTS,
-    deps=[dg.AssetKey(c.ASSET_INGESTED_VIDEOS)],
-    group_name=c.GROUP_EXPORTS,
+    name=names.ASSET_VIDEO_EXPORTS,
+    deps=[dg.AssetKey(names.ASSET_INGESTED_VIDEOS)],
+    group_name=names.GROUP_EXPORTS,
     kinds={"python", "mp4"},
     description="Footage of cameras over a time range, cut per camera (fast: keyframes; accurate: exact), with a manifest.",
 )

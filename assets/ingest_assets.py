@@ -15,6 +15,7 @@ import dagster as dg
 from sqlalchemy import func, select
 
 from assets.readable import with_readable
+from pipelines import names
 from pipelines.partitions import landing_days
 from resources import (
     ArchivePolicyResource,
@@ -34,15 +35,15 @@ from videolake.ingest.engine import IngestEngine, IngestReport, StepReport
 from videolake.storage import BackendUnavailable
 
 landing_zone = dg.AssetSpec(
-    c.ASSET_LANDING_ZONE,
+    names.ASSET_LANDING_ZONE,
     description="Files dropped into the landing zone (a folder or an S3 prefix), watched by the landing sensor.",
-    group_name=c.GROUP_INGEST,
+    group_name=names.GROUP_INGEST,
     kinds={"s3", "file"},
 )
 
-INGESTED = dg.AssetKey(c.ASSET_INGESTED_VIDEOS)
-PROBES = dg.AssetKey(c.ASSET_VIDEO_PROBES)
-THUMBNAILS = dg.AssetKey(c.ASSET_VIDEO_THUMBNAILS)
+INGESTED = dg.AssetKey(names.ASSET_INGESTED_VIDEOS)
+PROBES = dg.AssetKey(names.ASSET_VIDEO_PROBES)
+THUMBNAILS = dg.AssetKey(names.ASSET_VIDEO_THUMBNAILS)
 
 
 class IngestConfig(dg.Config):
@@ -57,10 +58,10 @@ class IngestConfig(dg.Config):
 
 
 @dg.multi_asset(
-    name=c.OP_INGEST_LINEAGE,
+    name=names.OP_INGEST_LINEAGE,
     partitions_def=landing_days,
     can_subset=True,
-    group_name=c.GROUP_INGEST,
+    group_name=names.GROUP_INGEST,
     specs=[
         dg.AssetSpec(
             INGESTED,

@@ -3,6 +3,7 @@
 
 import dagster as dg
 
+from pipelines import names
 from resources import CatalogResource
 from videolake import constants as c
 from videolake.quality import RULES, load_probed_videos, validate_probed_catalog
@@ -17,7 +18,7 @@ _DESCRIPTIONS = {
 
 @dg.multi_asset_check(
     specs=[
-        dg.AssetCheckSpec(name=rule, asset=c.ASSET_VIDEO_PROBES, description=_DESCRIPTIONS[rule])
+        dg.AssetCheckSpec(name=rule, asset=names.ASSET_VIDEO_PROBES, description=_DESCRIPTIONS[rule])
         for rule in RULES
     ],
     name="catalog_quality_checks",
@@ -33,7 +34,7 @@ def catalog_quality_checks(context: dg.AssetCheckExecutionContext, catalog: Cata
         result = results[rule]
         yield dg.AssetCheckResult(
             check_name=rule,
-            asset_key=c.ASSET_VIDEO_PROBES,
+            asset_key=names.ASSET_VIDEO_PROBES,
             passed=result.passed,
             metadata={
                 "videos_checked": dg.MetadataValue.int(result.checked),

@@ -5,9 +5,8 @@ from pathlib import Path
 import dagster as dg
 
 from assets.readable import with_readable
-
+from pipelines import names
 from resources import CatalogResource, RetentionPolicyResource, StorageReportResource
-from videolake import constants as c
 from videolake.reports.storage_report import (
     build_report,
     charts_png,
@@ -19,9 +18,9 @@ from videolake.reports.storage_report import (
 
 
 @dg.asset(
-    name=c.ASSET_STORAGE_REPORT,
-    group_name=c.GROUP_RETENTION,
-    deps=[c.ASSET_RETENTION_SWEEP],
+    name=names.ASSET_STORAGE_REPORT,
+    group_name=names.GROUP_RETENTION,
+    deps=[names.ASSET_RETENTION_SWEEP],
     kinds={"pandas", "prometheus"},
     description="Bytes and counts per backend, source, camera and day; growth; days left per quota (charts + metrics).",
 )

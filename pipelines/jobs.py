@@ -1,6 +1,6 @@
 import dagster as dg
 
-from videolake import constants as c
+from pipelines import names
 
 
 def _job(name: str, kind: str, selection: dg.AssetSelection, description: str):
@@ -16,30 +16,30 @@ def _job(name: str, kind: str, selection: dg.AssetSelection, description: str):
 
 
 ingest_job = _job(
-    c.JOB_INGEST,
+    names.JOB_INGEST,
     "ingest",
-    dg.AssetSelection.assets(c.ASSET_INGESTED_VIDEOS, c.ASSET_VIDEO_PROBES, c.ASSET_VIDEO_THUMBNAILS).without_checks(),
+    dg.AssetSelection.assets(names.ASSET_INGESTED_VIDEOS, names.ASSET_VIDEO_PROBES, names.ASSET_VIDEO_THUMBNAILS).without_checks(),
     "Ingest -> probe -> thumbnails for one batch of landed files (or a whole landing zone).",
 )
 export_job = _job(
-    c.JOB_EXPORT, "export", dg.AssetSelection.assets(c.ASSET_VIDEO_EXPORTS),
+    names.JOB_EXPORT, "export", dg.AssetSelection.assets(names.ASSET_VIDEO_EXPORTS),
     "Cut one export request into an MP4 per camera plus a manifest.",
 )
 archive_job = _job(
-    c.JOB_ARCHIVE, "archive", dg.AssetSelection.assets(c.ASSET_ARCHIVED_VIDEOS).without_checks(),
+    names.JOB_ARCHIVE, "archive", dg.AssetSelection.assets(names.ASSET_ARCHIVED_VIDEOS).without_checks(),
     "Copy (or move) one landing day's videos to the archive tier, verified.",
 )
 integrity_job = _job(
-    c.JOB_INTEGRITY, "integrity",
-    dg.AssetSelection.checks_for_assets(c.ASSET_INGESTED_VIDEOS, c.ASSET_ARCHIVED_VIDEOS),
+    names.JOB_INTEGRITY, "integrity",
+    dg.AssetSelection.checks_for_assets(names.ASSET_INGESTED_VIDEOS, names.ASSET_ARCHIVED_VIDEOS),
     "Scrub the hot and archive tiers against the catalog (missing, untracked, size, sampled sha256).",
 )
 retention_job = _job(
-    c.JOB_RETENTION, "retention", dg.AssetSelection.assets(c.ASSET_RETENTION_SWEEP, c.ASSET_STORAGE_REPORT),
+    names.JOB_RETENTION, "retention", dg.AssetSelection.assets(names.ASSET_RETENTION_SWEEP, names.ASSET_STORAGE_REPORT),
     "Plan (dry run) or apply the retention policies (age limits, export expiry, quotas; holds respected), then "
     "report storage per backend, source, camera and day.",
 )
 catalog_quality_job = _job(
-    c.JOB_CATALOG_QUALITY, "quality", dg.AssetSelection.checks_for_assets(c.ASSET_VIDEO_PROBES),
+    names.JOB_CATALOG_QUALITY, "quality", dg.AssetSelection.checks_for_assets(names.ASSET_VIDEO_PROBES),
     "Great Expectations checks over the whole probed catalog.",
 )

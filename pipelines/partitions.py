@@ -14,9 +14,9 @@ from collections.abc import Iterable
 
 import dagster as dg
 
-from videolake import constants as c
+from pipelines import names
 
-landing_days = dg.DynamicPartitionsDefinition(name=c.PARTITIONS_LANDING_DAYS)
+landing_days = dg.DynamicPartitionsDefinition(name=names.PARTITIONS_LANDING_DAYS)
 
 
 def missing_days(instance: dg.DagsterInstance, days: Iterable[str]) -> list[str]:
@@ -24,7 +24,7 @@ def missing_days(instance: dg.DagsterInstance, days: Iterable[str]) -> list[str]
     wanted = sorted(set(days))
     if not wanted:
         return []
-    known = set(instance.get_dynamic_partitions(c.PARTITIONS_LANDING_DAYS))
+    known = set(instance.get_dynamic_partitions(names.PARTITIONS_LANDING_DAYS))
     return [day for day in wanted if day not in known]
 
 
@@ -32,5 +32,5 @@ def add_landing_days(instance: dg.DagsterInstance, days: Iterable[str]) -> list[
     """Make ``days`` partitions (those that are not yet); returns the ones added."""
     new = missing_days(instance, days)
     if new:
-        instance.add_dynamic_partitions(c.PARTITIONS_LANDING_DAYS, new)
+        instance.add_dynamic_partitions(names.PARTITIONS_LANDING_DAYS, new)
     return new

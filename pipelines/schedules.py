@@ -5,10 +5,10 @@ import datetime as dt
 
 import dagster as dg
 
+from pipelines import names
 from pipelines.jobs import archive_job, catalog_quality_job, integrity_job, retention_job
 from pipelines.partitions import add_landing_days
 from resources import ArchivePolicyResource, CatalogResource, StorageResource
-from videolake import constants as c
 from videolake.archive.engine import ArchiveEngine
 
 catalog_quality_nightly = dg.ScheduleDefinition(
@@ -62,7 +62,7 @@ retention_daily = dg.ScheduleDefinition(
     job=retention_job,
     cron_schedule="30 5 * * *",
     execution_timezone="UTC",
-    run_config={"ops": {c.ASSET_RETENTION_SWEEP: {"config": {"apply": True}}}},
+    run_config={"ops": {names.ASSET_RETENTION_SWEEP: {"config": {"apply": True}}}},
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Applies the retention policies every day (guardrails refuse a suspicious sweep; never forced).",
 )

@@ -5,6 +5,7 @@ import time
 
 import dagster as dg
 
+from pipelines import names
 from pipelines.partitions import landing_days, missing_days
 from videolake import constants as c
 from videolake.catalog.models import utcnow
@@ -13,7 +14,7 @@ from videolake.storage import StorageError
 
 
 def ingest_run_config(batch_id: str, zone: str = c.ZONE_UPLOADS) -> dict:
-    return {"ops": {c.OP_INGEST_LINEAGE: {"config": {"batch_id": batch_id, "zone": zone}}}}
+    return {"ops": {names.OP_INGEST_LINEAGE: {"config": {"batch_id": batch_id, "zone": zone}}}}
 
 
 def claim_and_request(
@@ -63,7 +64,7 @@ def claim_and_request(
             # where the run quarantines them).
             partition_key=b.group or today,
             run_config=ingest_run_config(b.batch_id, zone),
-            tags={c.TAG_BATCH: b.batch_id, c.TAG_TRIGGER: sensor_name, "videolake/zone": zone,
+            tags={names.TAG_BATCH: b.batch_id, names.TAG_TRIGGER: sensor_name, names.TAG_ZONE: zone,
                   "videolake/files": str(b.files)},
         )
         for b in batches

@@ -7,17 +7,17 @@ which the export is marked FAILED with the reason.
 
 import dagster as dg
 
+from pipelines import names
 from pipelines.jobs import export_job
 from resources import CatalogResource
-from videolake import constants as c
 from videolake.exports.engine import give_up, unfinished_exports
 
 MAX_ATTEMPTS = 3
-EXPORT_TAG = "videolake/export"
+EXPORT_TAG = names.TAG_EXPORT
 
 
 @dg.sensor(
-    name=c.SENSOR_EXPORTS,
+    name=names.SENSOR_EXPORTS,
     job=export_job,
     minimum_interval_seconds=10,
     default_status=dg.DefaultSensorStatus.RUNNING,
@@ -36,8 +36,8 @@ def export_requests_sensor(context: dg.SensorEvaluationContext, catalog: Catalog
         requests.append(
             dg.RunRequest(
                 run_key=export_id if not runs else f"{export_id}:attempt-{len(runs) + 1}",
-                run_config={"ops": {c.ASSET_VIDEO_EXPORTS: {"config": {"export_id": export_id}}}},
-                tags={EXPORT_TAG: export_id, c.TAG_TRIGGER: c.SENSOR_EXPORTS},
+                run_config={"ops": {names.ASSET_VIDEO_EXPORTS: {"config": {"export_id": export_id}}}},
+                tags={EXPORT_TAG: export_id, names.TAG_TRIGGER: names.SENSOR_EXPORTS},
             )
         )
     return requests or dg.SkipReason("no pending export requests")

@@ -10,6 +10,7 @@ that old. Segment batches never mix recording days: each run is one day's partit
 
 import dagster as dg
 
+from pipelines import names
 from pipelines.jobs import ingest_job
 from resources import CatalogResource, IngestSettingsResource, LandingZoneResource, SegmentNamingResource, StorageResource
 from resources.engine_builder import build_ingest_engine
@@ -41,8 +42,8 @@ def landing_sensor(zone: str, name: str, description: str) -> dg.SensorDefinitio
 
 
 landing_zone_sensor = landing_sensor(
-    c.ZONE_UPLOADS, c.SENSOR_LANDING,
+    c.ZONE_UPLOADS, names.SENSOR_LANDING,
     "Claims stable files in the landing zone in batches and launches one ingest run per batch.")
 segments_sensor = landing_sensor(
-    c.ZONE_SEGMENTS, c.SENSOR_SEGMENTS,
+    c.ZONE_SEGMENTS, names.SENSOR_SEGMENTS,
     "Claims stable recording segments per recording day and launches one ingest run per batch.")

@@ -7,19 +7,19 @@ slowing every ingest run down.
 
 import dagster as dg
 
+from pipelines import names
 from pipelines.jobs import catalog_quality_job
-from videolake import constants as c
 
 
 @dg.sensor(
-    name=c.SENSOR_CATALOG_QUALITY,
+    name=names.SENSOR_CATALOG_QUALITY,
     job=catalog_quality_job,
     minimum_interval_seconds=300,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Validates the probed catalog with Great Expectations whenever video_probes has materialized since the last check.",
 )
 def catalog_quality_sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-    records = context.instance.fetch_materializations(dg.AssetKey(c.ASSET_VIDEO_PROBES), limit=1).records
+    records = context.instance.fetch_materializations(dg.AssetKey(names.ASSET_VIDEO_PROBES), limit=1).records
     if not records:
         return dg.SkipReason("video_probes has never materialized")
     latest = records[0].storage_id
@@ -27,4 +27,4 @@ def catalog_quality_sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest
     if latest <= last:
         return dg.SkipReason("no new probes since the last quality run")
     context.update_cursor(str(latest))
-    return dg.RunRequest(run_key=f"quality-{latest}", tags={c.TAG_TRIGGER: c.SENSOR_CATALOG_QUALITY})
+    return dg.RunRequest(run_key=f"quality-{latest}", tags={names.TAG_TRIGGER: names.SENSOR_CATALOG_QUALITY})

@@ -1,6 +1,6 @@
 """Constants shared by the domain core and the Dagster layer: one place for names and limits."""
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class CatalogLock(StrEnum):
@@ -18,62 +18,48 @@ class KeyframeSnap(StrEnum):
     AFTER = "after"  # the first keyframe at or after it: a part overlapping the one before (never shown twice)
 
 
-# Environment variables (read only through Dagster EnvVar, or by the CLI at run time).
-ENV_HOME = "VIDEOLAKE_HOME"
-ENV_LANDING = "VIDEOLAKE_LANDING"
-ENV_SEGMENTS_LANDING = "VIDEOLAKE_SEGMENTS_LANDING"
-ENV_SEGMENT_TEMPLATE = "VIDEOLAKE_SEGMENT_TEMPLATE"
-ENV_CATALOG_URL = "VIDEOLAKE_CATALOG_URL"
-ENV_HOT_STORAGE = "VIDEOLAKE_HOT_STORAGE"
-ENV_QUARANTINE = "VIDEOLAKE_QUARANTINE"
-ENV_STABLE_AFTER_SECONDS = "VIDEOLAKE_STABLE_AFTER_SECONDS"  # the age rule (network file systems); 0: off
-ENV_SETTLE_SECONDS = "VIDEOLAKE_SETTLE_SECONDS"
-ENV_BATCH_MAX_FILES = "VIDEOLAKE_BATCH_MAX_FILES"
-ENV_WORKERS = "VIDEOLAKE_WORKERS"
-ENV_ARCHIVE_STORAGE = "VIDEOLAKE_ARCHIVE_STORAGE"
-ENV_MIGRATION = "VIDEOLAKE_MIGRATION"  # copy (keep both) or move (free the hot copy once verified)
-ENV_ARCHIVE_AFTER_DAYS = "VIDEOLAKE_ARCHIVE_AFTER_DAYS"
-ENV_WRITE_MODE = "VIDEOLAKE_WRITE_MODE"  # LOCAL (hot only), REMOTE (archive only) or BOTH (dual write) at ingest
-ENV_RETENTION = "VIDEOLAKE_RETENTION"  # the retention policy file (YAML)
-ENV_METRICS_FILE = "VIDEOLAKE_METRICS_FILE"  # Prometheus textfile the storage report writes
-ENV_PUBLIC_URL = "VIDEOLAKE_PUBLIC_URL"  # base of the download links `videolake serve` answers
-ENV_LINK_SECRET = "VIDEOLAKE_LINK_SECRET"  # optional; else a secret kept in $VIDEOLAKE_HOME/link-secret
+class Env(StrEnum):
+    """The environment variables (read only through Dagster ``EnvVar``, or by the CLI at run time)."""
+
+    HOME = "VIDEOLAKE_HOME"
+    LANDING = "VIDEOLAKE_LANDING"
+    SEGMENTS_LANDING = "VIDEOLAKE_SEGMENTS_LANDING"
+    SEGMENT_TEMPLATE = "VIDEOLAKE_SEGMENT_TEMPLATE"
+    CATALOG_URL = "VIDEOLAKE_CATALOG_URL"
+    HOT_STORAGE = "VIDEOLAKE_HOT_STORAGE"
+    QUARANTINE = "VIDEOLAKE_QUARANTINE"
+    STABLE_AFTER_SECONDS = "VIDEOLAKE_STABLE_AFTER_SECONDS"  # the age rule (network file systems); 0: off
+    SETTLE_SECONDS = "VIDEOLAKE_SETTLE_SECONDS"
+    BATCH_MAX_FILES = "VIDEOLAKE_BATCH_MAX_FILES"
+    WORKERS = "VIDEOLAKE_WORKERS"
+    ARCHIVE_STORAGE = "VIDEOLAKE_ARCHIVE_STORAGE"
+    MIGRATION = "VIDEOLAKE_MIGRATION"  # copy (keep both) or move (free the hot copy once verified)
+    ARCHIVE_AFTER_DAYS = "VIDEOLAKE_ARCHIVE_AFTER_DAYS"
+    WRITE_MODE = "VIDEOLAKE_WRITE_MODE"  # LOCAL (hot only), REMOTE (archive only) or BOTH (dual write) at ingest
+    RETENTION = "VIDEOLAKE_RETENTION"  # the retention policy file (YAML)
+    METRICS_FILE = "VIDEOLAKE_METRICS_FILE"  # Prometheus textfile the storage report writes
+    PUBLIC_URL = "VIDEOLAKE_PUBLIC_URL"  # base of the download links `videolake serve` answers
+    LINK_SECRET = "VIDEOLAKE_LINK_SECRET"  # optional; else a secret kept in $VIDEOLAKE_HOME/link-secret
+    OPERATOR = "VIDEOLAKE_OPERATOR"  # who the audit names for holds added from this shell (default: the login)
+
+
+class ExitCode(IntEnum):
+    """What the ``videolake`` command returns (each use-case error names its own)."""
+
+    OK = 0
+    FAILED = 1  # the work could not be done (a backend or the catalog down, a refusal, a failed run)
+    USAGE = 2  # bad input or configuration: nothing was tried
+    PARTIAL = 3  # done, but some files were quarantined, skipped or left
+
 
 DEFAULT_HOME = ".videolake"
 
-# Dagster names.
-GROUP_INGEST = "ingest"
-ASSET_LANDING_ZONE = "landing_zone"
-ASSET_INGESTED_VIDEOS = "ingested_videos"
-ASSET_VIDEO_PROBES = "video_probes"
-ASSET_VIDEO_THUMBNAILS = "video_thumbnails"
-OP_INGEST_LINEAGE = "ingest_lineage"
-ASSET_VIDEO_EXPORTS = "video_exports"
-GROUP_EXPORTS = "exports"
-GROUP_ARCHIVE = "archive"
-ASSET_ARCHIVED_VIDEOS = "archived_videos"
-JOB_ARCHIVE = "archive_job"
-JOB_INTEGRITY = "integrity_job"
-GROUP_RETENTION = "retention"
-ASSET_RETENTION_SWEEP = "retention_sweep"
-JOB_RETENTION = "retention_job"
-ASSET_STORAGE_REPORT = "storage_report"
 DEFAULT_ARCHIVE_AFTER_DAYS = 30
-JOB_EXPORT = "export_job"
-SENSOR_EXPORTS = "export_requests_sensor"  # the multi-asset computing the three above
-JOB_INGEST = "ingest_job"
-JOB_CATALOG_QUALITY = "catalog_quality_job"
-SENSOR_LANDING = "landing_zone_sensor"
-SENSOR_SEGMENTS = "segments_sensor"
+
+# Landing zones.
 ZONE_UPLOADS = "uploads"
 ZONE_SEGMENTS = "segments"
-SENSOR_CATALOG_QUALITY = "catalog_quality_sensor"
-PARTITIONS_LANDING_DAYS = "landing_days"  # dynamic: a day is added once it has files
-TAG_BATCH = "videolake/batch"
-TAG_SOURCE = "videolake/source"
-TAG_TRIGGER = "videolake/trigger"
-CHECK_HOT_INTEGRITY = "hot_storage_integrity"
-CHECK_ARCHIVE_INTEGRITY = "archive_integrity"
+
 
 class SourceType(StrEnum):
     """How a video came to be."""
@@ -117,6 +103,8 @@ class ExportStatus(StrEnum):
     PROCESSING = "PROCESSING"
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
+    CANCELLED = "CANCELLED"  # withdrawn before it was cut
+    EXPIRED = "EXPIRED"  # its files were deleted by retention once its links ran out
 
 
 class ExportMode(StrEnum):
@@ -125,6 +113,26 @@ class ExportMode(StrEnum):
 
 
 # The names the code used before the vocabularies above; the same values.
+ENV_HOME = Env.HOME.value
+ENV_LANDING = Env.LANDING.value
+ENV_SEGMENTS_LANDING = Env.SEGMENTS_LANDING.value
+ENV_SEGMENT_TEMPLATE = Env.SEGMENT_TEMPLATE.value
+ENV_CATALOG_URL = Env.CATALOG_URL.value
+ENV_HOT_STORAGE = Env.HOT_STORAGE.value
+ENV_QUARANTINE = Env.QUARANTINE.value
+ENV_STABLE_AFTER_SECONDS = Env.STABLE_AFTER_SECONDS.value
+ENV_SETTLE_SECONDS = Env.SETTLE_SECONDS.value
+ENV_BATCH_MAX_FILES = Env.BATCH_MAX_FILES.value
+ENV_WORKERS = Env.WORKERS.value
+ENV_ARCHIVE_STORAGE = Env.ARCHIVE_STORAGE.value
+ENV_MIGRATION = Env.MIGRATION.value
+ENV_ARCHIVE_AFTER_DAYS = Env.ARCHIVE_AFTER_DAYS.value
+ENV_WRITE_MODE = Env.WRITE_MODE.value
+ENV_RETENTION = Env.RETENTION.value
+ENV_METRICS_FILE = Env.METRICS_FILE.value
+ENV_PUBLIC_URL = Env.PUBLIC_URL.value
+ENV_LINK_SECRET = Env.LINK_SECRET.value
+ENV_OPERATOR = Env.OPERATOR.value
 SOURCE_UPLOADED, SOURCE_GENERATED = SourceType.UPLOADED, SourceType.GENERATED
 SOURCE_STITCHED, SOURCE_SEGMENT = SourceType.STITCHED, SourceType.SEGMENT
 SOURCE_TYPES = tuple(SourceType)

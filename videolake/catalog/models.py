@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -305,3 +306,50 @@ class Hold(Base):
     created_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     released_at: Mapped[dt.datetime | None] = mapped_column(nullable=True, index=True)
     released_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class RunFile(Base):
+    """What one ingest run did with one file: the run's complete outcome, read back by run id."""
+
+    __tablename__ = "run_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    uri: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(16))  # a FileOutcome
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    video_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    detail: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class RetentionPlanItem(Base):
+    """One object a retention run planned to delete (and, applied, deleted unless it is in the failures)."""
+
+    __tablename__ = "retention_plan_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    video_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    export_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    what: Mapped[str] = mapped_column(String(32))
+    backend: Mapped[str] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(Text)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    policy: Mapped[str] = mapped_column(Text)
+
+
+class RetentionRun(Base):
+    """A retention run's summary: the plan's figures, what a guardrail refused and, applied, what was done."""
+
+    __tablename__ = "retention_runs"
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    applied: Mapped[bool] = mapped_column(Boolean)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    refused: Mapped[list[str]] = mapped_column(JSON)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

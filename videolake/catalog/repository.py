@@ -16,7 +16,6 @@ from videolake import constants as c
 from videolake.catalog.claimants import is_dead
 from videolake.catalog.database import get_engine
 from videolake.catalog.locks import catalog_lock
-from videolake.constants import CatalogLock
 from videolake.catalog.models import (
     AuditEvent,
     Derivative,
@@ -24,9 +23,13 @@ from videolake.catalog.models import (
     LandingFile,
     QuarantineItem,
     Replica,
+    RetentionPlanItem,
+    RetentionRun,
+    RunFile,
     Video,
     utcnow,
 )
+from videolake.constants import CatalogLock
 
 
 @dataclass(frozen=True)
@@ -451,6 +454,56 @@ class Catalog:
             if limit:
                 stmt = stmt.limit(limit)
             return list(s.scalars(stmt))
+
+    def get_video(self, video_id: int) -> Video | None:
+        with self.read() as s:
+            return s.scalars(
+                select(Video).options(selectinload(Video.replicas), selectinload(Video.derivatives))
+                .where(Video.id == video_id)
+            ).first()
+
+    def audit_events(self, *, limit: int, action: str | None = None, video_id: int | None = None) -> list[AuditEvent]:
+        """The newest audit rows first; ``action`` may end in ``*`` (``retention_*``)."""
+        stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+        if action:
+            stmt = stmt.where(AuditEvent.action.like(action.replace("*", "%")))
+        if video_id is not None:
+            stmt = stmt.where(AuditEvent.video_id == video_id)
+        with self.read() as s:
+            return list(s.scalars(stmt))
+
+    # -- run records: a run's complete outcome, by run id ----------------------------------------
+    def record_run_files(self, run_id: str, rows: Sequence[dict[str, Any]]) -> None:
+        """What ingest run ``run_id`` did with each of ``rows`` (name, uri, outcome, size_bytes, sha256,
+        video_id, detail), in one statement."""
+        if rows:
+            with self.write() as s:
+                s.execute(RunFile.__table__.insert(), [{**r, "run_id": run_id, "recorded_at": utcnow()} for r in rows])
+
+    def run_files(self, run_ids: Sequence[str]) -> list[RunFile]:
+        with self.read() as s:
+            return list(s.scalars(select(RunFile).where(RunFile.run_id.in_(list(run_ids))).order_by(RunFile.id)))
+
+    def record_retention_run(self, run: RetentionRun, items: Sequence[dict[str, Any]], chunk: int = 10_000) -> None:
+        """A retention run's summary and every item of its plan, in one transaction."""
+        with self.write() as s:
+            s.merge(run)
+            for start in range(0, len(items), chunk):
+                s.execute(RetentionPlanItem.__table__.insert(),
+                          [{**i, "run_id": run.run_id} for i in items[start:start + chunk]])
+
+    def finish_retention_run(self, run_id: str, report: dict[str, Any]) -> None:
+        """What applying a recorded plan did (deleted, failed)."""
+        with self.write() as s:
+            s.execute(update(RetentionRun).where(RetentionRun.run_id == run_id).values(report=report))
+
+    def retention_run(self, run_id: str) -> tuple[RetentionRun, list[RetentionPlanItem]] | None:
+        with self.read() as s:
+            run = s.get(RetentionRun, run_id)
+            if run is None:
+                return None
+            return run, list(s.scalars(select(RetentionPlanItem).where(RetentionPlanItem.run_id == run_id)
+                                       .order_by(RetentionPlanItem.id)))
 
     def list_quarantine(self, *, limit: int | None = None) -> list[QuarantineItem]:
         with self.read() as s:

@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from videolake.catalog.models import Export, ExportOutput, utcnow
-from videolake.constants import ExportMode, ExportStatus
 from videolake.catalog.repository import Catalog
+from videolake.constants import ExportMode, ExportStatus
 from videolake.exports.sources import NoReadableCopy, local_copy
+from videolake.inputs import safe_name
 from videolake.media.inspection import inspect_video
 from videolake.segments.index import (
     SegmentHit,
@@ -158,7 +159,7 @@ class ExportEngine:
             export = s.get(Export, export_id)
             if export is None:
                 raise ExportError(f"no export {export_id!r}")
-            if export.status == COMPLETED:
+            if export.status in (COMPLETED, ExportStatus.CANCELLED, ExportStatus.EXPIRED):
                 return load_export(self.catalog, export_id)  # type: ignore[return-value]  # a rerun changes nothing
             export.status, export.started_at, export.run_id, export.error = PROCESSING, utcnow(), run_id, None
             request = ExportRequest(list(export.cameras), export.start_at, export.end_at, export.mode, export.reason,
@@ -299,7 +300,7 @@ class ExportEngine:
         # 5. Store.
         probe = inspect_video(out)
         sha = sha256_file(out)
-        key = f"{EXPORTS_PREFIX}/{export_id}/{_safe(cut.camera)}.mp4"
+        key = f"{EXPORTS_PREFIX}/{export_id}/{safe_name(cut.camera, fallback='camera')}.mp4"
         size = out.stat().st_size
         self.storage.put_file(key, out, sha256=sha, content_type="video/mp4", move=True)
         cut.output = {"key": key, "sha256": sha, "size_bytes": size, "duration_s": probe.duration_s,
@@ -342,12 +343,6 @@ class ExportEngine:
         key = f"{EXPORTS_PREFIX}/{export_id}/manifest.json"
         self.storage.put_bytes(key, data, sha256=sha, content_type="application/json")
         return manifest, key, sha
-
-
-def _safe(name: str) -> str:
-    import re
-
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "camera"
 
 
 def export_to_dict(export: Export) -> dict[str, Any]:

@@ -14,7 +14,6 @@ import errno
 import hashlib
 import io
 import os
-import re
 import stat
 import time
 from collections import Counter
@@ -42,8 +41,8 @@ from videolake.display import human_bytes, human_duration, shorten
 from videolake.ingest.landing import (
     MAX_SIDECAR_BYTES,
     LandedItem,
-    Sidecar,
     LandingListing,
+    Sidecar,
     display_text,
     expand_paths,
     find_sidecar,
@@ -73,13 +72,13 @@ from videolake.ingest.worker import (
     thumbnail_stored,
 )
 from videolake.ingest.writers import open_for_writing
+from videolake.inputs import safe_name
 from videolake.media.inspection import REASON_UNSAFE_NAME, MediaLimits
 from videolake.segments.naming import SegmentNameError, SegmentTemplate, segment_times
 from videolake.storage import InvalidKey, ObjectInfo, StorageBackend, StorageError, open_backend, validate_key
 from videolake.storage.local_backend import LocalBackend
 
 RECORD_CHUNK = 200
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True)
@@ -165,11 +164,6 @@ class StepReport:
     bytes_written: int = 0
     video_ids: list[int] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def safe_file_name(name: str, limit: int = 120) -> str:
-    cleaned = _SAFE_NAME.sub("_", name).strip("._") or "file"
-    return cleaned[-limit:]
 
 
 @dataclass(frozen=True)
@@ -390,15 +384,17 @@ class IngestEngine:
         report = IngestReport()
         tasks: list[IngestTask] = []
         hot_writer = self.hot.deferred()  # workers skip per-file fsync; _record flushes once per chunk
+        rejected: list[FileResult] = []
         for item in sorted(items, key=lambda i: (i.mtime, i.key)):
             rejection = rejection_for_listing(_listing_info(item))
             if rejection is None and self.segment_template is not None and item.zone is not None:
                 item, rejection = self._with_segment_times(item)
             if rejection:
-                report.results.append(self._quarantine(item, rejection[0], rejection[1], None, run_id))
+                rejected.append(self._quarantine(item, rejection[0], rejection[1], None, run_id))
                 continue
             landing = self.landing if item.zone is not None else None
             tasks.append(IngestTask(item, landing, hot_writer, self.settings.limits, thumbnails))
+        self._add_results(report, rejected, run_id)
         pending: list[IngestOutcome] = []
         # Record while workers carry on; small enough chunks keep the last, serial one short.
         chunk = max(25, min(RECORD_CHUNK, len(tasks) // 3))
@@ -406,10 +402,10 @@ class IngestEngine:
             for outcome in map_files(ingest_file, tasks, self.settings.workers):
                 pending.append(outcome)
                 if len(pending) >= chunk:
-                    report.results.extend(self._record(pending, landing_date, run_id))
+                    self._add_results(report, self._record(pending, landing_date, run_id), run_id)
                     pending = []
             if pending:
-                report.results.extend(self._record(pending, landing_date, run_id))
+                self._add_results(report, self._record(pending, landing_date, run_id), run_id)
         except BaseException:
             # Whatever is still claimed goes back to the zone for the next run; nothing was
             # removed that is not recorded, so a retry only finishes the job.
@@ -422,6 +418,14 @@ class IngestEngine:
             raise
         report.seconds = time.perf_counter() - started
         return report
+
+    def _add_results(self, report: IngestReport, results: list[FileResult], run_id: str | None) -> None:
+        """Results join the report and, for a run, the catalog's record of it (read back by run id)."""
+        report.results.extend(results)
+        if run_id is not None:
+            self.catalog.record_run_files(run_id, [
+                {"name": r.name, "uri": r.uri, "outcome": str(r.outcome), "size_bytes": r.size_bytes,
+                 "sha256": r.sha256, "video_id": r.video_id, "detail": r.detail} for r in results])
 
     def _with_segment_times(self, item: LandedItem) -> tuple[LandedItem, tuple[str, str] | None]:
         """Camera and start time of a segment (sidecar first, else the path template)."""
@@ -708,7 +712,7 @@ class IngestEngine:
         dest_key = None
         if item.zone is not None:
             token = hashlib.sha256(f"{item.uri}\0{item.size}\0{item.mtime}".encode("utf-8", "surrogateescape")).hexdigest()[:16]
-            dest_key = f"{utcnow():%Y-%m-%d}/{token}/{safe_file_name(PurePosixPath(item.key).name)}"
+            dest_key = f"{utcnow():%Y-%m-%d}/{token}/{safe_name(PurePosixPath(item.key).name)}"
             quarantined_uri = f"{self.quarantine.url.rstrip('/')}/{dest_key}"
         with self.catalog.write() as s:
             lock_in_transaction(s, c.CatalogLock.QUARANTINE)  # two runs quarantining one file record it once

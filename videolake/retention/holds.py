@@ -21,6 +21,14 @@ class HoldError(ValueError):
     """The hold request is incomplete or names something that does not exist."""
 
 
+class HoldTargetMissing(HoldError):
+    """The video or hold named does not exist."""
+
+
+class HoldAlreadyReleased(HoldError):
+    pass
+
+
 def add_hold(catalog: Catalog, *, reason: str, camera: str | None = None, start: dt.datetime | None = None,
              end: dt.datetime | None = None, video_id: int | None = None, by: str | None = None) -> Hold:
     if not reason or not reason.strip():
@@ -34,7 +42,7 @@ def add_hold(catalog: Catalog, *, reason: str, camera: str | None = None, start:
     # Under the holds lock: a retention batch that is deleting finishes first, and the next one sees this hold.
     with catalog.lock(CatalogLock.HOLDS), catalog.write() as s:
         if video_id is not None and s.get(Video, video_id) is None:
-            raise HoldError(f"no video {video_id} in the catalog")
+            raise HoldTargetMissing(f"no video {video_id} in the catalog")
         hold = Hold(video_id=video_id, camera_id=camera, start_at=start, end_at=end, reason=reason.strip(),
                     created_by=by)
         s.add(hold)
@@ -50,9 +58,9 @@ def release_hold(catalog: Catalog, hold_id: int, *, by: str | None = None) -> Ho
     with catalog.write() as s:
         hold = s.get(Hold, hold_id)
         if hold is None:
-            raise HoldError(f"no hold {hold_id}")
+            raise HoldTargetMissing(f"no hold {hold_id}")
         if hold.released_at is not None:
-            raise HoldError(f"hold {hold_id} was already released at {hold.released_at.isoformat()}")
+            raise HoldAlreadyReleased(f"hold {hold_id} was already released at {hold.released_at.isoformat()}")
         hold.released_at, hold.released_by = utcnow(), by
         s.add(AuditEvent(action="hold_released", video_id=hold.video_id,
                          detail={"hold": hold.id, "camera": hold.camera_id, "start": _iso(hold.start_at),

@@ -45,7 +45,7 @@ from videolake.storage import StorageBackend, StorageError, open_backend
 
 DELETE_VIDEO, DROP_HOT, QUOTA_EVICT, EXPIRE_EXPORT = "delete_video", "drop_hot_copy", "quota_evict", "expire_export"
 BATCH = 2000
-OPEN_EXPORT_STATES = ("PENDING", "PROCESSING")
+OPEN_EXPORT_STATES = (c.ExportStatus.PENDING, c.ExportStatus.PROCESSING)
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,7 @@ class RetentionSweep:
     def _plan_exports(self, s, plan: SweepPlan, as_of: dt.datetime) -> None:  # type: ignore[no-untyped-def]
         held = held_export_ids(s)
         for export in s.scalars(select(Export).where(Export.expires_at.is_not(None), Export.expires_at <= as_of,
-                                                     Export.status != "EXPIRED")):
+                                                     Export.status != c.ExportStatus.EXPIRED)):
             if export.id in held:
                 plan.held_skipped += 1
                 continue
@@ -296,7 +296,7 @@ class RetentionSweep:
             expired = sorted((plan.exports_expired - held_exports) - failed)
             if expired:
                 s.execute(delete(ExportOutput).where(ExportOutput.export_id.in_(expired)))
-                s.execute(update(Export).where(Export.id.in_(expired)).values(status="EXPIRED"))
+                s.execute(update(Export).where(Export.id.in_(expired)).values(status=c.ExportStatus.EXPIRED))
             self._audit(s, done, plan, run_id)
         report.exports_expired = len(expired)
         report.seconds = time.perf_counter() - started

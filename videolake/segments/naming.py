@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from videolake.inputs import parse_instant
+
 DEFAULT_TEMPLATE = "{camera}/{start:%Y%m%dT%H%M%SZ}.<ext>"
 
 _DIRECTIVES = {
@@ -107,12 +109,9 @@ def parse_time(value: Any, field: str) -> dt.datetime:
     if not isinstance(value, str):
         raise SegmentNameError(f"sidecar {field} must be an ISO 8601 string, not {value!r}")
     try:
-        parsed = dt.datetime.fromisoformat(value)
+        return parse_instant(value)
     except ValueError as exc:
-        raise SegmentNameError(f"sidecar {field} {value!r} is not an ISO 8601 time") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc)
+        raise SegmentNameError(f"sidecar {field}: {exc}") from exc
 
 
 def times_from_sidecar(data: dict[str, Any]) -> SegmentTimes:

@@ -1,0 +1,104 @@
+"""List and get cataloged videos: the fields ``videolake videos --json`` prints and the API returns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from videolake.catalog.models import QuarantineItem, Video
+from videolake.catalog.repository import Catalog
+from videolake.constants import DerivativeKind
+from videolake.usecases.errors import NotFound
+from videolake.usecases.results import Result, uri
+
+
+@dataclass(frozen=True)
+class ReplicaView(Result):
+    backend: str
+    key: str
+    uri: str
+    state: str
+    size_bytes: int | None
+    verified_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class VideoView(Result):
+    id: int
+    sha256: str
+    name: str
+    source: str
+    source_type: str
+    size_bytes: int
+    duration_s: float | None
+    width: int | None
+    height: int | None
+    aspect_ratio: float | None
+    video_codec: str | None
+    audio_codec: str | None
+    fps: float | None
+    bitrate: int | None
+    container: str | None
+    rotation: int | None
+    landing_uri: str | None
+    landing_date: dt.date | None
+    ingested_at: dt.datetime | None
+    sidecar: Any
+    poster_uri: str | None
+    sprite_uri: str | None
+    sprite: Any
+    replicas: list[ReplicaView]
+
+    @classmethod
+    def of(cls, video: Video) -> VideoView:
+        derivatives = {d.kind: d for d in video.derivatives}
+        poster, sprite = derivatives.get(DerivativeKind.POSTER), derivatives.get(DerivativeKind.SPRITE)
+        return cls(
+            id=video.id, sha256=video.sha256, name=video.name, source=video.source, source_type=video.source_type,
+            size_bytes=video.size_bytes, duration_s=video.duration_s, width=video.width, height=video.height,
+            aspect_ratio=video.aspect_ratio, video_codec=video.video_codec, audio_codec=video.audio_codec,
+            fps=video.fps, bitrate=video.bitrate, container=video.container, rotation=video.rotation,
+            landing_uri=video.landing_uri, landing_date=video.landing_date, ingested_at=video.ingested_at,
+            sidecar=video.sidecar,
+            poster_uri=uri(poster.backend, poster.key) if poster else None,
+            sprite_uri=uri(sprite.backend, sprite.key) if sprite else None,
+            sprite=sprite.meta if sprite else None,
+            replicas=[ReplicaView(r.backend, r.key, uri(r.backend, r.key), r.state, r.size_bytes, r.verified_at)
+                      for r in video.replicas],
+        )
+
+
+def list_videos(catalog: Catalog, *, limit: int | None = None, source: str | None = None) -> list[VideoView]:
+    return [VideoView.of(v) for v in catalog.list_videos(limit=limit, source=source)]
+
+
+def get_video(catalog: Catalog, video_id: int) -> VideoView:
+    video = catalog.get_video(video_id)
+    if video is None:
+        raise NotFound(f"no video {video_id} in the catalog")
+    return VideoView.of(video)
+
+
+@dataclass(frozen=True)
+class QuarantinedFile(Result):
+    id: int
+    name: str
+    source: str
+    reason: str
+    detail: str
+    landing_uri: str
+    quarantined_uri: str | None
+    size_bytes: int | None
+    sha256: str | None
+    quarantined_at: dt.datetime
+
+    @classmethod
+    def of(cls, q: QuarantineItem) -> QuarantinedFile:
+        return cls(q.id, q.name, q.source, q.reason, q.detail, q.landing_uri, q.quarantined_uri, q.size_bytes,
+                   q.sha256, q.quarantined_at)
+
+
+def list_quarantine(catalog: Catalog, *, limit: int | None = None) -> list[QuarantinedFile]:
+    """Files moved aside (never deleted), newest first, with the reason."""
+    return [QuarantinedFile.of(q) for q in catalog.list_quarantine(limit=limit)]
