@@ -9,11 +9,8 @@ MaterializeResult per run with counts, bytes, tables and a preview.
 
 import dataclasses
 import datetime as dt
-from collections import Counter
 
 import dagster as dg
-from sqlalchemy import func, select
-
 from assets.readable import with_readable
 from pipelines import names
 from pipelines.partitions import landing_days
@@ -29,7 +26,6 @@ from resources.engine_builder import build_ingest_engine
 from videolake import constants as c
 from videolake.archive.write_modes import ReplicationReport, WriteMode, ingest_target, replicate_after_ingest
 from videolake.catalog.claimants import describe
-from videolake.catalog.models import Derivative, Video
 from videolake.display import human_bytes
 from videolake.ingest.engine import IngestEngine, IngestReport, StepReport
 from videolake.storage import BackendUnavailable
@@ -235,33 +231,21 @@ def _ingest_metadata(report: IngestReport, path_errors: list[str]) -> dict:
 
 
 def _probe_metadata(engine: IngestEngine, day: dt.date, report: StepReport) -> dict:
-    with engine.catalog.read() as s:
-        rows = s.execute(
-            select(Video.video_codec, Video.audio_codec, Video.width, Video.height, Video.duration_s, Video.size_bytes)
-            .where(Video.landing_date == day, Video.probed_at.is_not(None), Video.probe_error.is_(None))
-        ).all()
-        probed = s.scalar(select(func.count(Video.id)).where(Video.landing_date == day, Video.probed_at.is_not(None)))
-    codecs = Counter(f"{r.video_codec} / {r.audio_codec or 'no audio'}" for r in rows)
-    sizes = Counter(f"{r.width}x{r.height}" for r in rows)
-    table = ["| codecs | videos |", "|---|---:|"] + [f"| {k} | {v} |" for k, v in codecs.most_common(20)]
-    table += ["", "| resolution | videos |", "|---|---:|"] + [f"| {k} | {v} |" for k, v in sizes.most_common(20)]
+    figures = engine.catalog.probe_figures(day)
+    table = ["| codecs | videos |", "|---|---:|"] + [f"| {k} | {v} |" for k, v in figures.codecs.most_common(20)]
+    table += ["", "| resolution | videos |", "|---|---:|"] + [f"| {k} | {v} |" for k, v in figures.sizes.most_common(20)]
     return with_readable({
         "probed_now": dg.MetadataValue.int(report.processed),
-        "videos_probed_for_day": dg.MetadataValue.int(int(probed or 0)),
+        "videos_probed_for_day": dg.MetadataValue.int(figures.probed),
         "probe_errors": dg.MetadataValue.json([{"video_id": v, "error": e} for v, e in report.errors[:100]]),
-        "total_duration_s": dg.MetadataValue.float(float(round(sum(r.duration_s or 0.0 for r in rows), 2))),
-        "total_size": dg.MetadataValue.text(human_bytes(sum(r.size_bytes for r in rows))),
+        "total_duration_s": dg.MetadataValue.float(float(round(figures.duration_s, 2))),
+        "total_size": dg.MetadataValue.text(human_bytes(figures.size_bytes)),
         "summary": dg.MetadataValue.md("\n".join(table)),
     })
 
 
 def _thumbnail_metadata(engine: IngestEngine, day: dt.date, made_in_ingest: list[int], filled: StepReport) -> dict:
-    with engine.catalog.read() as s:
-        count, size = s.execute(
-            select(func.count(Derivative.id), func.coalesce(func.sum(Derivative.size_bytes), 0))
-            .join(Video, Video.id == Derivative.video_id)
-            .where(Video.landing_date == day)
-        ).one()
+    count, size = engine.catalog.derivative_totals(day)
     ids = made_in_ingest + filled.video_ids
     return with_readable({
         "videos_thumbnailed": dg.MetadataValue.int(len(ids)),

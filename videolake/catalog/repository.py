@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -93,6 +94,15 @@ def upsert(conn: Any, table: Any, unique: list[str], update_columns: list[str]) 
     """INSERT … ON CONFLICT (unique) DO UPDATE SET the given columns to the new row's values."""
     stmt = _dialect_insert(conn, table)
     return stmt.on_conflict_do_update(index_elements=unique, set_={c: stmt.excluded[c] for c in update_columns})
+
+
+@dataclass(frozen=True)
+class ProbeFigures:
+    probed: int
+    codecs: Counter
+    sizes: Counter
+    duration_s: float
+    size_bytes: int
 
 
 def new_batch_id() -> str:
@@ -461,6 +471,31 @@ class Catalog:
                 select(Video).options(selectinload(Video.replicas), selectinload(Video.derivatives))
                 .where(Video.id == video_id)
             ).first()
+
+    def probe_figures(self, landing_date: dt.date) -> ProbeFigures:
+        """What the probes of a day's videos say, together: codecs, frame sizes, duration, bytes."""
+        with self.read() as s:
+            rows = s.execute(
+                select(Video.video_codec, Video.audio_codec, Video.width, Video.height, Video.duration_s, Video.size_bytes)
+                .where(Video.landing_date == landing_date, Video.probed_at.is_not(None), Video.probe_error.is_(None))
+            ).all()
+            probed = s.scalar(select(func.count(Video.id)).where(Video.landing_date == landing_date,
+                                                                 Video.probed_at.is_not(None)))
+        return ProbeFigures(
+            probed=int(probed or 0),
+            codecs=Counter(f"{r.video_codec} / {r.audio_codec or 'no audio'}" for r in rows),
+            sizes=Counter(f"{r.width}x{r.height}" for r in rows),
+            duration_s=sum(r.duration_s or 0.0 for r in rows), size_bytes=sum(r.size_bytes for r in rows))
+
+    def derivative_totals(self, landing_date: dt.date) -> tuple[int, int]:
+        """(thumbnail files, their bytes) of a day's videos."""
+        with self.read() as s:
+            count, size = s.execute(
+                select(func.count(Derivative.id), func.coalesce(func.sum(Derivative.size_bytes), 0))
+                .join(Video, Video.id == Derivative.video_id)
+                .where(Video.landing_date == landing_date)
+            ).one()
+        return int(count), int(size)
 
     def audit_events(self, *, limit: int, action: str | None = None, video_id: int | None = None) -> list[AuditEvent]:
         """The newest audit rows first; ``action`` may end in ``*`` (``retention_*``)."""

@@ -10,7 +10,6 @@ content-addressed, probed, thumbnailed), with a sidecar that declares it stitche
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import subprocess
 import tempfile
@@ -111,10 +110,10 @@ def stitch(engine: IngestEngine, ids: list[int], name: str | None = None) -> Sti
             if proc.returncode != 0:
                 raise StitchError(f"ffmpeg could not stitch: {proc.stderr.strip()[-500:]}")
         inputs = [{"video_id": v.id, "sha256": v.sha256, "name": v.name} for v in videos]
-        Path(f"{out}.json").write_text(json.dumps({"source_type": c.SOURCE_STITCHED, "stitched_from": inputs,
-                                                   "reencoded": reencode}))
         st = out.stat()
-        item = LandedItem(out.as_uri(), str(out), st.st_size, st.st_mtime, c.SOURCE_STITCHED, None)
+        # The output is one more source for the same ingest; what it is comes with it, no sidecar file.
+        item = LandedItem(out.as_uri(), str(out), st.st_size, st.st_mtime, c.SOURCE_STITCHED, None,
+                          metadata={"source_type": c.SOURCE_STITCHED, "stitched_from": inputs, "reencoded": reencode})
         report = engine.ingest([item], dt.datetime.now(dt.timezone.utc).date(), thumbnails=True)
     [result] = report.results
     if result.outcome not in (c.OUTCOME_INGESTED, c.OUTCOME_DUPLICATE) or result.video_id is None:

@@ -1,4 +1,8 @@
-"""Ingest, probe and thumbnail batches of files: the domain logic behind the Dagster assets.
+"""The ingestor: store, catalog, probe and thumbnail batches of sources (``LandedItem``: a
+landing-zone object, a local file, an entry point's own output), the domain logic behind the ingest
+assets. It composes the landing watcher (``ingest/watcher.py``: listing, stability, claims,
+recording days) and the quarantiner (``ingest/quarantine.py``); workers (``ingest/worker.py``) do
+the per-file work, and every catalog write goes through ``catalog/repository.py`` statements.
 
 Order of every destructive step: store (verified) -> record in the catalog (committed) -> only
 then remove the landed file. A crash anywhere leaves the file in the landing zone, and the next
@@ -10,13 +14,9 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
-import errno
-import hashlib
 import io
 import os
-import stat
 import time
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -25,38 +25,29 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from videolake import constants as c
-from videolake.catalog.claimants import this_process
-from videolake.catalog.locks import lock_in_transaction
-from videolake.catalog.models import Derivative, Landing, QuarantineItem, Replica, Segment, Video, utcnow
+from videolake.catalog.models import Derivative, Landing, Replica, Segment, Video, utcnow
 from videolake.catalog.repository import (
     Batch,
     Catalog,
     HeldClaims,
-    ListedFile,
     ObservationSummary,
     insert_ignoring_conflicts,
     upsert,
 )
-from videolake.display import human_bytes, human_duration, shorten
+from videolake.display import human_duration, shorten
 from videolake.ingest.landing import (
-    MAX_SIDECAR_BYTES,
     LandedItem,
     LandingListing,
-    Sidecar,
     display_text,
     expand_paths,
-    find_sidecar,
-    list_landing,
-    parse_sidecar,
-    read_local_sidecar,
+    read_sidecar,
     rejection_for_listing,
-    sidecar_candidates,
     source_for_key,
-    storable_name,
-    too_large_sidecar,
-    unsafe_name_reason,
 )
 from videolake.ingest.parallel import map_files, prewarm
+from videolake.ingest.quarantine import Quarantiner
+from videolake.ingest.reports import FileResult, IngestReport, StepReport
+from videolake.ingest.watcher import LandingWatcher
 from videolake.ingest.worker import (
     STATUS_CHANGED,
     STATUS_FAILED,
@@ -71,11 +62,9 @@ from videolake.ingest.worker import (
     probe_stored,
     thumbnail_stored,
 )
-from videolake.ingest.writers import open_for_writing
-from videolake.inputs import safe_name
-from videolake.media.inspection import REASON_UNSAFE_NAME, MediaLimits
-from videolake.segments.naming import SegmentNameError, SegmentTemplate, segment_times
-from videolake.storage import InvalidKey, ObjectInfo, StorageBackend, StorageError, open_backend, validate_key
+from videolake.media.inspection import MediaLimits
+from videolake.segments.naming import SegmentTemplate
+from videolake.storage import ObjectInfo, StorageBackend, StorageError, open_backend
 from videolake.storage.local_backend import LocalBackend
 
 RECORD_CHUNK = 200
@@ -94,76 +83,16 @@ class IngestSettings:
     workers: int | None = None
 
 
-@dataclass
-class FileResult:
-    name: str
-    uri: str
-    outcome: str  # ingested / duplicate / quarantined / skipped / failed
-    size_bytes: int
-    sha256: str | None = None
-    video_id: int | None = None
-    detail: str = ""
+@dataclass(frozen=True)
+class PlannedLanding:
+    """A stored file about to be recorded: what became of it, and the landing row it adds."""
 
-
-@dataclass
-class IngestReport:
-    results: list[FileResult] = field(default_factory=list)
-    seconds: float = 0.0
-    waiting: int = 0  # files in the zone not stable yet (still being written, or just landed)
-    held: list[dict[str, Any]] = field(default_factory=list)  # files other runs hold claimed, per claimant
-
-    def count(self, outcome: str) -> int:
-        return sum(1 for r in self.results if r.outcome == outcome)
-
-    @property
-    def failed(self) -> list[FileResult]:
-        return [r for r in self.results if r.outcome == c.FileOutcome.FAILED]
-
-    @property
-    def bytes_ingested(self) -> int:
-        return sum(r.size_bytes for r in self.results if r.outcome == c.OUTCOME_INGESTED)
-
-    @property
-    def bytes_landed(self) -> int:
-        return sum(r.size_bytes for r in self.results if r.outcome != c.FileOutcome.SKIPPED)
-
-    def reasons(self) -> Counter:
-        return Counter(r.detail.split(":", 1)[0] for r in self.results if r.outcome == c.OUTCOME_QUARANTINED)
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "files": len(self.results),
-            "ingested": self.count(c.OUTCOME_INGESTED),
-            "duplicates": self.count(c.OUTCOME_DUPLICATE),
-            "quarantined": self.count(c.OUTCOME_QUARANTINED),
-            "skipped": self.count(c.FileOutcome.SKIPPED),
-            "failed": self.count(c.FileOutcome.FAILED),
-            "bytes_ingested": self.bytes_ingested,
-            "bytes_landed": self.bytes_landed,
-            "seconds": round(self.seconds, 3),
-        }
-
-    def markdown(self, limit: int = 50) -> str:
-        rows = ["| file | outcome | size | sha256 | detail |", "|---|---|---:|---|---|"]
-        ordered = sorted(self.results, key=lambda r: (r.outcome == c.OUTCOME_INGESTED, r.name))
-        for r in ordered[:limit]:
-            detail = r.detail.replace("|", "\\|").replace("\n", " ")[:160]
-            name = r.name.replace("|", "\\|")
-            rows.append(f"| {name} | {r.outcome} | {human_bytes(r.size_bytes)} | {(r.sha256 or '')[:12]} | {detail} |")
-        if len(ordered) > limit:
-            rows.append(f"| … {len(ordered) - limit} more in the catalog | | | | |")
-        return "\n".join(rows)
-
-
-@dataclass
-class StepReport:
-    """What the probe and thumbnail steps did."""
-
-    processed: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
-    bytes_written: int = 0
-    video_ids: list[int] = field(default_factory=list)
-    seconds: float = 0.0
+    stored: IngestOutcome
+    outcome: str  # ingested or duplicate
+    detail: str
+    source_type: str
+    sidecar: Any  # the sidecar's data (or its error) recorded with the landing
+    add_landing: bool  # False when a run before recorded this landing already (a rerun after a crash)
 
 
 @dataclass(frozen=True)
@@ -190,9 +119,22 @@ class IngestEngine:
         self.hot = hot
         self.quarantine = quarantine
         self.landing = landing
-        self.settings = settings or IngestSettings()
         # With a template this engine's landing zone holds recording segments.
         self.segment_template = segment_template
+        self.quarantiner = Quarantiner(catalog, quarantine, landing)
+        self.watcher = (LandingWatcher(catalog, landing, self.quarantiner, settings=settings or IngestSettings(),
+                                       segment_template=segment_template) if landing is not None else None)
+        self.settings = settings or IngestSettings()
+
+    @property
+    def settings(self) -> IngestSettings:
+        return self._settings
+
+    @settings.setter
+    def settings(self, value: IngestSettings) -> None:
+        self._settings = value
+        if self.watcher is not None:
+            self.watcher.settings = value
 
     @property
     def zone(self) -> str:
@@ -200,142 +142,34 @@ class IngestEngine:
             raise ValueError("no landing zone configured")
         return self.landing.url
 
-    # -- the sensor's side: observe and claim -------------------------------------------------
+    # -- the sensor's side: the landing watcher ------------------------------------------------
+    def _watcher(self) -> LandingWatcher:
+        if self.watcher is None:
+            raise ValueError("no landing zone configured")
+        return self.watcher
+
     def recording_day(self, key: str) -> str | None:
-        """The UTC recording day of a segment: from its name, else its sidecar; None if neither tells."""
-        if self.segment_template is None:
-            return None
-        try:
-            return self.segment_template.parse(key).start.date().isoformat()
-        except SegmentNameError:
-            pass
-        item = LandedItem(self._landing_uri(key), key, 0, 0.0, c.SEGMENTS_SOURCE, self.zone)
-        _item, rejection = self._with_segment_times(item)
-        return None if rejection else _item.segment.start.date().isoformat()
+        return self._watcher().recording_day(key)
 
     def observe_and_claim(
         self, tick: int, *, now: dt.datetime | None = None, max_batches: int | None = None, day: str | None = None
     ) -> tuple[ObservationSummary, list[Batch], LandingListing]:
-        """Record the zone's listing and claim stable files; segments are batched per recording day
-        (``day`` restricts the claim to one)."""
-        now = now or utcnow()
-        listing = list_landing(self.landing)  # type: ignore[arg-type]
-        if any(not storable_name(v.key) for v in listing.videos):
-            listing = self._set_aside_unstorable(listing)
-        days: dict[str, str | None] = {}
-
-        def day_of(key: str) -> str | None:
-            if key not in days:
-                days[key] = self.recording_day(key)
-            return days[key]
-
-        summary = self.catalog.observe_landing(
-            self.zone, (ListedFile(v.key, v.size, v.mtime) for v in listing.videos), tick
-        )
-        local = isinstance(self.landing, LocalBackend)
-        settled: set[str] = set()
-        writing: set[str] = set()
-        if local:
-            settled, writing = self._settle({v.key: v for v in listing.videos if v.key in summary.fresh})
-        batches = self.catalog.claim_stable(
-            self.zone,
-            tick,
-            now=now,
-            stable_after_seconds=self.settings.stable_after_seconds,
-            min_unchanged_seconds=self.settings.min_unchanged_seconds,
-            requeue_after_seconds=self.settings.requeue_after_seconds,
-            max_files=self.settings.batch_max_files,
-            max_bytes=self.settings.batch_max_bytes,
-            max_batches=max_batches or self.settings.max_batches_per_tick,
-            group_of=day_of if self.segment_template is not None else None,
-            claimant=this_process(),
-            settled=settled,
-            writing=writing,
-            complete_when_listed=not local,  # an object store lists only objects whose upload completed
-            # A day's run takes that day's segments, and any whose time is unknown (to quarantine them).
-            only_keys={v.key for v in listing.videos if day_of(v.key) in (day, None)} if day else None,
-        )
-        return summary, batches, listing
-
-    def _settle(self, fresh: dict[str, ObjectInfo]) -> tuple[set[str], set[str]]:
-        """(settled, writing): the files new or changed in this listing (as listed) that are known
-        unchanged over the settle, and every file some process has open for writing (before or after).
-
-        A file nobody has open whose mtime is older than the settle has not changed for that long
-        (every write moves it; a writer that sets it back, like ``cp -p``, has closed the file by
-        then): settled at once, from the listing. The others are looked at again once the youngest
-        of them is a settle old (one wait for all).
-        """
-        root = self.landing.root  # type: ignore[union-attr]
-        settle = self.settings.min_unchanged_seconds
-        writing = open_for_writing(root)
-        cutoff = time.time() - settle
-        settled = {key for key, info in fresh.items() if info.mtime <= cutoff and key not in writing}
-        pending = {key: info for key, info in fresh.items() if key not in settled and key not in writing}
-        if pending:
-            time.sleep(max(0.0, max(i.mtime for i in pending.values()) + settle - time.time()))
-            writing |= open_for_writing(root)
-            settled |= {key for key, info in pending.items()
-                        if key not in writing and _size_and_mtime(root / key) == (info.size, info.mtime)}
-        return settled - writing, writing
-
-    def _set_aside_unstorable(self, listing: LandingListing) -> LandingListing:
-        """Names the catalog cannot hold (not UTF-8): quarantined at once, so the rest goes on."""
-        keep = []
-        for info in listing.videos:
-            if storable_name(info.key):
-                keep.append(info)
-                continue
-            item = LandedItem(self._landing_uri(info.key), info.key, info.size, info.mtime,
-                              source_for_key(info.key, self.settings.default_source), self.zone, info.regular)
-            self._quarantine(item, REASON_UNSAFE_NAME, unsafe_name_reason(info.key) or "the name cannot be stored", None, None)
-        return dataclasses.replace(listing, videos=keep)
+        return self._watcher().observe_and_claim(tick, now=now, max_batches=max_batches, day=day)
 
     def prewarm_workers(self) -> None:
         prewarm(self.settings.workers)
 
     def claim_all_now(self, day: str | None = None) -> tuple[list[Batch], LandingListing]:
-        """For a run without a sensor batch: claim everything stable in the zone right now."""
-        tick = int(time.time() * 1000)
-        summary, batches, listing = self.observe_and_claim(tick, max_batches=10**9, day=day)
-        return batches, listing
+        return self._watcher().claim_all_now(day)
 
     def items_for_batch(self, batch_id: str, source: str | None = None) -> list[LandedItem]:
-        """The batch's files; this process takes over the claim (a crash of it is then seen at once)."""
-        zone = self.zone
-        self.catalog.adopt_batch(zone, batch_id, this_process())
-        return [
-            LandedItem(
-                uri=self._landing_uri(f.key),
-                key=f.key,
-                size=f.size,
-                mtime=f.mtime,
-                source=source or source_for_key(f.key, self.settings.default_source),
-                zone=zone,
-                regular=self._is_regular(f.key),
-            )
-            for f in self.catalog.batch_files(zone, batch_id)
-        ]
-
-    def _is_regular(self, key: str) -> bool:
-        """False for a symlink, folder, FIFO or device; a file that is gone counts as regular (the
-        worker reports it vanished, rather than quarantining what is not there)."""
-        if isinstance(self.landing, LocalBackend):
-            try:
-                return stat.S_ISREG(os.lstat(self.landing.root / key).st_mode)
-            except FileNotFoundError:
-                return True
-            except OSError:
-                return False
-        return True
+        return self._watcher().items_for_batch(batch_id, source)
 
     def claims_held_elsewhere(self) -> list[HeldClaims]:
-        """Files of this zone that other runs hold (alive, or on other machines)."""
-        return self.catalog.claims_held(self.zone, besides=this_process())
+        return self._watcher().claims_held_elsewhere()
 
     def _landing_uri(self, key: str) -> str:
-        base = self.zone.rstrip("/")
-        return display_text(f"{base}/{key}")
+        return self._watcher().landing_uri(key)
 
     def items_for_paths(self, paths: Iterable[str | Path], source: str | None) -> tuple[list[LandedItem], list[str]]:
         """Files named on the command line. Files inside a local landing zone are treated as landed."""
@@ -428,34 +262,11 @@ class IngestEngine:
                  "sha256": r.sha256, "video_id": r.video_id, "detail": r.detail} for r in results])
 
     def _with_segment_times(self, item: LandedItem) -> tuple[LandedItem, tuple[str, str] | None]:
-        """Camera and start time of a segment (sidecar first, else the path template)."""
-        _key, sidecar = self._read_sidecar(item)
-        try:
-            times = segment_times(self.segment_template, item.key, sidecar.data if sidecar else None)  # type: ignore[arg-type]
-        except SegmentNameError as exc:
-            return item, ("unknown_segment_time", f"camera and start time unknown: {exc}")
-        return dataclasses.replace(item, segment=times, source=c.SEGMENTS_SOURCE), None
+        return self._watcher().with_segment_times(item)
 
     def _read_sidecar(self, item: LandedItem) -> tuple[str | None, Any]:
         """(sidecar key or path, parsed Sidecar) for an item, or (None, None)."""
-        if item.zone is None:
-            for candidate in (Path(f"{item.key}.json"), Path(item.key).with_suffix(".json")):
-                sidecar = read_local_sidecar(candidate)
-                if sidecar is not None:
-                    return str(candidate), sidecar
-            return None, None
-        info = find_sidecar(self.landing, item.key)  # type: ignore[arg-type]
-        if info is None:
-            return None, None
-        key = info.key
-        try:
-            if info.size > MAX_SIDECAR_BYTES:
-                return key, too_large_sidecar(info.size)
-            with self.landing.open(key) as fh:  # type: ignore[union-attr]
-                raw = fh.read(MAX_SIDECAR_BYTES + 1)
-        except (StorageError, OSError) as exc:
-            return key, Sidecar(None, f"sidecar unreadable: {exc}")
-        return key, parse_sidecar(raw, info.size)
+        return read_sidecar(self.landing, item)
 
     def _record(self, outcomes: list[IngestOutcome], landing_date: dt.date, run_id: str | None) -> list[FileResult]:
         results: list[FileResult] = []
@@ -540,7 +351,7 @@ class IngestEngine:
         # Every copy is being deleted by a retention sweep:
         being_deleted = {vid for vid, st in states.items() if c.REPLICA_DELETING in st and c.REPLICA_VERIFIED not in st}
         new_videos: dict[str, tuple[IngestOutcome, str, Any]] = {}
-        planned: list[tuple[IngestOutcome, str, str, str, Any, bool]] = []  # outcome, result, detail, type, sidecar, add landing
+        planned: list[PlannedLanding] = []
         replica_fixes: list[IngestOutcome] = []
         for o in stored:
             item = o.item
@@ -584,7 +395,7 @@ class IngestEngine:
                 detail = f"{detail}; {sidecar.error}".strip("; ")
             if o.thumbnail_error:
                 detail = f"{detail}; {o.thumbnail_error} (retried by video_thumbnails)".strip("; ")
-            planned.append((o, outcome, detail, source_type, sidecar_data, not previous))
+            planned.append(PlannedLanding(o, outcome, detail, source_type, sidecar_data, add_landing=not previous))
             recorded_before.add((item.uri, o.sha256))
             to_remove.append(Removal(item, o.read_as, sidecar_key, sidecar.error if sidecar is not None else None))
 
@@ -599,11 +410,12 @@ class IngestEngine:
             if raced:
                 for vid, sha, name in s.execute(select(Video.id, Video.sha256, Video.name).where(Video.sha256.in_(raced))):
                     known[sha] = (vid, name)
-                for n, (o, outcome, detail, source_type, sidecar_data, add) in enumerate(planned):
-                    if o.sha256 in raced and outcome == c.OUTCOME_INGESTED:
-                        vid, name = known[o.sha256]
-                        planned[n] = (o, c.OUTCOME_DUPLICATE, f"same content as video {vid} ({name}), recorded by "
-                                      "another run at the same moment", source_type, sidecar_data, add)
+                for n, p in enumerate(planned):
+                    if p.stored.sha256 in raced and p.outcome == c.OUTCOME_INGESTED:
+                        vid, name = known[p.stored.sha256]
+                        planned[n] = dataclasses.replace(
+                            p, outcome=c.OUTCOME_DUPLICATE,
+                            detail=f"same content as video {vid} ({name}), recorded by another run at the same moment")
                 for sha in raced:
                     del new_videos[sha]
             replicas = [
@@ -632,24 +444,26 @@ class IngestEngine:
                 s.execute(insert(Replica), [{"video_id": vid, "backend": self.hot.url, "key": o.key, "state": c.REPLICA_VERIFIED,
                                              "size_bytes": o.size, "verified_sha256": o.sha256, "verified_at": now, "created_at": now}])
         landings = [
-            {"video_id": known[o.sha256][0], "landing_uri": o.item.uri, "name": o.item.name, "source": o.item.source,
-             "source_type": source_type, "sha256": o.sha256, "size_bytes": o.size or o.item.size, "outcome": outcome,
-             "sidecar": sidecar_data, "run_id": run_id, "landed_at": now}
-            for o, outcome, _, source_type, sidecar_data, add in planned
-            if add
+            {"video_id": known[p.stored.sha256][0], "landing_uri": p.stored.item.uri, "name": p.stored.item.name,
+             "source": p.stored.item.source, "source_type": p.source_type, "sha256": p.stored.sha256,
+             "size_bytes": p.stored.size or p.stored.item.size, "outcome": p.outcome, "sidecar": p.sidecar,
+             "run_id": run_id, "landed_at": now}
+            for p in planned
+            if p.add_landing
         ]
         if landings:
             s.execute(insert(Landing), landings)
         segments = [
-            segment_row(known[o.sha256][0], o.item.segment, durations.get(o.sha256))
-            for o, _, _, _, _, add in planned
-            if add and o.item.segment is not None
+            segment_row(known[p.stored.sha256][0], p.stored.item.segment, durations.get(p.stored.sha256))
+            for p in planned
+            if p.add_landing and p.stored.item.segment is not None
         ]
         if segments:
             s.execute(insert(Segment), segments)
         return results_retry + [
-            FileResult(o.item.name, o.item.uri, outcome, o.size or o.item.size, o.sha256, known[o.sha256][0], detail)
-            for o, outcome, detail, _, _, _ in planned
+            FileResult(p.stored.item.name, p.stored.item.uri, p.outcome, p.stored.size or p.stored.item.size,
+                       p.stored.sha256, known[p.stored.sha256][0], p.detail)
+            for p in planned
         ]
 
     def _video_row(self, o: IngestOutcome, landing_date: dt.date, source_type: str, sidecar: Any, now: dt.datetime) -> dict[str, Any]:
@@ -707,78 +521,7 @@ class IngestEngine:
 
     # -- quarantine -----------------------------------------------------------------------------
     def _quarantine(self, item: LandedItem, reason: str, detail: str, sha256: str | None, run_id: str | None) -> FileResult:
-        """Move a landed file aside (never delete it) and record why; external files stay put."""
-        quarantined_uri = None
-        dest_key = None
-        if item.zone is not None:
-            token = hashlib.sha256(f"{item.uri}\0{item.size}\0{item.mtime}".encode("utf-8", "surrogateescape")).hexdigest()[:16]
-            dest_key = f"{utcnow():%Y-%m-%d}/{token}/{safe_name(PurePosixPath(item.key).name)}"
-            quarantined_uri = f"{self.quarantine.url.rstrip('/')}/{dest_key}"
-        with self.catalog.write() as s:
-            lock_in_transaction(s, c.CatalogLock.QUARANTINE)  # two runs quarantining one file record it once
-            if self.catalog.quarantine_for(s, item.uri, quarantined_uri) is None:
-                s.add(QuarantineItem(landing_uri=item.uri, name=item.name, source=item.source, reason=reason,
-                                     detail=detail, size_bytes=item.size, sha256=sha256,
-                                     quarantined_uri=quarantined_uri, run_id=run_id))
-        if dest_key is not None:
-            try:
-                self._move_aside(item.key, dest_key)
-                sidecar = self._sidecar_beside(item.key) if reason != "invalid_sidecar" else None
-                if sidecar:
-                    self._move_aside(sidecar, f"{dest_key}.json")
-            except (OSError, StorageError) as exc:
-                detail = f"{detail} (could not be moved aside yet: {exc}; it stays in the landing zone)"
-        return FileResult(item.name, item.uri, c.OUTCOME_QUARANTINED, item.size, sha256, None, f"{reason}: {detail}")
-
-    def _sidecar_beside(self, key: str) -> str | None:
-        """The regular-file sidecar next to a landed file, also for a name the catalog cannot hold."""
-        if isinstance(self.landing, LocalBackend):
-            for candidate in sidecar_candidates(key):
-                try:
-                    if stat.S_ISREG(os.lstat(self.landing.root / candidate).st_mode):
-                        return candidate
-                except OSError:
-                    continue
-            return None
-        info = find_sidecar(self.landing, key)  # type: ignore[arg-type]
-        return info.key if info is not None else None
-
-    def _move_aside(self, key: str, dest_key: str) -> None:
-        landing, quarantine = self.landing, self.quarantine
-        if isinstance(landing, LocalBackend):
-            src = landing.root / key
-            if not os.path.lexists(src):
-                return
-            if isinstance(quarantine, LocalBackend):
-                try:
-                    quarantine.move_from(dest_key, src)
-                    return
-                except OSError as exc:
-                    if exc.errno != errno.EXDEV:
-                        raise
-            if os.path.islink(src) or not os.path.isfile(src):
-                quarantine.put_bytes(f"{dest_key}.link", os.fsencode(os.readlink(src)) if os.path.islink(src) else b"")
-            else:
-                quarantine.put_file(dest_key, src)
-            os.unlink(src)
-            return
-        # Remote landing zone: the contract's move (copy, confirm, then delete the original).
-        try:
-            validate_key(key)
-        except InvalidKey:
-            # A name the contract refuses (control characters, bytes that are not UTF-8): S3 alone
-            # can address it by its exact stored key.
-            from videolake.storage.s3_backend import S3Backend
-
-            if not isinstance(landing, S3Backend):
-                raise
-            full = f"{landing.prefix}/{key}" if landing.prefix else key
-            with landing.raw_open(full) as stream:
-                quarantine.put_stream(dest_key, stream)
-            landing.raw_delete(full)
-            return
-        if landing.head(key) is not None:
-            landing.move_to(key, quarantine, dest_key)
+        return self.quarantiner.quarantine_file(item, reason, detail, sha256, run_id)
 
     # -- probes -------------------------------------------------------------------------------
     def probe_missing(self, landing_date: dt.date | None, *, reprobe: bool = False) -> StepReport:
@@ -933,15 +676,6 @@ def probe_columns(probe: dict[str, Any], now: dt.datetime | None = None) -> dict
 def apply_probe(video: Video, probe: dict[str, Any]) -> None:
     for column, value in probe_columns(probe).items():
         setattr(video, column, value)
-
-
-def _size_and_mtime(path: Path) -> tuple[int, float] | None:
-    """As a listing gives them (``ObjectInfo.size``, ``.mtime``)."""
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime
 
 
 def _listing_info(item: LandedItem) -> Any:

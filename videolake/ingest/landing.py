@@ -24,7 +24,13 @@ MAX_SIDECAR_DEPTH = 32
 
 @dataclass(frozen=True)
 class LandedItem:
-    """One file to ingest, from a landing zone or named on the command line."""
+    """One source to ingest: an object in a landing zone (``zone`` set: removed once cataloged), or a
+    local file (``zone`` None: a path named on the command line, or a file an entry point wrote — a
+    stitched output, later an upload or a fetched URL — never moved or removed by ingest).
+
+    Its sidecar metadata is the JSON file beside it, or ``metadata`` when the entry point hands it
+    over (then no file is looked for). Picklable: workers get it as it is.
+    """
 
     uri: str  # where it landed, for people and the catalog
     key: str  # key in the landing backend; for external files, the absolute path
@@ -34,6 +40,7 @@ class LandedItem:
     zone: str | None  # landing backend URL; None for external files (never moved or removed)
     regular: bool = True
     segment: Any = None  # SegmentTimes for recording segments (camera, start, optional end)
+    metadata: dict[str, Any] | None = None  # sidecar metadata given with the file (source_type, generation details)
 
     @property
     def name(self) -> str:
@@ -232,6 +239,33 @@ def read_local_sidecar(path: Path) -> Sidecar | None:
         if st.st_size > MAX_SIDECAR_BYTES:
             return too_large_sidecar(st.st_size)
         return parse_sidecar(fh.read(MAX_SIDECAR_BYTES + 1), st.st_size)
+
+
+def read_sidecar(landing: StorageBackend | None, item: LandedItem) -> tuple[str | None, Sidecar | None]:
+    """(the sidecar's key or path, its parsed content) for ``item``, or (None, None) without one.
+
+    Metadata handed over with the item comes first (there is no sidecar file to remove then); a
+    landed object's sidecar is read from its landing zone, a local file's from beside it.
+    """
+    if item.metadata is not None:
+        return None, Sidecar(dict(item.metadata), None)
+    if item.zone is None or landing is None:
+        for candidate in (Path(f"{item.key}.json"), Path(item.key).with_suffix(".json")):
+            sidecar = read_local_sidecar(candidate)
+            if sidecar is not None:
+                return str(candidate), sidecar
+        return None, None
+    info = find_sidecar(landing, item.key)
+    if info is None:
+        return None, None
+    try:
+        if info.size > MAX_SIDECAR_BYTES:
+            return info.key, too_large_sidecar(info.size)
+        with landing.open(info.key) as fh:
+            raw = fh.read(MAX_SIDECAR_BYTES + 1)
+    except (StorageError, OSError) as exc:
+        return info.key, Sidecar(None, f"sidecar unreadable: {exc}")
+    return info.key, parse_sidecar(raw, info.size)
 
 
 def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
