@@ -58,14 +58,7 @@ def main() -> int:
 
     from assets import ingest_lineage, landing_zone
     from pipelines.partitions import add_landing_days
-    from resources import (
-        ArchivePolicyResource,
-        CatalogResource,
-        IngestSettingsResource,
-        LandingZoneResource,
-        SegmentNamingResource,
-        StorageResource,
-    )
+    from pipelines.definitions import build_resources
     from videolake.exports.engine import ExportEngine, ExportRequest, create_export
     from videolake.media.ffmpeg_tools import ffmpeg_executable
     from videolake.media.inspection import inspect_video
@@ -86,17 +79,10 @@ def main() -> int:
         zone.mkdir(parents=True)
         for f in files:
             shutil.copyfile(f, zone / f.name)
-        resources = {
-            "catalog": CatalogResource(url=f"sqlite:///{work / 'catalog.sqlite'}"),
-            "hot_storage": StorageResource(url=(work / "storage").as_uri()),
-            "quarantine_storage": StorageResource(url=(work / "quarantine").as_uri()),
-            "landing": LandingZoneResource(url=str(work / "landing")),
-            "segments_landing": LandingZoneResource(url=str(work / "segments")),
-            "segment_naming": SegmentNamingResource(),
-            "ingest_settings": IngestSettingsResource(stable_after_seconds=0, min_unchanged_seconds=0,
-                                                      batch_max_files=100000),
-            "archive": ArchivePolicyResource(archive_url=(work / "archive").as_uri()),
-        }
+        resources = build_resources({
+            "VIDEOLAKE_HOME": str(work), "VIDEOLAKE_LANDING": str(work / "landing"),
+            "VIDEOLAKE_SEGMENTS_LANDING": str(work / "segments"), "VIDEOLAKE_SETTLE_SECONDS": "0",
+            "VIDEOLAKE_BATCH_MAX_FILES": "100000"})
         print(f"ingesting {len(files)} segments ...", flush=True)
         instance = dg.DagsterInstance.ephemeral()
         add_landing_days(instance, ["2026-11-20"])

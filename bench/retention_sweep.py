@@ -4,9 +4,10 @@
 
 Every video has a verified replica on a local hot store and one landing row (as ingest records
 it: retention weighs every landing of the same content); the expired ones also have their object
-on disk (so the sweep really deletes 100,000 files). The sweep (plan from the catalog: policy per
-video, holds; then guardrails — backend listed, delete share; then batched apply: rows marked
-deleting, objects unlinked, rows deleted, one audit row per object) is timed next to, in the same
+on disk (so the sweep really deletes 100,000 files). The retention use case, as the daily job runs
+it (plan from the catalog: policy per video, holds; guardrails — backend listed, delete share; the
+plan recorded under the run id; batched apply: rows marked deleting, objects unlinked, rows
+deleted, one audit row per object), and the plan alone, are timed next to, in the same
 run, a bare ``DELETE … WHERE`` of the same rows (replicas, then videos; rolled back). Target: the
 sweep within 60 s on both databases on this 2-core machine.
 """
@@ -128,17 +129,25 @@ def bare_delete(url: str) -> float:
 
 
 def sweep(url: str, hot: Path) -> tuple[float, float, int, int]:
+    """(plan seconds, whole seconds, videos deleted, objects deleted): the plan alone (read only),
+    then the retention use case as the daily job runs it — plan, guardrails, the plan recorded
+    under the run id, apply."""
     from videolake.catalog.repository import Catalog
     from videolake.retention.policy import parse_policy
     from videolake.retention.sweep import RetentionSweep
+    from videolake.usecases.retention import RetentionRequest, run_retention
 
-    engine = RetentionSweep(Catalog(url), parse_policy(POLICY), hot.as_uri())
+    catalog, policy = Catalog(url), parse_policy(POLICY)
+    engine = RetentionSweep(catalog, policy, hot.as_uri())
     start = time.perf_counter()
-    plan = engine.plan(AS_OF)
+    engine.plan(AS_OF)
     planned = time.perf_counter() - start
-    report = engine.apply(plan, run_id="bench")
+    start = time.perf_counter()
+    outcome = run_retention(catalog, policy, hot.as_uri(), RetentionRequest(as_of=AS_OF, apply=True), run_id="bench",
+                            sweep=engine)
     total = time.perf_counter() - start
-    return planned, total, report.videos_deleted, report.deleted_objects
+    applied = outcome.applied or {}
+    return planned, total, applied.get("videos_deleted", 0), applied.get("deleted_objects", 0)
 
 
 def main() -> int:
@@ -165,7 +174,7 @@ def main() -> int:
             rows.append((name, total, planned, baseline, videos))
             shutil.rmtree(hot, ignore_errors=True)
     print(f"\nretention sweep over {args.videos:,} videos, {args.expired:,} expired (target ≤ 60 s)")
-    print("| database | sweep (plan + guardrails + apply) | of which plan | bare DELETE … WHERE (baseline) | videos deleted |")
+    print("| database | retention run (plan + guardrails + record + apply) | of which plan | bare DELETE … WHERE (baseline) | videos deleted |")
     print("|---|---:|---:|---:|---:|")
     for name, total, planned, baseline, videos in rows:
         print(f"| {name} | {total:.1f} s | {planned:.1f} s | {baseline:.1f} s | {videos:,} |")

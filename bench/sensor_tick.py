@@ -48,8 +48,7 @@ def bare_local_listing(root: Path) -> int:
 def main() -> int:
     import dagster as dg
 
-    from pipelines.definitions import defs
-    from resources import CatalogResource, IngestSettingsResource, LandingZoneResource, SegmentNamingResource, StorageResource
+    from pipelines.definitions import build_resources, defs
     from sensors import landing_zone_sensor
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -89,15 +88,9 @@ def main() -> int:
             def baseline() -> int:
                 return bare_local_listing(zone)
 
-        resources = {
-            "catalog": CatalogResource(url=f"sqlite:///{work / 'catalog.sqlite'}"),
-            "hot_storage": StorageResource(url=(work / "storage").as_uri()),
-            "quarantine_storage": StorageResource(url=(work / "quarantine").as_uri()),
-            "landing": LandingZoneResource(url=landing_url),
-            "segments_landing": LandingZoneResource(url=str(work / "segments")),
-            "segment_naming": SegmentNamingResource(),
-            "ingest_settings": IngestSettingsResource(stable_after_seconds=60, batch_max_files=500, max_batches_per_tick=100),
-        }
+        resources = build_resources({
+            "VIDEOLAKE_HOME": str(work), "VIDEOLAKE_LANDING": landing_url,
+            "VIDEOLAKE_SEGMENTS_LANDING": str(work / "segments"), "VIDEOLAKE_STABLE_AFTER_SECONDS": "60"})
         start = time.perf_counter()
         listed = baseline()
         bare = time.perf_counter() - start

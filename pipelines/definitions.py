@@ -1,6 +1,9 @@
 """The code location: every asset, check, job, sensor and resource, configured from EnvVar."""
 
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 import dagster as dg
 
 from assets import (
@@ -27,30 +30,45 @@ from resources import (
 )
 from sensors import catalog_quality_sensor, export_requests_sensor, landing_zone_sensor, segments_sensor
 from videolake import constants as c
+from videolake.settings import default_environment
 
 
-def build_resources() -> dict[str, dg.ConfigurableResource]:
-    """Resources filled from the environment when a run or tick starts (never at import)."""
+def build_resources(env: Mapping[str, str] | None = None) -> dict[str, dg.ConfigurableResource]:
+    """The resources of the Definitions. Without ``env`` every value is an ``EnvVar``, read when a run
+    or tick starts (never at import); with ``env`` (tests, a tool with its own configuration) the
+    same resources hold that mapping's values, unset ones filled with the defaults."""
+    if env is None:
+        text: Callable[[str], Any] = dg.EnvVar
+        number: Callable[[str], Any] = dg.EnvVar.int
+    else:
+        values = default_environment(env)
+
+        def text(key: str) -> Any:
+            return values[key]
+
+        def number(key: str) -> Any:
+            return int(values[key])
+
     return {
-        "catalog": CatalogResource(url=dg.EnvVar(c.ENV_CATALOG_URL)),
-        "hot_storage": StorageResource(url=dg.EnvVar(c.ENV_HOT_STORAGE)),
-        "quarantine_storage": StorageResource(url=dg.EnvVar(c.ENV_QUARANTINE)),
+        "catalog": CatalogResource(url=text(c.ENV_CATALOG_URL)),
+        "hot_storage": StorageResource(url=text(c.ENV_HOT_STORAGE)),
+        "quarantine_storage": StorageResource(url=text(c.ENV_QUARANTINE)),
         "archive": ArchivePolicyResource(
-            archive_url=dg.EnvVar(c.ENV_ARCHIVE_STORAGE),
-            migration=dg.EnvVar(c.ENV_MIGRATION),
-            write_mode=dg.EnvVar(c.ENV_WRITE_MODE),
-            archive_after_days=dg.EnvVar.int(c.ENV_ARCHIVE_AFTER_DAYS),
+            archive_url=text(c.ENV_ARCHIVE_STORAGE),
+            migration=text(c.ENV_MIGRATION),
+            write_mode=text(c.ENV_WRITE_MODE),
+            archive_after_days=number(c.ENV_ARCHIVE_AFTER_DAYS),
         ),
-        "retention": RetentionPolicyResource(path=dg.EnvVar(c.ENV_RETENTION)),
-        "reports": StorageReportResource(metrics_file=dg.EnvVar(c.ENV_METRICS_FILE)),
-        "landing": LandingZoneResource(url=dg.EnvVar(c.ENV_LANDING)),
-        "segments_landing": LandingZoneResource(url=dg.EnvVar(c.ENV_SEGMENTS_LANDING)),
-        "segment_naming": SegmentNamingResource(template=dg.EnvVar(c.ENV_SEGMENT_TEMPLATE)),
+        "retention": RetentionPolicyResource(path=text(c.ENV_RETENTION)),
+        "reports": StorageReportResource(metrics_file=text(c.ENV_METRICS_FILE)),
+        "landing": LandingZoneResource(url=text(c.ENV_LANDING)),
+        "segments_landing": LandingZoneResource(url=text(c.ENV_SEGMENTS_LANDING)),
+        "segment_naming": SegmentNamingResource(template=text(c.ENV_SEGMENT_TEMPLATE)),
         "ingest_settings": IngestSettingsResource(
-            stable_after_seconds=dg.EnvVar.int(c.ENV_STABLE_AFTER_SECONDS),
-            min_unchanged_seconds=dg.EnvVar.int(c.ENV_SETTLE_SECONDS),
-            batch_max_files=dg.EnvVar.int(c.ENV_BATCH_MAX_FILES),
-            workers=dg.EnvVar.int(c.ENV_WORKERS),
+            stable_after_seconds=number(c.ENV_STABLE_AFTER_SECONDS),
+            min_unchanged_seconds=number(c.ENV_SETTLE_SECONDS),
+            batch_max_files=number(c.ENV_BATCH_MAX_FILES),
+            workers=number(c.ENV_WORKERS),
         ),
     }
 

@@ -137,32 +137,27 @@ class Lake:
     catalog_url: str
     segments: Path
 
-    def resources(self, **overrides):
-        from resources import (
-            ArchivePolicyResource,
-            CatalogResource,
-            IngestSettingsResource,
-            LandingZoneResource,
-            RetentionPolicyResource,
-            SegmentNamingResource,
-            StorageReportResource,
-            StorageResource,
-        )
-
-        res = {
-            "catalog": CatalogResource(url=self.catalog_url),
-            "hot_storage": StorageResource(url=self.storage.as_uri()),
-            "quarantine_storage": StorageResource(url=self.quarantine.as_uri()),
-            "landing": LandingZoneResource(url=str(self.landing)),
-            "segments_landing": LandingZoneResource(url=str(self.segments)),
-            "segment_naming": SegmentNamingResource(),
-            "archive": ArchivePolicyResource(archive_url=(self.home / "archive").as_uri()),
-            "ingest_settings": IngestSettingsResource(min_unchanged_seconds=0, workers=2),
-            "retention": RetentionPolicyResource(path=str(self.home / "retention.yaml")),
-            "reports": StorageReportResource(metrics_file=str(self.home / "metrics" / "videolake.prom")),
+    def environment(self) -> dict[str, str]:
+        """This lake's configuration, as VIDEOLAKE_* variables."""
+        return {
+            "VIDEOLAKE_HOME": str(self.home),
+            "VIDEOLAKE_CATALOG_URL": self.catalog_url,
+            "VIDEOLAKE_HOT_STORAGE": self.storage.as_uri(),
+            "VIDEOLAKE_QUARANTINE": self.quarantine.as_uri(),
+            "VIDEOLAKE_LANDING": str(self.landing),
+            "VIDEOLAKE_SEGMENTS_LANDING": str(self.segments),
+            "VIDEOLAKE_ARCHIVE_STORAGE": (self.home / "archive").as_uri(),
+            "VIDEOLAKE_RETENTION": str(self.home / "retention.yaml"),
+            "VIDEOLAKE_METRICS_FILE": str(self.home / "metrics" / "videolake.prom"),
+            "VIDEOLAKE_SETTLE_SECONDS": "0",
+            "VIDEOLAKE_WORKERS": "2",
         }
-        res.update(overrides)
-        return res
+
+    def resources(self, **overrides):
+        """The Definitions' resources (the same function builds them) over this lake, with ``overrides``."""
+        from pipelines.definitions import build_resources
+
+        return {**build_resources(self.environment()), **overrides}
 
     def catalog(self):
         from videolake.catalog.repository import Catalog
