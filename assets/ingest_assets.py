@@ -7,7 +7,6 @@ over the day's videos that lack them. Per-file detail goes to the catalog; each 
 MaterializeResult per run with counts, bytes, tables and a preview.
 """
 
-import dataclasses
 import datetime as dt
 
 import dagster as dg
@@ -24,11 +23,14 @@ from resources import (
 )
 from resources.engine_builder import build_ingest_engine
 from videolake import constants as c
-from videolake.archive.write_modes import ReplicationReport, WriteMode, ingest_target, replicate_after_ingest
+from videolake.archive.write_modes import ReplicationReport
 from videolake.catalog.claimants import describe
 from videolake.display import human_bytes
-from videolake.ingest.engine import IngestEngine, IngestReport, StepReport
-from videolake.storage import BackendUnavailable
+from videolake.constants import WriteMode
+from videolake.ingest.engine import IngestEngine, StepReport
+from videolake.storage import StorageBackend
+from videolake.usecases.errors import Unavailable
+from videolake.usecases.ingest import IngestedBatch, IngestRequest, IngestStorages, ingest_sources
 
 landing_zone = dg.AssetSpec(
     names.ASSET_LANDING_ZONE,
@@ -101,55 +103,50 @@ def ingest_lineage(
     archive: ArchivePolicyResource,
 ):
     mode = archive.parsed_write_mode()
-    hot = hot_storage.backend()
-    archive_backend = archive.archive_backend() if mode is not WriteMode.LOCAL else None
-    target, fallback = hot, None
-    if archive_backend is not None:
-        try:
-            target, fallback = ingest_target(hot, archive_backend, mode)
-        except BackendUnavailable as exc:
-            raise dg.Failure(description=f"nothing was ingested (landed files are untouched): {exc}") from exc
-    if archive_backend is None:  # LOCAL: hot storage is the one copy written (BOTH and REMOTE were checked above)
-        try:
-            hot.check()
-        except BackendUnavailable as exc:
-            _hand_back_batch(catalog, config)
-            raise dg.Failure(description=f"nothing was ingested (landed files are untouched): {exc}") from exc
-    if fallback:
-        context.log.warning(fallback)
-    engine = build_ingest_engine(
-        catalog, hot_storage, quarantine_storage, landing, ingest_settings,
-        zone=config.zone, segments_landing=segments_landing, segment_naming=segment_naming,
-        target=target if target is not hot else None,
-    )
+    storages = IngestStorages(hot=hot_storage.backend(), mode=mode, transfers=archive.transfers,
+                              archive=archive.archive_backend() if mode is not WriteMode.LOCAL else None)
+
+    def engine_for(target: StorageBackend | None) -> IngestEngine:
+        return build_ingest_engine(catalog, hot_storage, quarantine_storage, landing, ingest_settings, zone=config.zone,
+                                   segments_landing=segments_landing, segment_naming=segment_naming, target=target)
+
     day = dt.date.fromisoformat(context.partition_key)
     selected = set(context.selected_asset_keys)
     failure: dg.Failure | None = None
     new_video_ids: list[int] = []
+    engine = None
 
     if INGESTED in selected:
-        report, path_errors = _ingest(context, engine, config, day, fused=THUMBNAILS in selected)
-        new_video_ids = [r.video_id for r in report.results if r.outcome == c.OUTCOME_INGESTED and r.video_id]
-        metadata = _ingest_metadata(report, path_errors)
-        metadata["write_mode"] = dg.MetadataValue.text(mode.value)
-        metadata["stored_on"] = dg.MetadataValue.text(target.url)
-        if archive_backend is not None:
-            replication = replicate_after_ingest(engine.catalog, hot, archive_backend, mode, new_video_ids,
-                                                 run_id=context.run_id, transfers=archive.transfers)
-            metadata.update(_replication_metadata(replication, fallback))
-            for note in replication.notes:
+        request = IngestRequest(zone=config.zone, paths=tuple(config.paths), batch_id=config.batch_id,
+                                source=config.source, reclaim=config.reclaim, thumbnails=THUMBNAILS in selected)
+        try:
+            batch = ingest_sources(request, day, run_id=context.run_id, storages=storages, engine_for=engine_for,
+                                   log=context.log.info)
+        except Unavailable as exc:
+            raise dg.Failure(description=str(exc)) from exc
+        engine, report = batch.engine, batch.report
+        if batch.fallback:
+            context.log.warning(batch.fallback)
+        for held in batch.held:
+            context.log.info(f"{held.files} files are held by {describe(held.claimant)} since {held.since:%Y-%m-%d %H:%M:%S}Z")
+        new_video_ids = batch.new_video_ids
+        metadata = _ingest_metadata(batch, config)
+        if batch.replication is not None:
+            metadata.update(_replication_metadata(batch.replication, batch.fallback))
+            for note in batch.replication.notes:
                 context.log.warning(note)
         yield dg.MaterializeResult(asset_key=INGESTED, metadata=metadata)
-        if report.failed or path_errors:
-            lines = [f"- {r.name}: {r.detail}" for r in report.failed[:20]] + [f"- {e}" for e in path_errors[:20]]
+        if batch.not_ingested:
+            lines = [f"- {r.name}: {r.detail}" for r in report.failed[:20]] + [f"- {e}" for e in batch.path_errors[:20]]
             failure = dg.Failure(
                 description=(
-                    f"{len(report.failed) + len(path_errors)} files could not be ingested and stay where they "
-                    "are (the rest were recorded):\n" + "\n".join(lines)
+                    f"{batch.not_ingested} files could not be ingested and stay where they are (the rest were "
+                    "recorded):\n" + "\n".join(lines)
                 ),
                 metadata=metadata,
             )
 
+    engine = engine or engine_for(None)
     if PROBES in selected:
         report = engine.probe_missing(day, reprobe=config.reprobe)
         yield dg.MaterializeResult(asset_key=PROBES, metadata=_probe_metadata(engine, day, report))
@@ -160,42 +157,6 @@ def ingest_lineage(
 
     if failure is not None:
         raise failure
-
-
-def _ingest(context, engine: IngestEngine, config: IngestConfig, day: dt.date, fused: bool) -> tuple[IngestReport, list[str]]:
-    """Ingest the run's files: named paths, the sensor's batch, or everything stable in the zone."""
-    path_errors: list[str] = []
-    engine.prewarm_workers()  # worker processes start while the batch is loaded
-    if config.paths:
-        items, path_errors = engine.items_for_paths(config.paths, config.source)
-    elif config.batch_id:
-        items = engine.items_for_batch(config.batch_id, config.source)
-    else:
-        if config.reclaim:
-            engine.settings = dataclasses.replace(engine.settings, requeue_after_seconds=0)
-        # Segments: only those recorded on the partition's day belong to this run.
-        batches, _ = engine.claim_all_now(day=context.partition_key if config.zone == c.ZONE_SEGMENTS else None)
-        items = [i for b in batches for i in engine.items_for_batch(b.batch_id, config.source)]
-        report_held = engine.claims_held_elsewhere()
-        for held in report_held:
-            context.log.info(f"{held.files} files are held by {describe(held.claimant)} since {held.since:%Y-%m-%d %H:%M:%S}Z")
-    context.log.info(f"ingesting {len(items)} files for landing day {day}")
-    report = engine.ingest(items, day, context.run_id, thumbnails=fused)
-    if not config.paths:
-        # Files waiting to be complete: those seen, less this run's failures (handed back, seen again).
-        report.waiting = max(0, engine.catalog.landing_backlog(engine.zone)["seen"] - len(report.failed))
-        if not config.batch_id:
-            requeue = dt.timedelta(seconds=engine.settings.requeue_after_seconds)
-            report.held = [{"claimant": describe(h.claimant), "files": h.files, "since": h.since.isoformat(),
-                            "retried_at": (h.since + requeue).isoformat()} for h in report_held]
-    return report, path_errors
-
-
-def _hand_back_batch(catalog: CatalogResource, config: IngestConfig) -> None:
-    """A sensor's batch the run cannot take goes back to the landing zone's queue at once."""
-    if config.batch_id:
-        cat = catalog.catalog()
-        cat.unclaim_landing_files(config.zone, [f.key for f in cat.batch_files(config.zone, config.batch_id)])
 
 
 def _replication_metadata(replication: ReplicationReport, fallback: str | None) -> dict:
@@ -211,22 +172,30 @@ def _replication_metadata(replication: ReplicationReport, fallback: str | None) 
     })
 
 
-def _ingest_metadata(report: IngestReport, path_errors: list[str]) -> dict:
+def _ingest_metadata(batch: IngestedBatch, config: IngestConfig) -> dict:
+    """A summary for the UI (the complete outcome is in the catalog under the run id)."""
+    report = batch.report
     summary = report.summary()
     problems = [
         {"file": r.name, "uri": r.uri, "outcome": r.outcome, "detail": r.detail}
         for r in report.results
         if r.outcome not in (c.OUTCOME_INGESTED, c.OUTCOME_DUPLICATE)
-    ] + [{"file": e, "outcome": c.FileOutcome.FAILED, "detail": "not found"} for e in path_errors]
+    ] + [{"file": e, "outcome": c.FileOutcome.FAILED, "detail": "not found"} for e in batch.path_errors]
+    # Files waiting to be complete: those seen, less this run's failures (handed back, seen again).
+    waiting = 0 if config.paths else max(0, batch.engine.catalog.landing_backlog(batch.engine.zone)["seen"]
+                                         - len(report.failed))
     return with_readable({
         **{k: dg.MetadataValue.int(v) for k, v in summary.items() if k != "seconds"},
         "seconds": dg.MetadataValue.float(float(summary["seconds"])),
-        "waiting_for_stability": dg.MetadataValue.int(report.waiting),
-        "held_by_other_runs": dg.MetadataValue.json(report.held),
+        "waiting_for_stability": dg.MetadataValue.int(waiting),
+        "held_by_other_runs": dg.MetadataValue.json([{"claimant": describe(h.claimant), "files": h.files,
+                                                      "since": h.since.isoformat()} for h in batch.held]),
         "files_per_second": dg.MetadataValue.float(round(len(report.results) / report.seconds, 1) if report.seconds else 0.0),
         "quarantine_reasons": dg.MetadataValue.json(dict(report.reasons())),
         "problems": dg.MetadataValue.json(problems[:200]),
         "file_table": dg.MetadataValue.md(report.markdown()),
+        "write_mode": dg.MetadataValue.text(batch.write_mode.value),
+        "stored_on": dg.MetadataValue.text(batch.stored_on),
     })
 
 

@@ -7,14 +7,8 @@ import dagster as dg
 from assets.readable import with_readable
 from pipelines import names
 from resources import CatalogResource, RetentionPolicyResource, StorageReportResource
-from videolake.reports.storage_report import (
-    build_report,
-    charts_png,
-    markdown_table,
-    png_markdown,
-    prometheus_text,
-    recent_days,
-)
+from videolake.reports.storage_report import charts_png, markdown_table, png_markdown, recent_days
+from videolake.usecases.storage import storage_figures
 
 
 @dg.asset(
@@ -26,19 +20,14 @@ from videolake.reports.storage_report import (
 )
 def storage_report(catalog: CatalogResource, retention: RetentionPolicyResource,
                    reports: StorageReportResource) -> dg.MaterializeResult:
-    policy = retention.policy()
-    report = build_report(catalog.catalog(), policy.quotas)
+    figures = storage_figures(catalog.catalog(), retention.policy().quotas, metrics_file=Path(reports.metrics_file))
+    report = figures.report
     charts = charts_png(report)
-    metrics_path = Path(reports.metrics_file)
-    metrics_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = metrics_path.with_suffix(".prom.tmp")
-    tmp.write_bytes(prometheus_text(report))
-    tmp.replace(metrics_path)  # node_exporter never reads a half-written file
     runway = report.runway
     soonest = runway.dropna(subset=["days_left"]).sort_values("days_left").head(1)
     return dg.MaterializeResult(metadata=with_readable({
-        "total_bytes": dg.MetadataValue.int(int(report.objects["bytes"].sum()) if len(report.objects) else 0),
-        "objects": dg.MetadataValue.int(len(report.objects)),
+        "total_bytes": dg.MetadataValue.int(figures.total_bytes),
+        "objects": dg.MetadataValue.int(figures.objects),
         "growth_chart": dg.MetadataValue.md(png_markdown(charts["growth"], "bytes stored per day")),
         "quota_chart": dg.MetadataValue.md(png_markdown(charts["quota"], "used and quota per backend")),
         "runway": dg.MetadataValue.md(markdown_table(runway)),
@@ -48,5 +37,5 @@ def storage_report(catalog: CatalogResource, retention: RetentionPolicyResource,
         "by_day": dg.MetadataValue.md(markdown_table(recent_days(report))),
         "soonest_full": dg.MetadataValue.text(
             f"{soonest.iloc[0]['backend']}: {soonest.iloc[0]['days_left']} days" if len(soonest) else "no quota set"),
-        "prometheus_textfile": dg.MetadataValue.path(str(metrics_path)),
+        "prometheus_textfile": dg.MetadataValue.path(figures.metrics_file),
     }))

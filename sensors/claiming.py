@@ -9,8 +9,9 @@ from pipelines import names
 from pipelines.partitions import landing_days, missing_days
 from videolake import constants as c
 from videolake.catalog.models import utcnow
-from videolake.ingest.engine import IngestEngine
-from videolake.storage import StorageError
+from videolake.ingest.watcher import LandingWatcher
+from videolake.usecases.errors import Unavailable
+from videolake.usecases.landing import observe_and_claim
 
 
 def ingest_run_config(batch_id: str, zone: str = c.ZONE_UPLOADS) -> dict:
@@ -18,7 +19,7 @@ def ingest_run_config(batch_id: str, zone: str = c.ZONE_UPLOADS) -> dict:
 
 
 def claim_and_request(
-    context: dg.SensorEvaluationContext, engine: IngestEngine, zone: str, zone_url: str, sensor_name: str
+    context: dg.SensorEvaluationContext, watcher: LandingWatcher, zone: str, sensor_name: str
 ) -> dg.SensorResult | dg.SkipReason:
     """One tick. Per-file state lives in the catalog; the cursor only counts ticks. Runs are tagged
     with the sensor that launched them (``videolake/trigger``)."""
@@ -26,36 +27,37 @@ def claim_and_request(
     tick = int(state.get("tick", 0)) + 1
     started = time.perf_counter()
     try:
-        summary, batches, listing = engine.observe_and_claim(tick)
-    except StorageError as exc:
-        return dg.SkipReason(f"{zone} landing zone {zone_url} cannot be listed: {exc}")
+        landed = observe_and_claim(watcher, tick)
+    except Unavailable as exc:
+        return dg.SkipReason(f"{zone}: {exc}")
+    batches = landed.batches
     today = utcnow().date().isoformat()
     cursor = json.dumps(
         {
             "tick": tick,
-            "listed": summary.listed,
-            "in_progress": listing.in_progress,
-            "orphan_sidecars": listing.orphan_sidecars,
+            "listed": landed.listed,
+            "in_progress": landed.in_progress,
+            "orphan_sidecars": landed.orphan_sidecars,
             "seconds": round(time.perf_counter() - started, 3),
             "days_synced": True,
         }
     )
     # The days the catalog already holds become partitions at the sensor's first tick (an instance
     # made before, or a catalog moved in), so their runs and status show in the UI.
-    synced_days = [] if state.get("days_synced") else [d.isoformat() for d in engine.catalog.landing_days()]
+    synced_days = [] if state.get("days_synced") else [d.isoformat() for d in watcher.catalog.landing_days()]
     if not batches:
         new_days = missing_days(context.instance, synced_days)
         return dg.SensorResult(
             skip_reason=dg.SkipReason(
-                f"{summary.listed} files listed ({summary.new} new, {summary.changed} changed, "
-                f"{listing.in_progress} uploads in progress): nothing stable to claim yet"
+                f"{landed.listed} files listed ({landed.new} new, {landed.changed} changed, "
+                f"{landed.in_progress} uploads in progress): nothing stable to claim yet"
             ),
             dynamic_partitions_requests=[landing_days.build_add_request(new_days)] if new_days else None,
             cursor=cursor,
         )
     context.log.info(
-        f"claimed {sum(b.files for b in batches)} files in {len(batches)} batches "
-        f"({summary.listed} listed, {summary.new} new) in {time.perf_counter() - started:.2f}s"
+        f"claimed {landed.files_claimed} files in {len(batches)} batches "
+        f"({landed.listed} listed, {landed.new} new) in {time.perf_counter() - started:.2f}s"
     )
     requests = [
         dg.RunRequest(

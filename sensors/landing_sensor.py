@@ -13,7 +13,7 @@ import dagster as dg
 from pipelines import names
 from pipelines.jobs import ingest_job
 from resources import CatalogResource, IngestSettingsResource, LandingZoneResource, SegmentNamingResource, StorageResource
-from resources.engine_builder import build_ingest_engine
+from resources.engine_builder import build_landing_watcher
 from sensors.claiming import claim_and_request
 from videolake import constants as c
 
@@ -26,17 +26,15 @@ def landing_sensor(zone: str, name: str, description: str) -> dg.SensorDefinitio
     def watch(
         context: dg.SensorEvaluationContext,
         catalog: CatalogResource,
-        hot_storage: StorageResource,
         quarantine_storage: StorageResource,
         landing: LandingZoneResource,
         ingest_settings: IngestSettingsResource,
         segments_landing: LandingZoneResource,
         segment_naming: SegmentNamingResource,
     ) -> dg.SensorResult | dg.SkipReason:
-        engine = build_ingest_engine(catalog, hot_storage, quarantine_storage, landing, ingest_settings, zone=zone,
-                                     segments_landing=segments_landing, segment_naming=segment_naming)
-        watched = segments_landing if zone == c.ZONE_SEGMENTS else landing
-        return claim_and_request(context, engine, zone, watched.url, name)
+        watcher = build_landing_watcher(catalog, quarantine_storage, landing, ingest_settings, zone=zone,
+                                        segments_landing=segments_landing, segment_naming=segment_naming)
+        return claim_and_request(context, watcher, zone, name)
 
     return watch
 

@@ -107,6 +107,14 @@ class ExportStatus(StrEnum):
     EXPIRED = "EXPIRED"  # its files were deleted by retention once its links ran out
 
 
+class WriteMode(StrEnum):
+    """Where ingest writes a new video (``VIDEOLAKE_WRITE_MODE``)."""
+
+    LOCAL = "LOCAL"  # the hot tier only (the archive job copies later)
+    REMOTE = "REMOTE"  # the archive only: staged hot, copied and verified, then the hot copy deleted
+    BOTH = "BOTH"  # dual write: hot, then a verified archive copy in the same run
+
+
 class ExportMode(StrEnum):
     FAST = "fast"  # stream copy, cut on keyframes
     ACCURATE = "accurate"  # decoded, cut at the exact times

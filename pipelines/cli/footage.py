@@ -170,20 +170,18 @@ def _link_base(env: dict[str, str]) -> tuple[str, bool]:
 
 
 def cmd_stitch(args: argparse.Namespace) -> int:
-    from videolake.exports.stitch import StitchError, stitch
     from videolake.ingest.engine import IngestEngine, IngestSettings
     from videolake.storage import open_backend
+    from videolake.usecases.stitch import stitch_videos
+
     env = environment()
-    hot = open_backend(env[Env.HOT_STORAGE])
-    engine = IngestEngine(existing_catalog(), hot, open_backend(env[Env.QUARANTINE]), settings=IngestSettings(workers=1))
-    try:
-        result = stitch(engine, args.ids, args.name)
-    except StitchError as exc:
-        raise InvalidInput(str(exc)) from exc
+    engine = IngestEngine(existing_catalog(), open_backend(env[Env.HOT_STORAGE]), open_backend(env[Env.QUARANTINE]),
+                          settings=IngestSettings(workers=1))
+    result = stitch_videos(engine, args.ids, args.name)
     if args.json:
-        print_json({"video_id": result.video_id, "name": result.name, "reencoded": result.reencoded,
-                    "duplicate_of_existing": result.duplicate})
+        print_json(result.to_dict())
     else:
         how = f"re-encoded: {result.reencoded}" if result.reencoded else "stream copy"
-        print(f"video {result.video_id} {result.name} ({how})" + (" — same content as an existing video" if result.duplicate else ""))
+        print(f"video {result.video_id} {result.name} ({how})"
+              + (" — same content as an existing video" if result.duplicate_of_existing else ""))
     return ExitCode.OK

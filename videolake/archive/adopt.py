@@ -9,12 +9,9 @@ Already-registered objects are skipped, so adopting twice changes nothing.
 from __future__ import annotations
 
 
-import hashlib
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 from sqlalchemy import select
 
@@ -39,31 +36,14 @@ class AdoptReport:
 
 
 def _hash_and_probe(backend: StorageBackend, key: str) -> tuple[str, int, dict | None, str | None]:
-    local = backend.local_path(key)
-    tmp = None
-    try:
-        if local is None:
-            fd, tmp = tempfile.mkstemp(prefix="videolake-adopt-")
-            os.close(fd)
-            digest, size = hashlib.sha256(), 0
-            with backend.open(key) as stream, open(tmp, "wb") as out:
-                while chunk := stream.read(1024 * 1024):
-                    digest.update(chunk)
-                    out.write(chunk)
-                    size += len(chunk)
-            path = Path(tmp)
-            sha = digest.hexdigest()
-        else:
-            from videolake.storage import sha256_file
+    from videolake.storage import sha256_file
 
-            path, sha, size = local, sha256_file(local), local.stat().st_size
+    with backend.local_file(key) as path:
+        sha, size = sha256_file(path), path.stat().st_size
         try:
             return sha, size, inspect_video(path).to_dict(), None
         except MediaRejected as exc:
             return sha, size, None, f"{exc.reason}: {exc.detail}"
-    finally:
-        if tmp:
-            Path(tmp).unlink(missing_ok=True)
 
 
 def adopt(catalog: Catalog, backend: StorageBackend, *, source: str = "adopted", prefix: str = "",

@@ -12,22 +12,16 @@ ingest run (and the archive job) catches them up. Nothing is deleted before a ve
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
 from videolake import constants as c
+from videolake.constants import WriteMode
 from videolake.archive.engine import COPY, MOVE, ArchiveEngine
 from videolake.catalog.models import Replica
 from videolake.catalog.repository import Catalog
 from videolake.storage import BackendUnavailable, StorageBackend, StorageError
-
-
-class WriteMode(str, enum.Enum):
-    LOCAL = "LOCAL"
-    REMOTE = "REMOTE"
-    BOTH = "BOTH"
 
 
 def parse_write_mode(value: str | None) -> WriteMode:

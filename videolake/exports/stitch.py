@@ -24,7 +24,7 @@ from videolake.catalog.repository import Catalog
 from videolake.exports.sources import NoReadableCopy, local_copy
 from videolake.exports.timeline import LayoutMismatch, Piece, TimelineError, join_pieces
 from videolake.ingest.engine import IngestEngine
-from videolake.ingest.landing import LandedItem
+from videolake.ingest.sources import LocalFile
 from videolake.media.ffmpeg_tools import ffmpeg_executable
 
 
@@ -110,11 +110,10 @@ def stitch(engine: IngestEngine, ids: list[int], name: str | None = None) -> Sti
             if proc.returncode != 0:
                 raise StitchError(f"ffmpeg could not stitch: {proc.stderr.strip()[-500:]}")
         inputs = [{"video_id": v.id, "sha256": v.sha256, "name": v.name} for v in videos]
-        st = out.stat()
         # The output is one more source for the same ingest; what it is comes with it, no sidecar file.
-        item = LandedItem(out.as_uri(), str(out), st.st_size, st.st_mtime, c.SOURCE_STITCHED, None,
-                          metadata={"source_type": c.SOURCE_STITCHED, "stitched_from": inputs, "reencoded": reencode})
-        report = engine.ingest([item], dt.datetime.now(dt.timezone.utc).date(), thumbnails=True)
+        output = LocalFile(out, source=c.SOURCE_STITCHED, declared_type=c.SourceType.STITCHED,
+                           given_metadata={"stitched_from": inputs, "reencoded": reencode})
+        report = engine.ingest_sources([output], dt.datetime.now(dt.timezone.utc).date(), thumbnails=True)
     [result] = report.results
     if result.outcome not in (c.OUTCOME_INGESTED, c.OUTCOME_DUPLICATE) or result.video_id is None:
         raise StitchError(f"the stitched file could not be cataloged: {result.detail}")

@@ -47,6 +47,7 @@ from videolake.ingest.landing import (
 from videolake.ingest.parallel import map_files, prewarm
 from videolake.ingest.quarantine import Quarantiner
 from videolake.ingest.reports import FileResult, IngestReport, StepReport
+from videolake.ingest.sources import Source
 from videolake.ingest.watcher import LandingWatcher
 from videolake.ingest.worker import (
     STATUS_CHANGED,
@@ -200,6 +201,11 @@ class IngestEngine:
         return items, errors
 
     # -- ingest -------------------------------------------------------------------------------
+    def ingest_sources(self, sources: Sequence[Source], landing_date: dt.date, run_id: str | None = None, *,
+                       thumbnails: bool = False) -> IngestReport:
+        """Ingest ``sources`` (landing objects, local files, entry points' own files) as one batch."""
+        return self.ingest([s.item() for s in sources], landing_date, run_id, thumbnails=thumbnails)
+
     def ingest(
         self,
         items: Sequence[LandedItem],

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -72,21 +71,12 @@ class IngestOutcome:
 
 @contextlib.contextmanager
 def _local_copy(backend: StorageBackend | None, key: str) -> Iterator[Path]:
-    """A path to read the object from: its own path when local, else a temporary download."""
+    """A path to read the object from (``key`` itself for a file named from outside a landing zone)."""
     if backend is None:
         yield Path(key)
         return
-    path = backend.local_path(key)
-    if path is not None:
+    with backend.local_file(key) as path:
         yield path
-        return
-    fd, tmp = tempfile.mkstemp(prefix="videolake-", suffix=".part")
-    os.close(fd)
-    try:
-        backend.get_file(key, tmp)
-        yield Path(tmp)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def _file_identity(key: str, path: Path) -> ObjectInfo | None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import re
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -190,6 +193,22 @@ class StorageBackend(ABC):
         if actual != sha256:
             raise ChecksumMismatch(f"{self.url}: {key} hashes to {actual}, expected {sha256}")
         return ObjectInfo(key=key, size=size, mtime=info.mtime, sha256=actual)
+
+    @contextlib.contextmanager
+    def local_file(self, key: str, folder: str | Path | None = None) -> Iterator[Path]:
+        """A path to read the object from: its own path where the backend has one, else a
+        temporary download (in ``folder``) that is removed when the block ends."""
+        path = self.local_path(key)
+        if path is not None:
+            yield path
+            return
+        fd, tmp = tempfile.mkstemp(prefix="videolake-", suffix=".part", dir=folder)
+        os.close(fd)
+        try:
+            self.get_file(key, tmp)
+            yield Path(tmp)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
 
     def move_to(self, key: str, target: "StorageBackend", target_key: str) -> ObjectInfo:
         """Move the object to ``target`` as ``target_key``; returns what ``target`` now holds.

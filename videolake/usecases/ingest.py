@@ -1,16 +1,24 @@
-"""What ingest runs did, read back from the catalog by run id: counts, every file not ingested with
-why, what still waits in the landing zones. Complete for any batch size (a run's Dagster metadata
-holds a summary only)."""
+"""Ingest: a run's sources into storage and the catalog (``ingest_sources``), and what ingest runs
+did, read back from the catalog by run id (``ingest_result``): counts, every file not ingested
+with why, what still waits in the landing zones — complete for any batch size (a run's Dagster
+metadata holds a summary only)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from videolake.archive.write_modes import ReplicationReport, ingest_target, replicate_after_ingest
 from videolake.catalog.claimants import describe
-from videolake.catalog.repository import Catalog
-from videolake.constants import FileOutcome
+from videolake.catalog.repository import Catalog, HeldClaims
+from videolake.constants import ZONE_SEGMENTS, ZONE_UPLOADS, FileOutcome, WriteMode
+from videolake.ingest.engine import IngestEngine
+from videolake.ingest.reports import IngestReport
+from videolake.storage import BackendUnavailable, StorageBackend
+from videolake.usecases.errors import Unavailable
 from videolake.usecases.results import Result
 
 COUNTED = (("ingested", FileOutcome.INGESTED), ("duplicates", FileOutcome.DUPLICATE),
@@ -101,3 +109,105 @@ def ingest_result(catalog: Catalog, runs: list[IngestRun], *, requeue_after_seco
         bytes_ingested=sum(r.size_bytes for r in rows if r.outcome == FileOutcome.INGESTED),
         waiting_for_stability=waiting, problems=problems, held_by_other_runs=held, runs=runs,
     )
+
+
+# -- ingesting a run's sources ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class IngestRequest:
+    """Which sources a run ingests: named paths, a sensor's batch, or (neither) everything complete
+    in the zone, claimed now."""
+
+    zone: str = ZONE_UPLOADS  # uploads, or segments (partitioned by recording day)
+    paths: tuple[str, ...] = ()
+    batch_id: str | None = None
+    source: str | None = None  # the source name recorded (default: from the landing folder)
+    reclaim: bool = False  # take files other runs hold claimed now, without waiting for their claims to expire
+    thumbnails: bool = True  # poster and sprite in the same pass as the store
+
+
+@dataclass(frozen=True)
+class IngestStorages:
+    """Where a run writes: the hot tier, the archive (when the write mode uses it) and the mode."""
+
+    hot: StorageBackend
+    archive: StorageBackend | None
+    mode: WriteMode
+    transfers: int = 8
+
+
+@dataclass
+class IngestedBatch:
+    """What one run's ingest did (per file: ``report``, also recorded under the run id)."""
+
+    report: IngestReport
+    path_errors: list[str]
+    stored_on: str
+    write_mode: WriteMode
+    fallback: str | None  # why new videos went to the archive instead of the hot tier
+    replication: ReplicationReport | None
+    held: list[HeldClaims]
+    engine: IngestEngine  # for the probe and thumbnail passes of the same run
+
+    @property
+    def new_video_ids(self) -> list[int]:
+        return [r.video_id for r in self.report.results if r.outcome == FileOutcome.INGESTED and r.video_id]
+
+    @property
+    def not_ingested(self) -> int:
+        return len(self.report.failed) + len(self.path_errors)
+
+
+def ingest_sources(request: IngestRequest, day: dt.date, *, run_id: str, storages: IngestStorages,
+                   engine_for: Callable[[StorageBackend | None], IngestEngine],
+                   log: Callable[[str], None] = lambda _: None) -> IngestedBatch:
+    """Ingest a run's sources into the catalog and storage.
+
+    Steps:
+    1. Where new videos go: the hot tier, or under BOTH and REMOTE the archive when hot is down.
+    2. That storage answers, else the sensor's batch goes back to the zone at once and nothing is
+       touched (``Unavailable``).
+    3. The sources: the named paths, the sensor's batch, or everything complete in the zone now
+       (segments: those recorded on ``day``).
+    4. Ingest them (store, verify, record, then remove what landed; quarantine what is not video).
+    5. The replicas the write mode asks for (BOTH, REMOTE), verified; what cannot be copied now is
+       recorded pending.
+    ``engine_for(target)`` builds the ingestor writing to ``target`` (None: the hot tier).
+    """
+    engine = engine_for(None)
+    # 1. Where new videos go.
+    target, fallback = storages.hot, None
+    try:
+        if storages.archive is not None:
+            target, fallback = ingest_target(storages.hot, storages.archive, storages.mode)
+        else:  # LOCAL: hot storage is the one copy written (BOTH and REMOTE were checked just above)
+            storages.hot.check()
+    except BackendUnavailable as exc:
+        # 2. Nothing is touched; the batch is handed back.
+        if request.batch_id and engine.watcher is not None:
+            engine.watcher.hand_back([f.key for f in engine.catalog.batch_files(engine.zone, request.batch_id)])
+        raise Unavailable(f"nothing was ingested (landed files are untouched): {exc}") from exc
+    if target is not storages.hot:
+        engine = engine_for(target)
+    # 3. The sources.
+    engine.prewarm_workers()  # worker processes start while the sources are listed
+    path_errors: list[str] = []
+    held: list[HeldClaims] = []
+    if request.paths:
+        items, path_errors = engine.items_for_paths(request.paths, request.source)
+    elif request.batch_id:
+        items = engine.items_for_batch(request.batch_id, request.source)
+    else:
+        if request.reclaim:
+            engine.settings = dataclasses.replace(engine.settings, requeue_after_seconds=0)
+        batches, _ = engine.claim_all_now(day=day.isoformat() if request.zone == ZONE_SEGMENTS else None)
+        items = [i for b in batches for i in engine.items_for_batch(b.batch_id, request.source)]
+        held = engine.claims_held_elsewhere()
+    # 4. Ingest.
+    log(f"ingesting {len(items)} files for landing day {day}")
+    report = engine.ingest(items, day, run_id, thumbnails=request.thumbnails)
+    batch = IngestedBatch(report, path_errors, target.url, storages.mode, fallback, None, held, engine)
+    # 5. Replicas.
+    if storages.archive is not None:
+        batch.replication = replicate_after_ingest(engine.catalog, storages.hot, storages.archive, storages.mode,
+                                                   batch.new_video_ids, run_id=run_id, transfers=storages.transfers)
+    return batch

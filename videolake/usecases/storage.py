@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -175,3 +176,41 @@ def scrub_storage(catalog: Catalog, backend: StorageBackend, role: str, *, sampl
 def catalog_status(catalog: Catalog, configuration: dict[str, str]) -> dict[str, Any]:
     """Totals, replicas per backend and state, the landing backlog, and the configuration in use."""
     return {**catalog.status(), "configuration": dict(configuration)}
+
+
+# -- storage figures -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StorageFigures(Result):
+    """Bytes and objects per backend, source and camera; the runway of each quota."""
+
+    as_of: dt.datetime
+    total_bytes: int
+    objects: int
+    by_backend: list[dict[str, Any]]
+    by_source: list[dict[str, Any]]
+    runway: list[dict[str, Any]]  # backend, used, quota, growth per day, days left
+    metrics_file: str | None
+    report: Any = field(default=None, metadata={"internal": True}, repr=False)  # the frames, for charts
+
+
+def storage_figures(catalog: Catalog, quotas: dict[str, int], *, metrics_file: Path | None = None) -> StorageFigures:
+    """The storage report from the catalog; with ``metrics_file`` also its Prometheus textfile,
+    replaced whole (node_exporter never reads a half-written file)."""
+    from videolake.reports.storage_report import build_report, prometheus_text
+
+    report = build_report(catalog, quotas)
+    if metrics_file is not None:
+        metrics_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = metrics_file.with_suffix(".prom.tmp")
+        tmp.write_bytes(prometheus_text(report))
+        tmp.replace(metrics_file)
+    return StorageFigures(
+        report.as_of, int(report.objects["bytes"].sum()) if len(report.objects) else 0, len(report.objects),
+        _records(report.by_backend), _records(report.by_source), _records(report.runway),
+        str(metrics_file) if metrics_file is not None else None, report)
+
+
+def _records(frame: Any) -> list[dict[str, Any]]:
+    """A DataFrame's rows as JSON-ready dicts (NaN as None)."""
+    return [{k: (None if isinstance(v, float) and v != v else v.item() if hasattr(v, "item") else v)
+             for k, v in row.items()} for row in frame.to_dict("records")]

@@ -102,3 +102,4 @@ class QuarantinedFile(Result):
 def list_quarantine(catalog: Catalog, *, limit: int | None = None) -> list[QuarantinedFile]:
     """Files moved aside (never deleted), newest first, with the reason."""
     return [QuarantinedFile.of(q) for q in catalog.list_quarantine(limit=limit)]
+
