@@ -133,3 +133,28 @@ def test_write_mode_is_validated():
     assert parse_write_mode("both").value == "BOTH"
     with pytest.raises(ValueError, match="LOCAL, REMOTE or BOTH"):
         parse_write_mode("everywhere")
+
+
+def test_a_sensor_batch_the_run_cannot_store_goes_back_to_the_zone_at_once(sqlite_lake, clips, tmp_path):
+    """Hot storage down (LOCAL): the run fails touching nothing, and its batch is no longer claimed,
+    so the next tick claims it again (it would otherwise wait for the claim to expire, 15 min)."""
+    from resources.engine_builder import build_landing_watcher
+
+    lake = sqlite_lake
+    land_two(lake, clips)
+    res = lake.resources()
+    watcher = build_landing_watcher(res["catalog"], res["quarantine_storage"], res["landing"], res["ingest_settings"])
+    _summary, [batch], _listing = watcher.observe_and_claim(1)
+    assert watcher.catalog.landing_backlog(watcher.zone)["claimed"] == 2
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    result = run_ingest(lake, raise_on_error=False, config={"batch_id": batch.batch_id},
+                        hot_storage=StorageResource(url=(blocker / "s").as_uri()))
+    assert not result.success
+    failure = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"][0]
+    assert "nothing was ingested (landed files are untouched)" in failure.event_specific_data.user_failure_data.description
+    assert sorted(p.name for p in lake.landing.rglob("*.mp4")) == ["a.mp4", "b.mp4"]
+    backlog = watcher.catalog.landing_backlog(watcher.zone)
+    assert (backlog["claimed"], backlog["seen"]) == (0, 2)
+    _summary, again, _listing = watcher.observe_and_claim(2)
+    assert sum(b.files for b in again) == 2
