@@ -105,6 +105,27 @@ class ProbeFigures:
     size_bytes: int
 
 
+def _copy_rows(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Rows into ``table`` with PostgreSQL's COPY, inside the session's transaction (CSV; NULL as \\N)."""
+    import io
+
+    columns = list(rows[0])
+
+    def field(value: Any) -> str:
+        if value is None:
+            return "\\N"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return '"' + str(value).replace('"', '""') + '"'
+        return str(value)
+
+    data = io.StringIO("".join(",".join(field(r[c]) for c in columns) + "\n" for r in rows))
+    cursor = session.connection().connection.driver_connection.cursor()
+    try:
+        cursor.copy_expert(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", data)
+    finally:
+        cursor.close()
+
+
 def new_batch_id() -> str:
     return f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:10]}"
 
@@ -520,9 +541,14 @@ class Catalog:
             return list(s.scalars(select(RunFile).where(RunFile.run_id.in_(list(run_ids))).order_by(RunFile.id)))
 
     def record_retention_run(self, run: RetentionRun, items: Sequence[dict[str, Any]], chunk: int = 10_000) -> None:
-        """A retention run's summary and every item of its plan, in one transaction."""
+        """A retention run's summary and every item of its plan, in one transaction (on PostgreSQL
+        the items go in with COPY: a plan can hold hundreds of thousands)."""
         with self.write() as s:
             s.merge(run)
+            if self.engine.dialect.name == "postgresql" and items:
+                s.flush()
+                _copy_rows(s, RetentionPlanItem.__table__, [{**i, "run_id": run.run_id} for i in items])
+                return
             for start in range(0, len(items), chunk):
                 s.execute(RetentionPlanItem.__table__.insert(),
                           [{**i, "run_id": run.run_id} for i in items[start:start + chunk]])
