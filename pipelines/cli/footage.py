@@ -137,8 +137,13 @@ def cmd_export_link(args: argparse.Namespace) -> int:
 
     env = environment()
     ttl = _ttl(args.ttl)
-    base, answered = _link_base(env)
-    signer = LocalLinkSigner(load_or_create_secret(os.environ.get(Env.LINK_SECRET), Path(env[Env.HOME])), base)
+    base, answered = "", True
+
+    def signer() -> LocalLinkSigner:  # links to local storage only: the secret and the server are theirs
+        nonlocal base, answered
+        base, answered = _link_base(env)
+        return LocalLinkSigner(load_or_create_secret(os.environ.get(Env.LINK_SECRET), Path(env[Env.HOME])), base)
+
     links = export_links(existing_catalog(), args.export_id, ttl, signer=signer)
     if links.signed and not answered:
         print(f"videolake: no `videolake serve` is running for {env[Env.HOME]}: these links answer once one runs on "

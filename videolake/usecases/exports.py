@@ -8,6 +8,7 @@ on S3, GCS or Azure get the backend's own presigned URLs.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,10 +104,11 @@ class ExportLinks(Result):
     signed: bool  # links that a videolake server answers (local storage), not the backend itself
 
 
-def export_links(catalog: Catalog, export_id: str, ttl_seconds: int, *, signer: LocalLinkSigner | None,
-                 now: dt.datetime | None = None) -> ExportLinks:
+def export_links(catalog: Catalog, export_id: str, ttl_seconds: int, *,
+                 signer: Callable[[], LocalLinkSigner] | None, now: dt.datetime | None = None) -> ExportLinks:
     """Download links for a COMPLETED export's outputs and manifest, living ``ttl_seconds`` (capped
-    to the export's own expiry). ``signer`` is needed when the export is on local storage."""
+    to the export's own expiry). ``signer()`` gives the signer of links to local storage; it is
+    called only for an export stored locally (object stores presign their own links)."""
     if ttl_seconds <= 0:
         raise InvalidInput("links always expire: give a lifetime longer than 0 s")
     export = exports.load_export(catalog, export_id)
@@ -126,7 +128,8 @@ def export_links(catalog: Catalog, export_id: str, ttl_seconds: int, *, signer: 
     files.append(("manifest", export.manifest_key, f"{export.id}-manifest.json"))
     backend = open_backend(export.backend)
     signed = backend.local_path(export.manifest_key) is not None
-    urls = [_link(backend, key, filename, ttl, expires, signer if signed else None) for _, key, filename in files]
+    local_signer = signer() if signed and signer is not None else None
+    urls = [_link(backend, key, filename, ttl, expires, local_signer) for _, key, filename in files]
     return ExportLinks(export.id, expires, capped, [CameraLink(name, url) for (name, _, _), url in zip(files[:-1], urls)],
                        urls[-1], signed)
 
