@@ -41,6 +41,9 @@ class Env(StrEnum):
     PUBLIC_URL = "VIDEOLAKE_PUBLIC_URL"  # base of the download links `videolake serve` answers
     LINK_SECRET = "VIDEOLAKE_LINK_SECRET"  # optional; else a secret kept in $VIDEOLAKE_HOME/link-secret
     OPERATOR = "VIDEOLAKE_OPERATOR"  # who the audit names for holds added from this shell (default: the login)
+    UPLOAD_SPOOL = "VIDEOLAKE_UPLOAD_SPOOL"  # the folder uploads are received in until ingest has stored them
+    MAX_UPLOAD_BYTES = "VIDEOLAKE_MAX_UPLOAD_BYTES"  # the largest upload the HTTP API accepts
+    UPLOAD_EXPIRES_HOURS = "VIDEOLAKE_UPLOAD_EXPIRES_HOURS"  # an unfinished resumable upload is removed after this
 
 
 class ExitCode(IntEnum):
@@ -115,6 +118,32 @@ class WriteMode(StrEnum):
     BOTH = "BOTH"  # dual write: hot, then a verified archive copy in the same run
 
 
+class ApiScope(StrEnum):
+    """What an API key may do; each scope includes the ones before it."""
+
+    READ = "read"  # list, get and download videos, mint links
+    WRITE = "write"  # upload
+    ADMIN = "admin"  # delete videos, clean up storage, see every key's uploads
+
+
+class UploadProtocol(StrEnum):
+    FORM = "form"  # one multipart/form-data POST
+    TUS = "tus"  # resumable (tus 1.0), PATCH by PATCH
+
+
+class UploadState(StrEnum):
+    """An upload through the API, from its first byte to its video."""
+
+    RECEIVING = "receiving"  # bytes are coming in (a resumable upload may pause here)
+    RECEIVED = "received"  # complete and hashed in the spool, waiting for ingest
+    INGESTING = "ingesting"  # one process is ingesting it now
+    DONE = "done"  # ingested: a new video, or a duplicate of one (``outcome`` says which)
+    QUARANTINED = "quarantined"  # not a usable video: moved aside with the reason
+    FAILED = "failed"  # ingest could not store it; the spooled file is kept and retried
+    EXPIRED = "expired"  # an unfinished upload given up on; its bytes are removed
+    CANCELLED = "cancelled"  # terminated by the client
+
+
 class ExportMode(StrEnum):
     FAST = "fast"  # stream copy, cut on keyframes
     ACCURATE = "accurate"  # decoded, cut at the exact times
@@ -159,6 +188,11 @@ DEFAULT_BATCH_MAX_FILES = 500
 DEFAULT_BATCH_MAX_BYTES = 20 * 1024**3
 DEFAULT_MAX_BATCHES_PER_TICK = 100
 DEFAULT_REQUEUE_AFTER_SECONDS = 900
+
+# The HTTP API.
+DEFAULT_MAX_UPLOAD_BYTES = 20 * 1024**3
+DEFAULT_UPLOAD_EXPIRES_HOURS = 24  # an unfinished resumable upload is removed after a day
+DEFAULT_LINK_HOURS = 720  # the upload-and-serve API's default link lifetime (30 days)
 
 # Media sanity limits (inclusive).
 MIN_DIMENSION = 16

@@ -37,6 +37,9 @@ def default_environment(env: Mapping[str, str]) -> dict[str, str]:
         c.ENV_BATCH_MAX_FILES: str(c.DEFAULT_BATCH_MAX_FILES),
         c.ENV_WORKERS: "0",  # 0: two processes per core
         c.ENV_PUBLIC_URL: "http://127.0.0.1:8080",
+        c.Env.UPLOAD_SPOOL.value: str(home / "spool"),
+        c.Env.MAX_UPLOAD_BYTES.value: str(c.DEFAULT_MAX_UPLOAD_BYTES),
+        c.Env.UPLOAD_EXPIRES_HOURS.value: str(c.DEFAULT_UPLOAD_EXPIRES_HOURS),
     }
     for key in values:
         if env.get(key):

@@ -146,8 +146,8 @@ def cmd_export_link(args: argparse.Namespace) -> int:
 
     links = export_links(existing_catalog(), args.export_id, ttl, signer=signer)
     if links.signed and not answered:
-        print(f"videolake: no `videolake serve` is running for {env[Env.HOME]}: these links answer once one runs on "
-              f"{base} (`videolake serve`), or set {Env.PUBLIC_URL} to where a server answers them", file=sys.stderr)
+        print(f"videolake: no `videolake api` is running for {env[Env.HOME]}: these links answer once one runs on "
+              f"{base} (`videolake api`), or set {Env.PUBLIC_URL} to where a server answers them", file=sys.stderr)
     if args.json:
         print_json(links.to_dict())
         return ExitCode.OK
@@ -157,7 +157,7 @@ def cmd_export_link(args: argparse.Namespace) -> int:
     print(f"links expire {links.expires_at.isoformat()}"
           + (" (capped: the export itself expires then)" if links.capped_to_export_expiry else ""))
     if links.signed:
-        print("local storage: `videolake serve` answers these links")
+        print("local storage: `videolake api` answers these links")
     return ExitCode.OK
 
 

@@ -297,3 +297,14 @@ def test_move_to_another_backend_copies_confirms_then_deletes(backend, tmp_path)
     elsewhere.put_bytes("in.mp4", data, sha256=sha(data))
     assert elsewhere.move_to("in.mp4", backend, "moved/in.mp4").sha256 == sha(data)
     assert backend.verify("moved/in.mp4", sha(data)).size == len(data) and elsewhere.head("in.mp4") is None
+
+
+def test_open_range_reads_exactly_the_bytes_asked_for(backend):
+    data = os.urandom(7 * MB + 123)  # past the read chunk sizes, so ranges cross chunks
+    backend.put_bytes("ranged/clip.mp4", data, sha256=sha(data))
+    for start, length in [(0, 10), (5, 1), (3 * MB - 7, 3 * MB + 11), (len(data) - 100, 100), (0, len(data)),
+                          (len(data) - 1, 1), (123, 0)]:
+        with backend.open_range("ranged/clip.mp4", start, length) as stream:
+            assert stream.read() == data[start:start + length], (start, length)
+    with pytest.raises(ObjectNotFound):
+        backend.open_range("ranged/missing.mp4", 0, 10).read()

@@ -66,7 +66,7 @@ class Video(Base):
     source_type: Mapped[str] = mapped_column(String(16))
     landing_uri: Mapped[str] = mapped_column(Text)
     landing_date: Mapped[dt.date] = mapped_column(Date, index=True)
-    ingested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ingested_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     sidecar: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     # Probe fields (filled by the video_probes asset).
     container: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -353,3 +353,60 @@ class RetentionRun(Base):
     refused: Mapped[list[str]] = mapped_column(JSON)
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+
+class ApiKey(Base):
+    """A key a program sends to the HTTP API. Only its SHA-256 is kept: the key itself is shown once."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    scope: Mapped[str] = mapped_column(String(16))  # an ApiScope
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class Upload(Base):
+    """One upload through the HTTP API, from its first byte to the video it became (or why not).
+
+    The bytes wait in the upload spool (``spool_key``) until ingest has stored and cataloged them;
+    a resumable upload's offset lives here, so any API process can continue what another began.
+    """
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    protocol: Mapped[str] = mapped_column(String(16))  # an UploadProtocol
+    state: Mapped[str] = mapped_column(String(16), index=True)  # an UploadState
+    name: Mapped[str] = mapped_column(Text)
+    length: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # declared total size
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)  # bytes received
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # sidecar metadata
+    alias: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the client's video_id
+    source: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the source name the video gets
+    link_hours: Mapped[float | None] = mapped_column(Float, nullable=True)
+    spool_key: Mapped[str] = mapped_column(Text)
+    video_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)  # a FileOutcome once ingested
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    api_key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(nullable=True, index=True)
+
+
+class VideoAlias(Base):
+    """A name a client gave a video (the ``video_id`` of the upload-and-serve API): one video, many names."""
+
+    __tablename__ = "video_aliases"
+
+    alias: Mapped[str] = mapped_column(String(200), primary_key=True)
+    video_id: Mapped[int] = mapped_column(Integer, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,6 +1,6 @@
 """What ingest takes in: a ``Source``. Every way in is one — an object in a landing zone, a local
 path named on the command line, a file an entry point wrote (a stitched output; next, an upload
-stream spooled beside the landing zone, a fetched URL) — and all go through the same ingestor
+stream spooled beside the landing zone, next a fetched URL) — and all go through the same ingestor
 (``IngestEngine.ingest_sources``): hashed, probed, stored, deduplicated, cataloged, quarantined.
 
 A source says what it is (name, size, where it came from, its source name and type, the sidecar
@@ -125,3 +125,47 @@ class LocalFile:
         st = self.path.lstat()
         return LandedItem(self.origin_uri, str(self.path), st.st_size, st.st_mtime, self.source, None,
                           self.path.is_file() and not self.path.is_symlink(), metadata=self.metadata)
+
+
+@dataclass(frozen=True)
+class SpooledUpload:
+    """A file received over the HTTP API, complete in the upload spool (``ingest/spool.py``), with
+    the metadata that came with it. The spool is its landing zone: removed from there once stored
+    and cataloged, moved to quarantine when it is not a usable video."""
+
+    spool: StorageBackend
+    key: str  # <upload id>/<file name>
+    upload_id: str
+    source: str = DEFAULT_SOURCE
+    given_metadata: dict[str, Any] | None = None
+
+    @property
+    def name(self) -> str:
+        return display_text(self.key.rsplit("/", 1)[-1])
+
+    @property
+    def size(self) -> int:
+        info = self.spool.head(self.key)
+        return info.size if info is not None else 0
+
+    @property
+    def origin_uri(self) -> str:
+        return f"upload:{self.key}"
+
+    @property
+    def source_type(self) -> SourceType | None:
+        return None
+
+    @property
+    def metadata(self) -> dict[str, Any] | None:
+        return self.given_metadata  # None: no metadata came (the spool never holds a sidecar file)
+
+    def open(self) -> BinaryIO:
+        return self.spool.open(self.key)
+
+    def item(self) -> LandedItem:
+        info = self.spool.head(self.key)
+        if info is None:
+            raise FileNotFoundError(f"upload {self.upload_id}: {self.key} is not in the spool")
+        return LandedItem(self.origin_uri, self.key, info.size, info.mtime, self.source, self.spool.url,
+                          True, metadata=self.metadata)

@@ -197,6 +197,16 @@ class AzureBackend(ObjectStoreBackend):
             raise _translate(exc, f"{self.url}: get {key}") from exc
         return ChunkStream(downloader.chunks())  # type: ignore[return-value]
 
+    def open_range(self, key: str, start: int, length: int) -> BinaryIO:
+        if length <= 0:
+            return ChunkStream(iter(()))  # type: ignore[return-value]
+        try:
+            downloader = self._blob(key).download_blob(offset=start, length=length, max_concurrency=1,
+                                                       timeout=self.options.timeout)
+        except Exception as exc:  # noqa: BLE001
+            raise _translate(exc, f"{self.url}: get {key}") from exc
+        return ChunkStream(downloader.chunks())  # type: ignore[return-value]
+
     def get_file(self, key: str, dest: str | Path) -> ObjectInfo:
         def fetch(tmp: Path) -> None:
             with open(tmp, "wb") as fh:

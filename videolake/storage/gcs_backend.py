@@ -182,13 +182,21 @@ class GCSBackend(ObjectStoreBackend):
             raise _translate(exc, f"{self.url}: head {key}") from exc
 
     def open(self, key: str) -> BinaryIO:
+        return self._read(key, 0, None)
+
+    def open_range(self, key: str, start: int, length: int) -> BinaryIO:
+        return self._read(key, start, length)
+
+    def _read(self, key: str, first: int, length: int | None) -> BinaryIO:
         blob = self._get_blob(key)
         if blob is None:
             raise ObjectNotFound(f"{self.url}: {key} does not exist")
         size, step = int(blob.size or 0), self.options.read_chunk_size
+        if length is not None:
+            size = min(size, first + length)
 
         def chunks() -> Iterator[bytes]:  # pinned to the generation we looked at
-            for start in range(0, size, step):
+            for start in range(first, size, step):
                 try:
                     yield blob.download_as_bytes(start=start, end=min(start + step, size) - 1, checksum=None,
                                                  if_generation_match=blob.generation, timeout=self.options.timeout,

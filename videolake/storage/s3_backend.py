@@ -9,6 +9,7 @@ a mismatching object never becomes visible. The sha256 is kept as object metadat
 from __future__ import annotations
 
 import base64
+import io
 import hashlib
 import os
 import threading
@@ -288,6 +289,17 @@ class S3Backend(ObjectStoreBackend):
     def open(self, key: str) -> BinaryIO:
         try:
             return self.client.get_object(Bucket=self.bucket, Key=self.full_key(key))["Body"]
+        except Exception as exc:  # noqa: BLE001
+            if _is_not_found(exc):
+                raise ObjectNotFound(f"{self.url}: {key} does not exist") from exc
+            raise _translate(exc, f"{self.url}: get {key}") from exc
+
+    def open_range(self, key: str, start: int, length: int) -> BinaryIO:
+        if length <= 0:
+            return io.BytesIO(b"")  # type: ignore[return-value]
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self.full_key(key),
+                                          Range=f"bytes={start}-{start + length - 1}")["Body"]
         except Exception as exc:  # noqa: BLE001
             if _is_not_found(exc):
                 raise ObjectNotFound(f"{self.url}: {key} does not exist") from exc

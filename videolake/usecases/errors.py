@@ -86,3 +86,19 @@ class Failed(UseCaseError):
     exit_code = ExitCode.FAILED
     http_status = 500
     title = "the work failed"
+
+
+class NotAuthenticated(UseCaseError):
+    """No credentials, or ones that do not open anything (unknown, revoked, expired)."""
+
+    exit_code = ExitCode.USAGE
+    http_status = 401
+    title = "not authenticated"
+
+
+class NotAllowed(UseCaseError):
+    """Known credentials that do not allow this (a read key asked to upload)."""
+
+    exit_code = ExitCode.USAGE
+    http_status = 403
+    title = "not allowed"

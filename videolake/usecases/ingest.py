@@ -17,6 +17,7 @@ from videolake.catalog.repository import Catalog, HeldClaims
 from videolake.constants import ZONE_SEGMENTS, ZONE_UPLOADS, FileOutcome, WriteMode
 from videolake.ingest.engine import IngestEngine
 from videolake.ingest.reports import IngestReport
+from videolake.ingest.sources import Source
 from videolake.storage import BackendUnavailable, StorageBackend
 from videolake.usecases.errors import Unavailable
 from videolake.usecases.results import Result
@@ -120,6 +121,7 @@ class IngestRequest:
     zone: str = ZONE_UPLOADS  # uploads, or segments (partitioned by recording day)
     paths: tuple[str, ...] = ()
     batch_id: str | None = None
+    sources: tuple[Source, ...] = ()  # sources an entry point hands over (an upload in the spool)
     source: str | None = None  # the source name recorded (default: from the landing folder)
     reclaim: bool = False  # take files other runs hold claimed now, without waiting for their claims to expire
     thumbnails: bool = True  # poster and sprite in the same pass as the store
@@ -166,8 +168,8 @@ def ingest_sources(request: IngestRequest, day: dt.date, *, run_id: str, storage
     1. Where new videos go: the hot tier, or under BOTH and REMOTE the archive when hot is down.
     2. That storage answers, else the sensor's batch goes back to the zone at once and nothing is
        touched (``Unavailable``).
-    3. The sources: the named paths, the sensor's batch, or everything complete in the zone now
-       (segments: those recorded on ``day``).
+    3. The sources: those handed over, the named paths, the sensor's batch, or everything complete
+       in the zone now (segments: those recorded on ``day``).
     4. Ingest them (store, verify, record, then remove what landed; quarantine what is not video).
     5. The replicas the write mode asks for (BOTH, REMOTE), verified; what cannot be copied now is
        recorded pending.
@@ -192,7 +194,9 @@ def ingest_sources(request: IngestRequest, day: dt.date, *, run_id: str, storage
     engine.prewarm_workers()  # worker processes start while the sources are listed
     path_errors: list[str] = []
     held: list[HeldClaims] = []
-    if request.paths:
+    if request.sources:
+        items = [s.item() for s in request.sources]
+    elif request.paths:
         items, path_errors = engine.items_for_paths(request.paths, request.source)
     elif request.batch_id:
         items = engine.items_for_batch(request.batch_id, request.source)

@@ -8,8 +8,8 @@ from typing import Any
 
 from videolake.catalog.models import QuarantineItem, Video
 from videolake.catalog.repository import Catalog
-from videolake.constants import DerivativeKind
-from videolake.usecases.errors import NotFound
+from videolake.constants import DerivativeKind, ReplicaState
+from videolake.usecases.errors import InvalidInput, NotFound, Unavailable
 from videolake.usecases.results import Result, uri
 
 
@@ -103,3 +103,84 @@ def list_quarantine(catalog: Catalog, *, limit: int | None = None) -> list[Quara
     """Files moved aside (never deleted), newest first, with the reason."""
     return [QuarantinedFile.of(q) for q in catalog.list_quarantine(limit=limit)]
 
+
+
+# -- pages of videos, and the bytes of one ------------------------------------------------------
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class VideoPage(Result):
+    videos: list[VideoView]
+    next_cursor: str | None  # give it back as ``cursor`` for the next page; None: this is the last
+
+
+def encode_cursor(video_id: int) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(f"v1:{video_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    import base64
+    import binascii
+
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        version, _, value = text.partition(":")
+        if version != "v1" or not value.isdigit():
+            raise ValueError
+        return int(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("that cursor is not one this server gave out (start again without it)") from None
+
+
+def search_video_page(catalog: Catalog, filters: Any, *, cursor: str | None = None, limit: int = 50) -> VideoPage:
+    """A page of videos matching ``filters`` (a ``VideoFilters``), newest first."""
+    from videolake.catalog.video_search import search_videos
+
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit must be 1 to {MAX_PAGE}")
+    for low, high, what in ((filters.min_duration_s, filters.max_duration_s, "duration"),
+                            (filters.min_size_bytes, filters.max_size_bytes, "size"),
+                            (filters.created_after, filters.created_before, "created")):
+        if low is not None and high is not None and low > high:
+            raise InvalidInput(f"the {what} range is empty: its lower bound is above its upper bound")
+    rows = search_videos(catalog, filters, before_id=decode_cursor(cursor) if cursor else None, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return VideoPage([VideoView.of(v) for v in rows], encode_cursor(rows[-1].id) if more and rows else None)
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """Where to read one stored object from: a verified copy, its size and hash."""
+
+    backend: str
+    key: str
+    size: int
+    sha256: str | None
+    filename: str
+
+
+def video_content(catalog: Catalog, video_id: int, *, prefer: str | None = None) -> StoredObject:
+    """A verified copy of a video's content (the ``prefer`` backend's when it holds one)."""
+    video = catalog.get_video(video_id)
+    if video is None:
+        raise NotFound(f"no video {video_id} in the catalog")
+    verified = [r for r in video.replicas if r.state == ReplicaState.VERIFIED]
+    if not verified:
+        raise Unavailable(f"video {video_id} has no verified copy to read right now")
+    replica = next((r for r in verified if r.backend == prefer), verified[0])
+    return StoredObject(replica.backend, replica.key, video.size_bytes, video.sha256, video.name)
+
+
+def derivative_content(catalog: Catalog, video_id: int, kind: DerivativeKind) -> StoredObject:
+    video = catalog.get_video(video_id)
+    if video is None:
+        raise NotFound(f"no video {video_id} in the catalog")
+    found = next((d for d in video.derivatives if d.kind == kind), None)
+    if found is None:
+        raise NotFound(f"video {video_id} has no {kind} yet (thumbnails are made at ingest)")
+    stem = video.name.rsplit(".", 1)[0]
+    return StoredObject(found.backend, found.key, found.size_bytes, found.sha256, f"{stem}.{kind}.jpg")

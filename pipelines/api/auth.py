@@ -1,0 +1,99 @@
+"""API keys on requests: ``Authorization: Bearer KEY`` or ``X-API-Key: KEY``, and a guard that
+slows down clients whose keys keep failing and audits them (never the key itself)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+
+from pipelines.api.problems import Problem
+from videolake.constants import ApiScope
+from videolake.usecases.apikeys import Principal, authenticate
+from videolake.usecases.errors import NotAllowed, NotAuthenticated
+
+bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer KEY`")
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key: `X-API-Key: KEY`")
+
+WINDOW_SECONDS = 300.0  # failures are counted over the last five minutes
+FREE_FAILURES = 3  # a typo or two costs nothing
+MAX_DELAY_SECONDS = 8.0
+LOCKOUT_FAILURES = 30  # beyond this a failing client is answered 429 (a valid key still passes)
+AUDIT_EVERY_SECONDS = 60.0  # one audit event per failing client per minute, with the count
+
+
+@dataclass
+class _Client:
+    failures: deque[float] = field(default_factory=deque)
+    audited_at: float = 0.0
+    unaudited: int = 0
+
+
+class AuthGuard:
+    """Per client address: failed attempts over a window; each failure past the free ones is answered
+    later (doubling up to 8 s), past 30 the answer is 429 with Retry-After. In memory, per process."""
+
+    def __init__(self, audit: Callable[[str, int, str, str], None]) -> None:
+        self._clients: dict[str, _Client] = {}
+        self._audit = audit
+
+    def _recent(self, client: str, now: float) -> _Client:
+        entry = self._clients.setdefault(client, _Client())
+        while entry.failures and entry.failures[0] < now - WINDOW_SECONDS:
+            entry.failures.popleft()
+        return entry
+
+    def failures(self, client: str) -> int:
+        return len(self._recent(client, time.monotonic()).failures)
+
+    async def failed(self, client: str, path: str, reason: str) -> None:
+        now = time.monotonic()
+        entry = self._recent(client, now)
+        entry.failures.append(now)
+        entry.unaudited += 1
+        if now - entry.audited_at >= AUDIT_EVERY_SECONDS:
+            count, entry.unaudited, entry.audited_at = entry.unaudited, 0, now
+            await run_in_threadpool(self._audit, client, count, path, reason)
+        if len(self._clients) > 10_000:  # forget the oldest quiet clients
+            for key in [k for k, v in self._clients.items() if not v.failures][:5_000]:
+                self._clients.pop(key, None)
+        over = len(entry.failures) - FREE_FAILURES
+        if len(entry.failures) > LOCKOUT_FAILURES:
+            retry = int(entry.failures[0] + WINDOW_SECONDS - now) + 1
+            raise Problem(429, f"too many failed API keys from {client}; try again in {retry} s",
+                          kind="too-many-failed-keys", headers={"Retry-After": str(retry)})
+        if over > 0:
+            await asyncio.sleep(min(MAX_DELAY_SECONDS, 0.25 * 2 ** (over - 1)))
+
+
+def presented_key(bearer_credentials: HTTPAuthorizationCredentials | None, header_key: str | None) -> str | None:
+    if header_key:
+        return header_key.strip()
+    if bearer_credentials is not None and bearer_credentials.credentials:
+        return bearer_credentials.credentials.strip()
+    return None
+
+
+def require(scope: ApiScope) -> Callable[..., Awaitable[Principal]]:
+    """A dependency: the request's principal, if its key allows ``scope``."""
+
+    async def principal(request: Request,
+                        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+                        header_key: str | None = Depends(api_key_header)) -> Principal:
+        services = request.app.state.services
+        key = presented_key(credentials, header_key)
+        try:
+            return await run_in_threadpool(authenticate, services.catalog, key, scope)
+        except (NotAuthenticated, NotAllowed) as exc:
+            client = request.client.host if request.client else "unknown"
+            if key:  # a missing key is a client not configured yet, not a guess
+                await request.app.state.auth_guard.failed(client, request.url.path, type(exc).__name__)
+            raise
+
+    return principal

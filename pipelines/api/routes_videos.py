@@ -1,0 +1,117 @@
+"""Videos: list (filters, cursor pages), get, download, poster, sprite, links."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from pipelines.api.auth import require
+from pipelines.api.problems import documented
+from pipelines.api.serving import get_and_head, object_response
+from pipelines.api.services import ApiServices
+from videolake.catalog.video_search import VideoFilters
+from videolake.constants import ApiScope, DerivativeKind, SourceType
+from videolake.usecases.apikeys import Principal
+from videolake.usecases.uploads import resolve_video
+from videolake.usecases.video_links import mint_video_link
+from videolake.usecases.videos import (
+    MAX_PAGE,
+    StoredObject,
+    derivative_content,
+    get_video,
+    search_video_page,
+    video_content,
+)
+
+router = APIRouter(tags=["videos"])
+READ_ERRORS = documented(401, 403, 404, 422, 429)
+BYTES = {200: {"description": "the bytes", "content": {"application/octet-stream": {}}},
+         206: {"description": "the bytes of the range asked for"}, 304: {"description": "not modified (ETag)"},
+         416: {"description": "no byte of the range asked for exists"}, **documented(401, 403, 404, 422, 429, 503)}
+
+
+def _services(request: Request) -> ApiServices:
+    return request.app.state.services
+
+
+@router.get("/api/v1/videos", responses=READ_ERRORS)
+def list_videos(request: Request,
+                source: str | None = Query(None, max_length=200),
+                source_type: SourceType | None = None,
+                codec: str | None = Query(None, max_length=32, description="the video codec: h264, hevc …"),
+                min_duration_s: float | None = Query(None, ge=0), max_duration_s: float | None = Query(None, ge=0),
+                min_size_bytes: int | None = Query(None, ge=0, le=2**62),
+                max_size_bytes: int | None = Query(None, ge=0, le=2**62),
+                created_after: dt.datetime | None = None, created_before: dt.datetime | None = None,
+                q: str | None = Query(None, min_length=1, max_length=200, description="text in the name or prompt"),
+                cursor: str | None = Query(None, max_length=200, description="next_cursor of the page before"),
+                limit: int = Query(50, ge=1, le=MAX_PAGE),
+                principal: Principal = Depends(require(ApiScope.READ))) -> dict[str, Any]:
+    """Videos newest first, a page at a time (`next_cursor` gives the next page)."""
+    filters = VideoFilters(source, str(source_type) if source_type else None, codec, min_duration_s, max_duration_s,
+                           min_size_bytes, max_size_bytes, _utc(created_after), _utc(created_before), q)
+    return search_video_page(_services(request).catalog, filters, cursor=cursor, limit=limit).to_dict()
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
+@router.get("/api/v1/videos/{video_id}", name="get_video_route", responses=READ_ERRORS)
+def get_one(video_id: str, request: Request, principal: Principal = Depends(require(ApiScope.READ))) -> dict[str, Any]:
+    """One video: the fields of `videolake videos --json`, replicas included. `video_id` is the
+    catalog's id or the name a client gave it at upload."""
+    catalog = _services(request).catalog
+    return get_video(catalog, resolve_video(catalog, video_id)).to_dict()
+
+
+def serve_stored(request: Request, stored: StoredObject, *, attachment: bool, content_type: str | None = None,
+                 cache_control: str = "private, max-age=3600") -> Response:
+    services = _services(request)
+    return object_response(request, services.backend(stored.backend), stored.key, size=stored.size,
+                           sha256=stored.sha256, filename=stored.filename, attachment=attachment,
+                           content_type=content_type, cache_control=cache_control)
+
+
+@get_and_head(router, "/api/v1/videos/{video_id}/download", responses=BYTES,
+                  response_class=Response)
+def download(video_id: str, request: Request, principal: Principal = Depends(require(ApiScope.READ))) -> Response:
+    """The video's bytes (Range, If-Range, ETag, If-None-Match), from a verified copy."""
+    services = _services(request)
+    stored = video_content(services.catalog, resolve_video(services.catalog, video_id), prefer=services.hot.url)
+    return serve_stored(request, stored, attachment=True)
+
+
+@get_and_head(router, "/api/v1/videos/{video_id}/poster", responses=BYTES, response_class=Response)
+def poster(video_id: str, request: Request, principal: Principal = Depends(require(ApiScope.READ))) -> Response:
+    """The poster JPEG (a keyframe near the start)."""
+    catalog = _services(request).catalog
+    stored = derivative_content(catalog, resolve_video(catalog, video_id), DerivativeKind.POSTER)
+    return serve_stored(request, stored, attachment=False, content_type="image/jpeg")
+
+
+@get_and_head(router, "/api/v1/videos/{video_id}/sprite", responses=BYTES, response_class=Response)
+def sprite(video_id: str, request: Request, principal: Principal = Depends(require(ApiScope.READ))) -> Response:
+    """The scrub sprite sheet JPEG (its tile layout is in the video's `sprite` field)."""
+    catalog = _services(request).catalog
+    stored = derivative_content(catalog, resolve_video(catalog, video_id), DerivativeKind.SPRITE)
+    return serve_stored(request, stored, attachment=False, content_type="image/jpeg")
+
+
+class LinkRequest(BaseModel):
+    ttl: float = Field(3600, gt=0, le=10 * 365 * 86400, description="seconds the link lives")
+
+
+@router.post("/api/v1/videos/{video_id}/links", status_code=201, responses=READ_ERRORS)
+def create_link(video_id: str, request: Request, body: LinkRequest = Body(default_factory=LinkRequest),
+                principal: Principal = Depends(require(ApiScope.READ))) -> dict[str, Any]:
+    """A link that downloads the video with no API key until it expires (`/video/{id}?token=…`)."""
+    services = _services(request)
+    return mint_video_link(services.catalog, video_id, ttl_seconds=body.ttl, secret=services.link_secret,
+                           base=services.public_url).to_dict()

@@ -1,0 +1,97 @@
+"""What the API's requests work with: the catalog, the backends, the spool, the ingest wiring and
+the link secret — built once, at start-up, from the environment (never at import)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from videolake import constants as c
+from videolake.archive.write_modes import parse_write_mode
+from videolake.catalog.repository import Catalog
+from videolake.constants import WriteMode
+from videolake.ingest.engine import IngestEngine, IngestSettings
+from videolake.ingest.spool import UploadSpool
+from videolake.links.tokens import load_or_create_secret
+from videolake.settings import default_environment
+from videolake.storage import StorageBackend, open_backend
+from videolake.usecases.ingest import IngestStorages
+
+INGEST_THREADS = 2  # uploads ingested at once by one API process (each one file, probed in-process)
+
+
+@dataclass
+class ApiServices:
+    catalog: Catalog
+    hot: StorageBackend
+    quarantine: StorageBackend
+    archive_url: str
+    write_mode: WriteMode
+    spool: UploadSpool
+    ingest_settings: IngestSettings
+    link_secret: bytes
+    public_url: str
+    max_upload_bytes: int
+    upload_expiry: dt.timedelta
+    retention_policy_path: str
+    home: Path
+    dagster_home: str | None
+    environment: dict[str, str] = field(default_factory=dict)
+    ingest_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
+        INGEST_THREADS, thread_name_prefix="videolake-ingest"))
+    # Uploads of the same content are ingested one after the other (the second is a duplicate).
+    _content_locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _locks_guard: threading.Lock = field(default_factory=threading.Lock)
+    _backends: dict[str, StorageBackend] = field(default_factory=dict)
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str] | None = None) -> ApiServices:
+        values = default_environment(os.environ if env is None else env)
+        home = Path(values[c.ENV_HOME])
+        return cls(
+            catalog=Catalog(values[c.ENV_CATALOG_URL]),
+            hot=open_backend(values[c.ENV_HOT_STORAGE]),
+            quarantine=open_backend(values[c.ENV_QUARANTINE]),
+            archive_url=values[c.ENV_ARCHIVE_STORAGE],
+            write_mode=parse_write_mode(values[c.ENV_WRITE_MODE]),
+            spool=UploadSpool(values[c.Env.UPLOAD_SPOOL]),
+            ingest_settings=IngestSettings(workers=int(values[c.ENV_WORKERS]) or None),
+            link_secret=load_or_create_secret((env or os.environ).get(c.ENV_LINK_SECRET), home),
+            public_url=values[c.ENV_PUBLIC_URL].rstrip("/"),
+            max_upload_bytes=int(values[c.Env.MAX_UPLOAD_BYTES]),
+            upload_expiry=dt.timedelta(hours=float(values[c.Env.UPLOAD_EXPIRES_HOURS])),
+            retention_policy_path=values[c.ENV_RETENTION],
+            home=home,
+            dagster_home=(env or os.environ).get("DAGSTER_HOME"),
+            environment=values,
+        )
+
+    def storages(self) -> IngestStorages:
+        archive = open_backend(self.archive_url) if self.write_mode is not WriteMode.LOCAL else None
+        return IngestStorages(hot=self.hot, archive=archive, mode=self.write_mode)
+
+    def engine_for(self, target: StorageBackend | None) -> IngestEngine:
+        """The ingestor of uploads: the spool is its landing zone."""
+        return IngestEngine(self.catalog, target or self.hot, self.quarantine, landing=self.spool.backend,
+                            settings=self.ingest_settings)
+
+    def backend(self, url: str) -> StorageBackend:
+        """The backend a replica or derivative names (opened once per URL)."""
+        with self._locks_guard:
+            if url not in self._backends:
+                self._backends[url] = {self.hot.url: self.hot, self.quarantine.url: self.quarantine}.get(url) \
+                    or open_backend(url)
+            return self._backends[url]
+
+    def content_lock(self, sha256: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._content_locks.setdefault(sha256, threading.Lock())
+
+    def close(self) -> None:
+        self.ingest_pool.shutdown(wait=True, cancel_futures=False)
+        self.catalog.engine.dispose()

@@ -1,0 +1,143 @@
+"""The upload spool: where bytes received over the HTTP API wait until ingest has stored them.
+
+The spool is a local folder treated as one more landing zone (a ``LocalBackend``): an upload's
+file is ``<upload id>/<file name>``, ingest removes it once its content is stored and cataloged,
+and quarantines it (moved aside, with the reason) when it is not a usable video.
+
+Invariants:
+- Bytes are hashed while they are written (one pass, never a second copy, never all in memory).
+- A file is under its final name only when it is complete, hashed and synced; until then it is
+  ``<upload id>/.upload.part`` (which no listing takes for a landed file).
+- A writer that is abandoned (a client that went away, a limit reached, a checksum that does not
+  match) removes what it wrote; a crash leaves only ``.part`` files, removed by ``sweep_leftovers``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from videolake.storage.local_backend import LocalBackend
+
+PART_SUFFIX = ".part"
+
+
+class UploadTooLarge(Exception):
+    """More bytes than the limit (or than the upload declared)."""
+
+
+@dataclass(frozen=True)
+class SpooledFile:
+    key: str  # in the spool backend: <upload id>/<file name>
+    size: int
+    sha256: str
+
+
+class UploadSpool:
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self.backend = LocalBackend(self.root)
+
+    def folder(self, upload_id: str) -> Path:
+        return self.root / upload_id
+
+    def part_path(self, upload_id: str) -> Path:
+        return self.folder(upload_id) / f".upload{PART_SUFFIX}"
+
+    def writer(self, upload_id: str, name: str, *, max_bytes: int, resume: bool = False) -> SpoolWriter:
+        return SpoolWriter(self, upload_id, name, max_bytes=max_bytes, resume=resume)
+
+    def discard(self, upload_id: str) -> None:
+        """Remove everything of an upload from the spool (idempotent)."""
+        shutil.rmtree(self.folder(upload_id), ignore_errors=True)
+
+    def sweep_leftovers(self, older_than_seconds: float, keep: set[str]) -> list[str]:
+        """Remove upload folders older than that whose upload is not in ``keep`` (crash leftovers)."""
+        removed: list[str] = []
+        if not self.root.is_dir():
+            return removed
+        cutoff = time.time() - older_than_seconds
+        for entry in os.scandir(self.root):
+            if entry.name in keep or not entry.is_dir(follow_symlinks=False):
+                continue
+            try:
+                if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                    removed.append(entry.name)
+            except FileNotFoundError:
+                continue
+        return removed
+
+
+class SpoolWriter:
+    """Writes one upload's bytes, hashing them; ``finish`` syncs and gives the file its name.
+
+    ``resume``: append to the part file a paused resumable upload left (its bytes are re-hashed
+    on ``finish``, since the hash state of another process is not kept).
+    """
+
+    def __init__(self, spool: UploadSpool, upload_id: str, name: str, *, max_bytes: int, resume: bool = False) -> None:
+        self.spool, self.upload_id, self.name = spool, upload_id, name
+        self.max_bytes = max_bytes
+        self.path = spool.part_path(upload_id)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_APPEND if resume else os.O_EXCL)
+        self._fd = os.open(self.path, flags, 0o600)
+        self.size = os.fstat(self._fd).st_size if resume else 0
+        self._hash = None if resume and self.size else hashlib.sha256()
+        self.closed = False
+
+    def write(self, chunk: bytes | memoryview) -> None:
+        if self.size + len(chunk) > self.max_bytes:
+            raise UploadTooLarge(f"more than {self.max_bytes} bytes")
+        view = memoryview(chunk)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        if self._hash is not None:
+            self._hash.update(chunk)
+        self.size += len(chunk)
+
+    def sync(self) -> None:
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        """Stop writing, keeping the part file (a resumable upload paused)."""
+        if not self.closed:
+            os.close(self._fd)
+            self.closed = True
+
+    def finish(self) -> SpooledFile:
+        """Sync, name the file, and return what it holds (re-hashing a resumed file)."""
+        os.fsync(self._fd)
+        self.close()
+        sha256 = self._hash.hexdigest() if self._hash is not None else _sha256_of(self.path)
+        final = self.spool.folder(self.upload_id) / self.name
+        os.replace(self.path, final)
+        fd = os.open(final.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return SpooledFile(f"{self.upload_id}/{self.name}", self.size, sha256)
+
+    def abort(self) -> None:
+        """Remove what was written (a client gone, a limit reached, a checksum that did not match)."""
+        self.close()
+        self.path.unlink(missing_ok=True)
+        try:
+            self.path.parent.rmdir()
+        except OSError:
+            pass
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(4 * 1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
