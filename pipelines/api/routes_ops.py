@@ -39,11 +39,11 @@ async def health(request: Request) -> JSONResponse:
     """The catalog, every backend, the upload spool and the Dagster instance, each checked now."""
     ok, report = await run_checks(_services(request))
     down = [name for name, r in report.items() if not r["ok"]]
-    body: dict[str, Any] = {"status": "healthy" if ok else "unhealthy", "checks": report}
     if ok:
-        return JSONResponse(body)
+        return JSONResponse({"status": "healthy", "checks": report})
+    # A problem's ``status`` is the HTTP status; the verdict goes in ``health``.
     return problem_response(503, f"down: {', '.join(down)} ({report[down[0]]['detail']})", instance=request.url.path,
-                            kind="unhealthy", **body)
+                            kind="unhealthy", health="unhealthy", checks=report)
 
 
 @router.get("/api/storage/status", responses=documented(401, 403, 429))

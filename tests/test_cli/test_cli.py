@@ -277,7 +277,7 @@ def test_links_follow_the_server_that_answers_them(cli_env, tmp_path):
     done = json.loads(cli(cli_env, "export", "create", "--camera", "cam3", "--start", "2026-11-20T10:00:00Z",
                           "--end", "2026-11-20T10:00:04Z", "--wait", "--json").stdout)
     unserved = cli(cli_env, "export", "link", done["id"])
-    assert unserved.returncode == 0 and "no `videolake serve` is running" in unserved.stderr
+    assert unserved.returncode == 0 and "no `videolake api` is running" in unserved.stderr
     port = free_port()
     proc = subprocess.Popen([VIDEOLAKE, "serve", "--port", str(port)], env=cli_env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -295,7 +295,7 @@ def test_links_follow_the_server_that_answers_them(cli_env, tmp_path):
     finally:
         stop_pid(proc.pid)
         proc.communicate(timeout=30)
-    assert "no `videolake serve` is running" in cli(cli_env, "export", "link", done["id"]).stderr
+    assert "no `videolake api` is running" in cli(cli_env, "export", "link", done["id"]).stderr
 
 
 def test_serve_on_a_port_it_cannot_have_is_one_line(cli_env):

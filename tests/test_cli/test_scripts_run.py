@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -56,10 +57,10 @@ def _status(env: dict) -> dict:
 
 @pytest.mark.parametrize("stop_with", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_a_fresh_start_ticks_cleanly_and_stops_without_tracebacks(tmp_path, clips, stop_with):
-    port = free_port()
+    port, api_port = free_port(), free_port()
     home = tmp_path / "home"
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOLAKE_") and k != "DAGSTER_HOME"}
-    env.update({"VIDEOLAKE_HOME": str(home), "VIDEOLAKE_UI_PORT": str(port)})
+    env.update({"VIDEOLAKE_HOME": str(home), "VIDEOLAKE_UI_PORT": str(port), "VIDEOLAKE_API_PORT": str(api_port)})
     log = tmp_path / "run.log"
     with log.open("w") as out:
         proc = subprocess.Popen(["./scripts/run"], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -67,6 +68,11 @@ def test_a_fresh_start_ticks_cleanly_and_stops_without_tracebacks(tmp_path, clip
     try:
         _wait("the UI answers", lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).status == 200,
               180, log)
+        # The HTTP API runs beside it, and says where.
+        health = _wait("the API answers", lambda: json.load(urllib.request.urlopen(
+            f"http://127.0.0.1:{api_port}/api/health", timeout=5)), 60, log)
+        assert health["status"] == "healthy", health
+        assert f"API on http://127.0.0.1:{api_port}" in log.read_text()
         # The demo clips it seeded are ingested by the landing sensor's first run.
         _wait("the seeded clips are cataloged", lambda: _status(env).get("videos", 0) >= 6, 120, log)
         # No sensor's first ticks failed (they used to, with `database is locked`, creating the schema).
@@ -108,6 +114,8 @@ def test_a_fresh_start_ticks_cleanly_and_stops_without_tracebacks(tmp_path, clip
             and time.monotonic() < deadline:
         time.sleep(0.5)
     assert left == "", f"processes left behind:\n{left[:3000]}"
+    with socket.socket() as probe:  # the API stopped with the rest
+        assert probe.connect_ex(("127.0.0.1", api_port)) != 0
     # Nothing was lost: every clip dropped is cataloged (a video or a duplicate of one) or still landed.
     remaining = [p for p in bulk.iterdir() if p.suffix == ".mp4"]
     assert sum(_status(env)["landings"].values()) - landed_before == 40 - len(remaining)
