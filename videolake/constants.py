@@ -44,6 +44,7 @@ class Env(StrEnum):
     UPLOAD_SPOOL = "VIDEOLAKE_UPLOAD_SPOOL"  # the folder uploads are received in until ingest has stored them
     MAX_UPLOAD_BYTES = "VIDEOLAKE_MAX_UPLOAD_BYTES"  # the largest upload the HTTP API accepts
     UPLOAD_EXPIRES_HOURS = "VIDEOLAKE_UPLOAD_EXPIRES_HOURS"  # an unfinished resumable upload is removed after this
+    API_FREE_KEY_FAILURES = "VIDEOLAKE_API_FREE_KEY_FAILURES"  # failed keys per client per 5 min before answers slow down
 
 
 class ExitCode(IntEnum):
@@ -192,6 +193,7 @@ DEFAULT_REQUEUE_AFTER_SECONDS = 900
 # The HTTP API.
 DEFAULT_MAX_UPLOAD_BYTES = 20 * 1024**3
 DEFAULT_UPLOAD_EXPIRES_HOURS = 24  # an unfinished resumable upload is removed after a day
+DEFAULT_FREE_KEY_FAILURES = 3
 DEFAULT_LINK_HOURS = 720  # the upload-and-serve API's default link lifetime (30 days)
 
 # Media sanity limits (inclusive).

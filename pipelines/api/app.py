@@ -18,6 +18,8 @@ from pipelines.api.metrics import ApiMetrics, MetricsMiddleware
 from pipelines.api.routes_links import router as links_router
 from pipelines.api.routes_ops import router as ops_router
 from pipelines.api.routes_uploads import _ingest_now
+from pipelines.api.routes_tus import TusResumableHeader
+from pipelines.api.routes_tus import router as tus_router
 from pipelines.api.routes_uploads import router as uploads_router
 from pipelines.api.routes_videos import router as videos_router
 from pipelines.api.services import ApiServices
@@ -80,10 +82,12 @@ def create_app(services_factory: Callable[[], ApiServices] = ApiServices.from_en
                   description="Store, catalog and serve video: uploads (form and resumable), videos, links, "
                               "operations. Errors are application/problem+json (RFC 9457).")
     app.state.metrics = ApiMetrics(lambda: app.state.services.catalog)
-    app.state.auth_guard = AuthGuard(_audit_failed_keys(lambda: app.state.services))
+    app.state.auth_guard = AuthGuard(_audit_failed_keys(lambda: app.state.services),
+                                     lambda: app.state.services.free_key_failures)
+    app.add_middleware(TusResumableHeader)
     app.add_middleware(MetricsMiddleware, metrics=lambda: app.state.metrics)
     problems.install(app)
-    for router in (uploads_router, videos_router, links_router, ops_router):
+    for router in (uploads_router, tus_router, videos_router, links_router, ops_router):
         app.include_router(router)
 
     def openapi() -> dict:

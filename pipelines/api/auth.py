@@ -22,9 +22,8 @@ bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: B
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key: `X-API-Key: KEY`")
 
 WINDOW_SECONDS = 300.0  # failures are counted over the last five minutes
-FREE_FAILURES = 3  # a typo or two costs nothing
 MAX_DELAY_SECONDS = 8.0
-LOCKOUT_FAILURES = 30  # beyond this a failing client is answered 429 (a valid key still passes)
+LOCKOUT_FACTOR = 10  # beyond ten times the free failures a failing client is answered 429 (a valid key still passes)
 AUDIT_EVERY_SECONDS = 60.0  # one audit event per failing client per minute, with the count
 
 
@@ -36,12 +35,14 @@ class _Client:
 
 
 class AuthGuard:
-    """Per client address: failed attempts over a window; each failure past the free ones is answered
-    later (doubling up to 8 s), past 30 the answer is 429 with Retry-After. In memory, per process."""
+    """Per client address: failed attempts over a window; each failure past the free ones (a typo or
+    two costs nothing; VIDEOLAKE_API_FREE_KEY_FAILURES) is answered later, doubling up to 8 s; past
+    ten times that the answer is 429 with Retry-After. In memory, per process."""
 
-    def __init__(self, audit: Callable[[str, int, str, str], None]) -> None:
+    def __init__(self, audit: Callable[[str, int, str, str], None], free_failures: Callable[[], int]) -> None:
         self._clients: dict[str, _Client] = {}
         self._audit = audit
+        self._free = free_failures
 
     def _recent(self, client: str, now: float) -> _Client:
         entry = self._clients.setdefault(client, _Client())
@@ -63,8 +64,9 @@ class AuthGuard:
         if len(self._clients) > 10_000:  # forget the oldest quiet clients
             for key in [k for k, v in self._clients.items() if not v.failures][:5_000]:
                 self._clients.pop(key, None)
-        over = len(entry.failures) - FREE_FAILURES
-        if len(entry.failures) > LOCKOUT_FAILURES:
+        free = self._free()
+        over = len(entry.failures) - free
+        if len(entry.failures) > max(LOCKOUT_FACTOR * free, LOCKOUT_FACTOR):
             retry = int(entry.failures[0] + WINDOW_SECONDS - now) + 1
             raise Problem(429, f"too many failed API keys from {client}; try again in {retry} s",
                           kind="too-many-failed-keys", headers={"Retry-After": str(retry)})
@@ -73,11 +75,13 @@ class AuthGuard:
 
 
 def presented_key(bearer_credentials: HTTPAuthorizationCredentials | None, header_key: str | None) -> str | None:
-    if header_key:
-        return header_key.strip()
-    if bearer_credentials is not None and bearer_credentials.credentials:
-        return bearer_credentials.credentials.strip()
-    return None
+    """The key a request sends, in either header; two different keys are refused (whichever would
+    be taken, the other one was meant: a confused client, never silently one of them)."""
+    bearer = bearer_credentials.credentials.strip() if bearer_credentials and bearer_credentials.credentials else None
+    header = header_key.strip() if header_key else None
+    if bearer and header and bearer != header:
+        raise NotAuthenticated("two different API keys were sent (Authorization and X-API-Key): send one")
+    return header or bearer
 
 
 def require(scope: ApiScope) -> Callable[..., Awaitable[Principal]]:
@@ -87,12 +91,12 @@ def require(scope: ApiScope) -> Callable[..., Awaitable[Principal]]:
                         credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
                         header_key: str | None = Depends(api_key_header)) -> Principal:
         services = request.app.state.services
-        key = presented_key(credentials, header_key)
         try:
+            key = presented_key(credentials, header_key)
             return await run_in_threadpool(authenticate, services.catalog, key, scope)
         except (NotAuthenticated, NotAllowed) as exc:
             client = request.client.host if request.client else "unknown"
-            if key:  # a missing key is a client not configured yet, not a guess
+            if credentials is not None or header_key:  # a missing key is a client not configured yet, not a guess
                 await request.app.state.auth_guard.failed(client, request.url.path, type(exc).__name__)
             raise
 

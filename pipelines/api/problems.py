@@ -24,6 +24,16 @@ TYPE_BASE = "https://videolake.dev/problems/"
 log = logging.getLogger("videolake.api")
 
 
+EXTRA_PHRASES = {460: "Checksum Mismatch"}  # tus's checksum extension
+
+
+def phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return EXTRA_PHRASES.get(status, "Error")
+
+
 class Problem(Exception):
     """A request the API refuses itself: an HTTP status, a short type slug and one clear sentence."""
 
@@ -32,15 +42,15 @@ class Problem(Exception):
         super().__init__(detail)
         self.status = status
         self.detail = detail
-        self.kind = kind or HTTPStatus(status).phrase.lower().replace(" ", "-")
+        self.kind = kind or phrase(status).lower().replace(" ", "-")
         self.headers = headers or {}
         self.extra = extra
 
 
 def problem_response(status: int, detail: str, *, instance: str | None = None, kind: str | None = None,
                      title: str | None = None, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    phrase = HTTPStatus(status).phrase
-    body = {"type": TYPE_BASE + (kind or phrase.lower().replace(" ", "-")), "title": title or phrase,
+    text = phrase(status)
+    body = {"type": TYPE_BASE + (kind or text.lower().replace(" ", "-")), "title": title or text,
             "status": status, "detail": detail}
     if instance:
         body["instance"] = instance
@@ -75,8 +85,13 @@ def install(app: FastAPI) -> None:
             else {404: f"no such resource: {request.url.path}",
                   405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code,
                                                                                     HTTPStatus(exc.status_code).phrase)
-        return problem_response(exc.status_code, detail, instance=request.url.path,
-                                headers=getattr(exc, "headers", None))
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:  # every method some route takes on this path, not the first route's
+            allowed = {m for route in request.app.routes if getattr(route, "methods", None)
+                       and getattr(route, "path_regex", None) is not None
+                       and route.path_regex.match(request.url.path) for m in route.methods}
+            headers["Allow"] = ", ".join(sorted(allowed))
+        return problem_response(exc.status_code, detail, instance=request.url.path, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -87,7 +102,7 @@ def install(app: FastAPI) -> None:
 
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for the problem statuses a route can answer."""
-    return {status: {"description": HTTPStatus(status).phrase,
+    return {status: {"description": phrase(status),
                      "content": {PROBLEM_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
             for status in statuses}
 

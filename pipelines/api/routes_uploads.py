@@ -80,7 +80,8 @@ def _link_hours(form: ReceivedForm) -> float:
 
 
 def _upload_request(form: ReceivedForm, principal: Principal, *, strict: bool) -> UploadRequest:
-    meta: dict[str, Any] = parse_metadata(form.fields["metadata"]) if "metadata" in form.fields else {}
+    raw = form.fields.get("metadata", b"")
+    meta: dict[str, Any] = parse_metadata(raw) if raw.strip() else {}  # an empty field is no metadata
     unknown = sorted(set(meta) - METADATA_KEYS)
     if unknown and strict:
         raise Problem(400, f"unknown metadata field(s) {', '.join(unknown)[:200]}; known: "
@@ -145,7 +146,7 @@ def _refusal(request: Request, upload: UploadView, **extra: Any) -> JSONResponse
                             status_url=_status_url(request, upload.id), **extra)
 
 
-@router.post("/api/v1/videos", status_code=201, openapi_extra=UPLOAD_BODY, responses={
+@router.post("/api/v1/videos", status_code=201, openapi_extra=UPLOAD_BODY, operation_id="upload_video", responses={
     200: {"description": "the content was already stored: the existing video"},
     202: {"description": "received; being ingested: poll the status URL"},
     **UPLOAD_ERRORS})
@@ -166,7 +167,8 @@ async def upload_video(request: Request, wait: bool = Query(False, description="
                         headers={"Location": str(request.url_for("get_video_route", video_id=str(video.id)))})
 
 
-@router.post("/api/v1/videos/upload", status_code=201, openapi_extra=UPLOAD_BODY, responses={
+@router.post("/api/v1/videos/upload", status_code=201, openapi_extra=UPLOAD_BODY,
+             operation_id="upload_video_compatible", responses={
     200: {"description": "the content was already stored: the existing video, a new link"},
     202: {"description": "received (wait=false); the link answers once ingested"},
     **UPLOAD_ERRORS})

@@ -15,10 +15,13 @@ from pipelines.api.serving import get_and_head, object_response
 from pipelines.api.services import ApiServices
 from videolake.catalog.video_search import VideoFilters
 from videolake.constants import ApiScope, DerivativeKind, SourceType
+from videolake.inputs import parse_instant
 from videolake.usecases.apikeys import Principal
+from videolake.usecases.errors import InvalidInput
 from videolake.usecases.uploads import resolve_video
 from videolake.usecases.video_links import mint_video_link
 from videolake.usecases.videos import (
+    CURSOR_PATTERN,
     MAX_PAGE,
     StoredObject,
     derivative_content,
@@ -46,21 +49,28 @@ def list_videos(request: Request,
                 min_duration_s: float | None = Query(None, ge=0), max_duration_s: float | None = Query(None, ge=0),
                 min_size_bytes: int | None = Query(None, ge=0, le=2**62),
                 max_size_bytes: int | None = Query(None, ge=0, le=2**62),
-                created_after: dt.datetime | None = None, created_before: dt.datetime | None = None,
+                created_after: str | None = Query(None, json_schema_extra={"format": "date-time"},
+                                                  description="ISO 8601; no offset means UTC"),
+                created_before: str | None = Query(None, json_schema_extra={"format": "date-time"}),
                 q: str | None = Query(None, min_length=1, max_length=200, description="text in the name or prompt"),
-                cursor: str | None = Query(None, max_length=200, description="next_cursor of the page before"),
+                cursor: str | None = Query(None, pattern=CURSOR_PATTERN, description="next_cursor of the page before"),
                 limit: int = Query(50, ge=1, le=MAX_PAGE),
                 principal: Principal = Depends(require(ApiScope.READ))) -> dict[str, Any]:
     """Videos newest first, a page at a time (`next_cursor` gives the next page)."""
     filters = VideoFilters(source, str(source_type) if source_type else None, codec, min_duration_s, max_duration_s,
-                           min_size_bytes, max_size_bytes, _utc(created_after), _utc(created_before), q)
+                           min_size_bytes, max_size_bytes, _instant(created_after, "created_after"),
+                           _instant(created_before, "created_before"), q)
     return search_video_page(_services(request).catalog, filters, cursor=cursor, limit=limit).to_dict()
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
+def _instant(text: str | None, name: str) -> dt.datetime | None:
+    """An ISO 8601 date and time (never a bare number); no offset means UTC."""
+    if text is None:
         return None
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        raise InvalidInput(f"{name}: {exc}") from None
 
 
 @router.get("/api/v1/videos/{video_id}", name="get_video_route", responses=READ_ERRORS)
@@ -108,7 +118,7 @@ class LinkRequest(BaseModel):
     ttl: float = Field(3600, gt=0, le=10 * 365 * 86400, description="seconds the link lives")
 
 
-@router.post("/api/v1/videos/{video_id}/links", status_code=201, responses=READ_ERRORS)
+@router.post("/api/v1/videos/{video_id}/links", status_code=201, responses=documented(400, 401, 403, 404, 422, 429))
 def create_link(video_id: str, request: Request, body: LinkRequest = Body(default_factory=LinkRequest),
                 principal: Principal = Depends(require(ApiScope.READ))) -> dict[str, Any]:
     """A link that downloads the video with no API key until it expires (`/video/{id}?token=…`)."""

@@ -41,6 +41,7 @@ class ApiServices:
     retention_policy_path: str
     home: Path
     dagster_home: str | None
+    free_key_failures: int = 3  # per client per 5 minutes, before failed keys are answered more slowly
     environment: dict[str, str] = field(default_factory=dict)
     ingest_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
         INGEST_THREADS, thread_name_prefix="videolake-ingest"))
@@ -68,6 +69,7 @@ class ApiServices:
             retention_policy_path=values[c.ENV_RETENTION],
             home=home,
             dagster_home=(env or os.environ).get("DAGSTER_HOME"),
+            free_key_failures=int(values[c.Env.API_FREE_KEY_FAILURES]),
             environment=values,
         )
 

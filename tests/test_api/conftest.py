@@ -61,6 +61,7 @@ def start_api(base_dir: Path, extra_env: dict[str, str] | None = None) -> ApiSer
         assert made.returncode == 0, made.stderr
         keys[scope] = made.stdout.strip().splitlines()[-1]
     port = free_port()
+    base_dir.mkdir(parents=True, exist_ok=True)
     log = base_dir / "api.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([VIDEOLAKE, "api", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)

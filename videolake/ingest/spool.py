@@ -14,6 +14,7 @@ Invariants:
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -28,6 +29,14 @@ PART_SUFFIX = ".part"
 
 class UploadTooLarge(Exception):
     """More bytes than the limit (or than the upload declared)."""
+
+
+class UploadBusy(Exception):
+    """Another writer holds the upload (a second PATCH while the first is still running)."""
+
+
+class UploadLost(Exception):
+    """The spool holds fewer bytes than the catalog recorded (the spool was cleaned or lost)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,31 @@ class UploadSpool:
 
     def writer(self, upload_id: str, name: str, *, max_bytes: int, resume: bool = False) -> SpoolWriter:
         return SpoolWriter(self, upload_id, name, max_bytes=max_bytes, resume=resume)
+
+    def appender(self, upload_id: str, *, offset: int, max_bytes: int) -> SpoolWriter:
+        """A writer that continues a resumable upload at ``offset`` (its recorded offset), holding
+        the upload's lock: bytes past ``offset`` that a crashed writer left unrecorded are cut off
+        first. Raises ``UploadBusy`` while another writer (any process) holds it."""
+        folder = self.folder(upload_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        lock_fd = os.open(folder / ".lock", os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(lock_fd)
+            raise UploadBusy(f"upload {upload_id} is being written by another request") from None
+        try:
+            part = self.part_path(upload_id)
+            with open(part, "ab") as fh:
+                if fh.tell() < offset:
+                    raise UploadLost(f"upload {upload_id}: the spool holds {fh.tell()} bytes, the catalog {offset}")
+                fh.truncate(offset)
+            writer = SpoolWriter(self, upload_id, "", max_bytes=max_bytes, resume=True)
+        except BaseException:
+            os.close(lock_fd)
+            raise
+        writer.lock_fd = lock_fd
+        return writer
 
     def discard(self, upload_id: str) -> None:
         """Remove everything of an upload from the spool (idempotent)."""
@@ -82,14 +116,15 @@ class SpoolWriter:
 
     def __init__(self, spool: UploadSpool, upload_id: str, name: str, *, max_bytes: int, resume: bool = False) -> None:
         self.spool, self.upload_id, self.name = spool, upload_id, name
-        self.max_bytes = max_bytes
         self.path = spool.part_path(upload_id)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_APPEND if resume else os.O_EXCL)
         self._fd = os.open(self.path, flags, 0o600)
         self.size = os.fstat(self._fd).st_size if resume else 0
+        self.max_bytes = max_bytes + self.size if resume else max_bytes  # ``max_bytes`` more than it holds
         self._hash = None if resume and self.size else hashlib.sha256()
         self.closed = False
+        self.lock_fd: int | None = None  # the upload's lock, held by a resumable upload's writer
 
     def write(self, chunk: bytes | memoryview) -> None:
         if self.size + len(chunk) > self.max_bytes:
@@ -105,25 +140,36 @@ class SpoolWriter:
     def sync(self) -> None:
         os.fsync(self._fd)
 
+    def truncate(self, size: int) -> None:
+        """Drop what was written past ``size`` (a chunk whose checksum did not match)."""
+        os.ftruncate(self._fd, size)
+        self.size = size
+        self._hash = None if size else hashlib.sha256()
+
     def close(self) -> None:
-        """Stop writing, keeping the part file (a resumable upload paused)."""
+        """Stop writing, keeping the part file (a resumable upload paused); the lock is released."""
         if not self.closed:
             os.close(self._fd)
             self.closed = True
+        if self.lock_fd is not None:
+            os.close(self.lock_fd)
+            self.lock_fd = None
 
-    def finish(self) -> SpooledFile:
+    def finish(self, name: str | None = None) -> SpooledFile:
         """Sync, name the file, and return what it holds (re-hashing a resumed file)."""
+        name = name or self.name
         os.fsync(self._fd)
-        self.close()
         sha256 = self._hash.hexdigest() if self._hash is not None else _sha256_of(self.path)
-        final = self.spool.folder(self.upload_id) / self.name
+        final = self.spool.folder(self.upload_id) / name
         os.replace(self.path, final)
+        (final.parent / ".lock").unlink(missing_ok=True)
+        self.close()
         fd = os.open(final.parent, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
-        return SpooledFile(f"{self.upload_id}/{self.name}", self.size, sha256)
+        return SpooledFile(f"{self.upload_id}/{name}", self.size, sha256)
 
     def abort(self) -> None:
         """Remove what was written (a client gone, a limit reached, a checksum that did not match)."""

@@ -258,3 +258,27 @@ def resolve_video(catalog: Catalog, name: str) -> int:
     if name.isdigit() and len(name) < 19:
         return int(name)
     raise NotFound(f"no video {name!r}")
+
+
+# -- resumable uploads (tus) ---------------------------------------------------------------------
+def resumable_upload(catalog: Catalog, upload_id: str, *, spool: UploadSpool,
+                     now: dt.datetime | None = None) -> UploadView:
+    """A resumable upload that can still take bytes or be asked about: NotFound for an unknown id,
+    Expired (410) once given up on (expired, terminated) — an upload past its expiry is given up now."""
+    row = UploadStore(catalog).get(upload_id)
+    if row is None or row.protocol != UploadProtocol.TUS:
+        raise NotFound(f"no resumable upload {upload_id}")
+    now = now or utcnow()
+    if row.state == UploadState.RECEIVING and row.expires_at is not None and row.expires_at <= now:
+        abandon_upload(catalog, spool, upload_id, state=UploadState.EXPIRED,
+                       detail=f"unfinished at its expiry ({row.offset} of {row.length} bytes received)")
+        row = UploadStore(catalog).get(upload_id)
+    if row is not None and row.state in (UploadState.EXPIRED, UploadState.CANCELLED):
+        raise Expired(f"upload {upload_id} was {row.state}: {row.detail or 'its bytes are gone'}")
+    return UploadView.of(row)  # type: ignore[arg-type]
+
+
+def record_offset(catalog: Catalog, upload_id: str, *, expected: int, offset: int) -> None:
+    """The bytes up to ``offset`` are durable in the spool (a compare-and-set from ``expected``)."""
+    if not UploadStore(catalog).advance(upload_id, offset, expected):
+        raise WrongState(f"upload {upload_id} moved on meanwhile (another request wrote to it)")
