@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -16,8 +17,11 @@ from pipelines.api.services import ApiServices
 from videolake.catalog.video_search import VideoFilters
 from videolake.constants import ApiScope, DerivativeKind, SourceType
 from videolake.inputs import parse_instant
+from videolake.retention.policy import RetentionPolicy
+from videolake.retention.sweep import RetentionSweep
 from videolake.usecases.apikeys import Principal
 from videolake.usecases.errors import InvalidInput
+from videolake.usecases.retention import delete_videos
 from videolake.usecases.uploads import resolve_video
 from videolake.usecases.video_links import mint_video_link
 from videolake.usecases.videos import (
@@ -125,3 +129,17 @@ def create_link(video_id: str, request: Request, body: LinkRequest = Body(defaul
     services = _services(request)
     return mint_video_link(services.catalog, video_id, ttl_seconds=body.ttl, secret=services.link_secret,
                            base=services.public_url).to_dict()
+
+
+@router.delete("/api/v1/videos/{video_id}", responses=documented(401, 403, 404, 409, 429, 503))
+def delete_video(video_id: str, request: Request,
+                 principal: Principal = Depends(require(ApiScope.ADMIN))) -> dict[str, Any]:
+    """Delete a video — every copy and thumbnail — through retention's guarded, audited deletion:
+    refused (409) under a legal hold, or while a stitched video or an open export needs it."""
+    services = _services(request)
+    vid = resolve_video(services.catalog, video_id)
+    outcome = delete_videos(services.catalog, [vid], hot_url=services.hot.url, run_id=f"api-delete-{uuid.uuid4().hex[:16]}",
+                            why=f"deleted through the API by key {principal.key_id} ({principal.name})",
+                            sweep=RetentionSweep(services.catalog, RetentionPolicy(), services.hot.url,
+                                                 backend_for=services.backend))
+    return {"video_id": vid, **outcome.to_dict()}

@@ -3,10 +3,11 @@ the link secret — built once, at start-up, from the environment (never at impo
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +47,7 @@ class ApiServices:
     ingest_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
         INGEST_THREADS, thread_name_prefix="videolake-ingest"))
     # Uploads of the same content are ingested one after the other (the second is a duplicate).
-    _content_locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _content_locks: dict[str, list] = field(default_factory=dict)  # sha256 -> [lock, holders and waiters]
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)
     _backends: dict[str, StorageBackend] = field(default_factory=dict)
 
@@ -90,9 +91,20 @@ class ApiServices:
                     or open_backend(url)
             return self._backends[url]
 
-    def content_lock(self, sha256: str) -> threading.Lock:
+    @contextlib.contextmanager
+    def content_lock(self, sha256: str) -> Iterator[None]:
+        """Held while one upload of this content is ingested (released entries are dropped)."""
         with self._locks_guard:
-            return self._content_locks.setdefault(sha256, threading.Lock())
+            entry = self._content_locks.setdefault(sha256, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._locks_guard:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    self._content_locks.pop(sha256, None)
 
     def close(self) -> None:
         self.ingest_pool.shutdown(wait=True, cancel_futures=False)

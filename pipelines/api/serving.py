@@ -17,7 +17,7 @@ from starlette.concurrency import iterate_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from videolake.links.server import parse_ranges
+from videolake.links.ranges import parse_ranges
 from videolake.storage import StorageBackend
 
 CHUNK = 1024 * 1024

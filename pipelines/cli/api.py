@@ -17,6 +17,11 @@ from videolake.constants import Env, ExitCode
 from videolake.usecases.errors import InvalidInput, Unavailable
 
 
+MAX_CONNECTIONS = 4096  # connections and requests at once; beyond, a short 503 (never a pile-up)
+IDLE_TIMEOUT_SECONDS = 15  # a connection silent this long (before its first request, or between two) is closed
+LISTEN_BACKLOG = 4096  # connections waiting to be accepted in a burst
+
+
 def register(sub: Any) -> None:
     for name, text in (("api", "run the HTTP API (uploads, videos, links, health, metrics) on uvicorn"),
                        ("serve", "the same as `videolake api` (it used to serve only the signed links)")):
@@ -55,7 +60,7 @@ def _listen(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise Unavailable(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    sock.listen(4096)
+    sock.listen(LISTEN_BACKLOG)
     sock.set_inheritable(True)
     return sock
 
@@ -66,6 +71,7 @@ def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
 
     from pipelines.api.app import create_app
+    from pipelines.api.protocol import IdleClosingProtocol
     from pipelines.api.services import ApiServices
     from videolake.links.announce import clear_server, record_server
 
@@ -84,7 +90,8 @@ def cmd_api(args: argparse.Namespace) -> int:
         logging.getLogger("videolake.api.access").setLevel(logging.WARNING)
     app = create_app(lambda: services)
     config = uvicorn.Config(app, log_level="debug" if args.verbose else "warning", access_log=False,
-                            timeout_keep_alive=15, timeout_graceful_shutdown=10, server_header=False)
+                            timeout_keep_alive=IDLE_TIMEOUT_SECONDS, timeout_graceful_shutdown=10, server_header=False,
+                            limit_concurrency=MAX_CONNECTIONS, http=IdleClosingProtocol)
     server = uvicorn.Server(config)
     record_server(home, base)  # `videolake export link` mints links for this base from now on
     print(f"videolake: API on {base} (docs {base}/docs); links are minted for {public}"

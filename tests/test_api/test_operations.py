@@ -100,3 +100,26 @@ def test_the_openapi_document_and_docs_page(api):
     assert unknown.status_code == 404 and unknown.headers["content-type"] == "application/problem+json"
     wrong_method = httpx.delete(f"{api.base}/api/health")
     assert wrong_method.status_code == 405 and wrong_method.headers["content-type"] == "application/problem+json"
+
+
+def test_deleting_a_video_goes_through_retention_and_a_hold_refuses_it(api, clips, tmp_path):
+    client = api.client("write")
+    kept, gone = (upload(client, clips.variant(tmp_path / f"del-{seed}.mp4", seed), wait=True,
+                         metadata={"video_id": f"del-{seed}"}).json()["video"] for seed in (311, 312))
+    assert cli(api.env, "hold", "add", "--video", str(kept["id"]), "--reason", "subpoena 7").returncode == 0
+    admin = api.client("admin")
+    assert client.delete(f"/api/v1/videos/{gone['id']}").status_code == 403  # a write key cannot delete
+    held = admin.delete("/api/v1/videos/del-311")
+    assert held.status_code == 409 and "legal hold" in held.json()["detail"], held.text
+    assert client.get(f"/api/v1/videos/{kept['id']}").status_code == 200
+    deleted = admin.delete("/api/v1/videos/del-312")
+    assert deleted.status_code == 200, deleted.text
+    body = deleted.json()
+    assert body["video_id"] == gone["id"] and body["videos_deleted"] == 1 and body["deleted_objects"] == 3  # video, poster, sprite
+    assert client.get(f"/api/v1/videos/{gone['id']}").status_code == 404
+    stored = [p for p in (api.home / "storage").rglob("*") if p.is_file() and gone["sha256"] in str(p)]
+    assert stored == []
+    audit = json.loads(cli(api.env, "audit", "--json").stdout)
+    mine = [e for e in audit if e["video_id"] == gone["id"] and e["action"] == "retention_delete_video"]
+    assert len(mine) == 3 and all("deleted through the API by key" in e["detail"]["policy"] for e in mine)
+    assert admin.delete(f"/api/v1/videos/{gone['id']}").status_code == 404

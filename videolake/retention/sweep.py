@@ -6,8 +6,11 @@ the hot copy goes when a verified copy exists elsewhere; exports go at ``expires
 over its quota loses its oldest copies that are verified elsewhere. Held footage is never touched.
 
 Guardrails refuse the whole sweep (nothing deleted) when the catalog is empty, when more than
-``max_delete_share`` of the videos would go (unless forced), or when a backend the plan touches
-cannot be listed.
+``max_delete_share`` of the videos would go (unless forced, or asked for video by video), or when
+a backend the plan touches cannot be listed.
+
+An operator's deletion of named videos (``plan_deletion``) goes through the same guard and apply:
+held footage and videos other things depend on are kept, and every deleted object is audited.
 
 Applying is crash-safe and idempotent, in batches: rows are marked ``deleting``, the objects
 deleted (a missing object is fine), then in one transaction the rows go and one audit row per
@@ -72,6 +75,7 @@ class SweepPlan:
     held_skipped: int = 0
     kept_as_inputs: int = 0
     refusals: list[str] = field(default_factory=list)
+    requested: bool = False  # videos an operator asked to delete: no policy needs to have expired them
 
     @property
     def bytes(self) -> int:
@@ -148,6 +152,26 @@ class RetentionSweep:
             self._plan_quotas(s, plan, held, uses.first_use)
         return plan
 
+    def plan_deletion(self, video_ids: list[int], why: str, as_of: dt.datetime | None = None) -> SweepPlan:
+        """A plan deleting these videos (every copy and thumbnail) because an operator asked: held
+        videos, inputs of stitched videos and footage of open exports are kept all the same."""
+        plan = SweepPlan(as_of=as_of or utcnow(), policy_origin=why, requested=True)
+        with self.catalog.read() as s:
+            plan.videos_total = int(s.scalar(select(func.count(Video.id))) or 0)
+            held = held_video_ids(s)
+            kept = set(s.scalars(select(VideoInput.input_video_id).where(VideoInput.input_video_id.in_(video_ids))))
+            kept |= videos_needed_by_open_exports(s)
+            going: dict[int, str] = {}
+            for vid in video_ids:
+                if vid in held:
+                    plan.held_skipped += 1
+                elif vid in kept:
+                    plan.kept_as_inputs += 1
+                else:
+                    going[vid] = why
+            self._plan_videos(s, plan, going)
+        return plan
+
     def _plan_videos(self, s, plan: SweepPlan, expired: dict[int, str]) -> None:  # type: ignore[no-untyped-def]
         ids = sorted(expired)
         for i in range(0, len(ids), BATCH):
@@ -222,7 +246,7 @@ class RetentionSweep:
         if plan.videos_total == 0:
             reasons.append("the catalog holds no videos: a sweep against an empty (or the wrong) catalog is refused")
         share = plan.delete_share()
-        if share > self.policy.max_delete_share and not force:
+        if share > self.policy.max_delete_share and not force and not plan.requested:
             reasons.append(f"it would delete {len(plan.videos_deleted)} of {plan.videos_total} videos ({share:.0%}), more "
                            f"than max_delete_share {self.policy.max_delete_share:.0%}; check the policy and --as-of, "
                            "or force it")
@@ -317,7 +341,7 @@ class RetentionSweep:
             for vid in video_ids:
                 if vid in held:
                     report.held_skipped += 1
-                elif vid in kept or not uses.expired(vid, plan.as_of):
+                elif vid in kept or (not plan.requested and not uses.expired(vid, plan.as_of)):
                     report.kept_in_use += 1
                 else:
                     going.append(vid)

@@ -145,26 +145,9 @@ class StorageBackend(ABC):
         """A stream of ``length`` bytes from ``start`` (a player seeking, an HTTP Range request);
         raises ObjectNotFound. ``start + length`` must lie within the object. Backends override
         this with a ranged read; this default reads and drops the bytes before ``start``."""
-        from videolake.storage.parts import ChunkStream
+        from videolake.storage.parts import window
 
-        stream = self.open(key)
-
-        def chunks() -> Iterator[bytes]:
-            with stream:
-                skip, left = start, length
-                while skip > 0:
-                    dropped = stream.read(min(skip, 1024 * 1024))
-                    if not dropped:
-                        return
-                    skip -= len(dropped)
-                while left > 0:
-                    chunk = stream.read(min(left, 1024 * 1024))
-                    if not chunk:
-                        return
-                    left -= len(chunk)
-                    yield chunk
-
-        return ChunkStream(chunks())  # type: ignore[return-value]
+        return window(self.open(key), length, skip=start)  # type: ignore[return-value]
 
     @abstractmethod
     def get_file(self, key: str, dest: str | Path) -> ObjectInfo:

@@ -222,22 +222,11 @@ class LocalBackend(StorageBackend):
         return os.fdopen(fd, "rb")
 
     def open_range(self, key: str, start: int, length: int) -> BinaryIO:
-        from videolake.storage.parts import ChunkStream
+        from videolake.storage.parts import window
 
         fh = self.open(key)
         fh.seek(start)
-
-        def chunks() -> Iterator[bytes]:
-            with fh:
-                left = length
-                while left > 0:
-                    chunk = fh.read(min(left, 1024 * 1024))
-                    if not chunk:
-                        return
-                    left -= len(chunk)
-                    yield chunk
-
-        return ChunkStream(chunks())  # type: ignore[return-value]
+        return window(fh, length)  # type: ignore[return-value]
 
     def get_file(self, key: str, dest: str | Path) -> ObjectInfo:
         src = self._path(key)

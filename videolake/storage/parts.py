@@ -165,3 +165,25 @@ class ChunkStream(io.RawIOBase):
         if not self.closed and self._on_close is not None:
             self._on_close()
         super().close()
+
+
+def window(stream: BinaryIO, length: int, *, skip: int = 0, chunk: int = 1024 * 1024) -> ChunkStream:
+    """A stream of ``length`` bytes of ``stream`` after dropping ``skip`` bytes (a ranged read of a
+    stream that cannot seek); ``stream`` is closed with it, or when it runs out."""
+
+    def chunks() -> Iterator[bytes]:
+        with stream:
+            left_to_skip, left = skip, length
+            while left_to_skip > 0:
+                dropped = stream.read(min(left_to_skip, chunk))
+                if not dropped:
+                    return
+                left_to_skip -= len(dropped)
+            while left > 0:
+                data = stream.read(min(left, chunk))
+                if not data:
+                    return
+                left -= len(data)
+                yield data
+
+    return ChunkStream(chunks(), on_close=stream.close)

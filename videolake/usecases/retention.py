@@ -128,3 +128,41 @@ def retention_outcome(catalog: Catalog, run_id: str) -> RetentionOutcome:
                             [_shown({c: getattr(i, c) for c in ("action", "video_id", "export_id", "what", "backend",
                                                                  "key", "size_bytes", "policy")}) for i in items],
                             list(run.refused or []), run.report)
+
+
+def delete_videos(catalog: Catalog, video_ids: list[int], *, hot_url: str, why: str, run_id: str,
+                  policy: RetentionPolicy | None = None, sweep: RetentionSweep | None = None) -> RetentionOutcome:
+    """Delete named videos (every copy, every thumbnail) through the retention sweep's guard and
+    apply, recorded and audited under ``run_id`` like any retention run.
+
+    Refused (nothing deleted): a video under a legal hold (WrongState), one that a stitched video or
+    an open export still needs (WrongState), a backend that cannot be reached (Unavailable).
+    """
+    from videolake.retention.holds import held_video_ids
+    from videolake.usecases.errors import Unavailable, WrongState
+
+    missing = [vid for vid in video_ids if catalog.get_video(vid) is None]
+    if missing:
+        raise NotFound(f"no video {missing[0]} in the catalog")
+    sweep = sweep or RetentionSweep(catalog, policy or RetentionPolicy(), hot_url)
+    plan = sweep.plan_deletion(video_ids, why)
+    if plan.held_skipped or plan.kept_as_inputs:
+        with catalog.read() as s:
+            held = sorted(set(video_ids) & held_video_ids(s))
+        reason = (f"video {held[0]} is under a legal hold (`videolake hold list`)" if held else
+                  "a stitched video or an open export still needs it")
+        raise WrongState(f"{reason}; nothing was deleted")
+    refused = sweep.guard(plan)
+    if refused:
+        raise Unavailable(f"nothing was deleted: {'; '.join(refused)}")
+    summary = plan_summary(plan)
+    items = [_item(i) for i in plan.items]
+    catalog.record_retention_run(RetentionRun(run_id=run_id, applied=True, summary=summary, refused=[]), items)
+    report = sweep.apply(plan, run_id=run_id)
+    applied = {"deleted_objects": report.deleted_objects, "bytes_deleted": report.bytes_freed,
+               "videos_deleted": report.videos_deleted, "failures": report.failures,
+               "seconds": round(report.seconds, 3)}
+    catalog.finish_retention_run(run_id, applied)
+    if report.held_skipped:  # a hold that landed between the plan and the apply
+        raise WrongState(f"a legal hold was added meanwhile; {report.videos_deleted} of {len(video_ids)} deleted")
+    return RetentionOutcome(run_id, "apply", summary, [_shown(i) for i in items], [], applied)
