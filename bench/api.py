@@ -203,7 +203,7 @@ def main() -> None:
     (work / "bare-spool").mkdir(parents=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOLAKE_") and k != "DAGSTER_HOME"}
     env.update({"VIDEOLAKE_HOME": str(work / "home"), "VIDEOLAKE_MAX_UPLOAD_BYTES": str(8 * 1024**3),
-                "BARE_SPOOL": str(work / "bare-spool"), "PYTHONPATH": str(ROOT)})
+                "BARE_SPOOL": str(work / "bare-spool"), "PYTHONPATH": str(ROOT), "PYTHONFAULTHANDLER": "1"})
     subprocess.run([VIDEOLAKE, "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
     key = subprocess.run([VIDEOLAKE, "apikey", "create", "--name", "bench", "--scope", "admin"], env=env, check=True,
                          capture_output=True, text=True).stdout.strip().splitlines()[-1]

@@ -93,7 +93,7 @@ def require(scope: ApiScope) -> Callable[..., Awaitable[Principal]]:
         services = request.app.state.services
         try:
             key = presented_key(credentials, header_key)
-            return await run_in_threadpool(authenticate, services.catalog, key, scope)
+            return await services.call(authenticate, services.catalog, key, scope)
         except (NotAuthenticated, NotAllowed) as exc:
             client = request.client.host if request.client else "unknown"
             if credentials is not None or header_key:  # a missing key is a client not configured yet, not a guess

@@ -27,11 +27,11 @@ def _services(request: Request) -> ApiServices:
 
 
 @get_and_head(router, "/video/{name}", responses=LINK_BYTES, response_class=Response)
-def video_link(name: str, request: Request, token: str | None = Query(None, max_length=4096)) -> Response:
+async def video_link(name: str, request: Request, token: str | None = Query(None, max_length=4096)) -> Response:
     """A private link: the video's bytes, with Range, for whoever holds the token."""
     services = _services(request)
-    video_id = video_of_link(services.catalog, name, token, secret=services.link_secret)
-    stored = video_content(services.catalog, video_id, prefer=services.hot.url)
+    video_id = video_of_link(services.catalog, name, token, secret=services.link_secret)  # no catalog read
+    stored = await services.call(video_content, services.catalog, video_id, prefer=services.hot.url)
     return serve_stored(request, stored, attachment=False, cache_control="private, no-store")
 
 

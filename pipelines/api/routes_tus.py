@@ -217,10 +217,10 @@ async def _append(request: Request, upload: UploadView) -> int:
         await run_in_threadpool(writer.sync)
         offset = writer.size
         if offset != start:
-            await run_in_threadpool(record_offset, services.catalog, upload.id, expected=start, offset=offset)
+            await services.call(record_offset, services.catalog, upload.id, expected=start, offset=offset)
         if offset == length and not cut_off:
             spooled = await run_in_threadpool(writer.finish, upload.name)
-            await run_in_threadpool(upload_received, services.catalog, upload.id, spooled)
+            await services.call(upload_received, services.catalog, upload.id, spooled)
             request.app.state.metrics.upload_bytes.inc(spooled.size)
             loop = asyncio.get_running_loop()
             loop.run_in_executor(services.ingest_pool, _ingest_now, services, upload.id, spooled.sha256)
@@ -260,8 +260,8 @@ async def create(request: Request, principal: Principal = Depends(require(ApiSco
     if length == 0:
         raise Problem(422, "the file is empty (Upload-Length: 0)", kind="empty-file")
     upload_request = _upload_request(parse_metadata(request.headers.get("upload-metadata")), principal)
-    upload = await run_in_threadpool(begin_upload, services.catalog, upload_request, protocol=UploadProtocol.TUS,
-                                     length=length, expires_at=utcnow() + services.upload_expiry)
+    upload = await services.call(begin_upload, services.catalog, upload_request, protocol=UploadProtocol.TUS,
+                                 length=length, expires_at=utcnow() + services.upload_expiry)
     headers = {"Location": str(request.url_for("tus_upload", upload_id=upload.id)), **_http_date(upload.expires_at)}
     if request.headers.get("content-type"):
         headers["Upload-Offset"] = str(await _append(request, upload))
@@ -271,10 +271,11 @@ async def create(request: Request, principal: Principal = Depends(require(ApiSco
 @router.head(TUS_PREFIX + "/{upload_id}", name="tus_upload", responses=TUS_ERRORS, response_class=Response,
              operation_id="tus_offset",
              openapi_extra={"parameters": [VERSION_HEADER]})
-def offset(upload_id: str, request: Request, principal: Principal = Depends(require(ApiScope.WRITE))) -> Response:
+async def offset(upload_id: str, request: Request, principal: Principal = Depends(require(ApiScope.WRITE))) -> Response:
     """How many bytes of the upload arrived (`Upload-Offset`), of `Upload-Length`."""
     _check_version(request)
-    upload = resumable_upload(_services(request).catalog, upload_id, spool=_services(request).spool)
+    services = _services(request)
+    upload = await services.call(resumable_upload, services.catalog, upload_id, spool=services.spool)
     return Response(status_code=200, headers={"Upload-Offset": str(upload.offset), "Upload-Length": str(upload.length),
                                               "Cache-Control": "no-store", **_http_date(upload.expires_at)})
 
@@ -289,7 +290,7 @@ async def append(upload_id: str, request: Request, principal: Principal = Depend
     _check_version(request)
     services = _services(request)
     sent = _number(request, "upload-offset")
-    upload = await run_in_threadpool(resumable_upload, services.catalog, upload_id, spool=services.spool)
+    upload = await services.call(resumable_upload, services.catalog, upload_id, spool=services.spool)
     if upload.state != UploadState.RECEIVING:
         if sent == upload.offset == upload.length:
             return Response(status_code=204, headers={"Upload-Offset": str(upload.offset)})

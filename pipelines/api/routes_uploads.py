@@ -16,7 +16,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from pipelines.api.auth import require
 from pipelines.api.problems import Problem, documented, problem_response
@@ -114,13 +113,13 @@ async def _receive_and_ingest(request: Request, principal: Principal, *, wait: b
     form = await receive_form(request, services.spool, upload_id, max_bytes=services.max_upload_bytes)
     try:
         upload_request = _upload_request(form, principal, strict=strict)
-        upload = await run_in_threadpool(record_received_upload, services.catalog, upload_request, form.spooled,
-                                         upload_id=upload_id)
+        upload = await services.call(record_received_upload, services.catalog, upload_request, form.spooled,
+                                     upload_id=upload_id)
     except BaseException:
         services.spool.discard(upload_id)
         raise
     request.app.state.metrics.upload_bytes.inc(form.spooled.size)
-    known = await run_in_threadpool(known_content, services.catalog, form.spooled.sha256)
+    known = await services.call(known_content, services.catalog, form.spooled.sha256)
     loop = asyncio.get_running_loop()
     future = loop.run_in_executor(services.ingest_pool, _ingest_now, services, upload_id, form.spooled.sha256)
     if wait or known is not None:
@@ -202,11 +201,15 @@ async def upload_status(upload_id: str, request: Request,
                         principal: Principal = Depends(require(ApiScope.READ))) -> dict[str, Any]:
     """Where an upload is: receiving, received, ingesting, done (with its video), quarantined, failed."""
     services = _services(request)
-    upload = get_upload(services.catalog, upload_id)
+    return await services.call(_upload_and_video, services.catalog, upload_id)
+
+
+def _upload_and_video(catalog: Any, upload_id: str) -> dict[str, Any]:
+    upload = get_upload(catalog, upload_id)
     out: dict[str, Any] = {"upload": upload.to_dict()}
     if upload.video_id is not None:
         try:
-            out["video"] = get_video(services.catalog, upload.video_id).to_dict()
+            out["video"] = get_video(catalog, upload.video_id).to_dict()
         except UseCaseError:
             pass  # deleted since
     return out

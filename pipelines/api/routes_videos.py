@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from pipelines.api.auth import require
@@ -46,7 +46,7 @@ def _services(request: Request) -> ApiServices:
 
 
 @router.get("/api/v1/videos", responses=READ_ERRORS)
-def list_videos(request: Request,
+async def list_videos(request: Request,
                 source: str | None = Query(None, max_length=200),
                 source_type: SourceType | None = None,
                 codec: str | None = Query(None, max_length=32, description="the video codec: h264, hevc …"),
@@ -64,7 +64,9 @@ def list_videos(request: Request,
     filters = VideoFilters(source, str(source_type) if source_type else None, codec, min_duration_s, max_duration_s,
                            min_size_bytes, max_size_bytes, _instant(created_after, "created_after"),
                            _instant(created_before, "created_before"), q)
-    return search_video_page(_services(request).catalog, filters, cursor=cursor, limit=limit).to_dict()
+    services = _services(request)
+    return JSONResponse((await services.call(search_video_page, services.catalog, filters, cursor=cursor,
+                                             limit=limit)).to_dict())
 
 
 def _instant(text: str | None, name: str) -> dt.datetime | None:
@@ -78,11 +80,24 @@ def _instant(text: str | None, name: str) -> dt.datetime | None:
 
 
 @router.get("/api/v1/videos/{video_id}", name="get_video_route", responses=READ_ERRORS)
-def get_one(video_id: str, request: Request, principal: Principal = Depends(require(ApiScope.READ))) -> dict[str, Any]:
+async def get_one(video_id: str, request: Request,
+                  principal: Principal = Depends(require(ApiScope.READ))) -> dict[str, Any]:
     """One video: the fields of `videolake videos --json`, replicas included. `video_id` is the
     catalog's id or the name a client gave it at upload."""
-    catalog = _services(request).catalog
-    return get_video(catalog, resolve_video(catalog, video_id)).to_dict()
+    services = _services(request)
+    return JSONResponse((await services.call(_named_video, services.catalog, video_id)).to_dict())
+
+
+def _named_video(catalog: Any, name: str) -> Any:
+    return get_video(catalog, resolve_video(catalog, name))
+
+
+def _stored_video(catalog: Any, name: str, prefer: str) -> StoredObject:
+    return video_content(catalog, resolve_video(catalog, name), prefer=prefer)
+
+
+def _stored_derivative(catalog: Any, name: str, kind: DerivativeKind) -> StoredObject:
+    return derivative_content(catalog, resolve_video(catalog, name), kind)
 
 
 def serve_stored(request: Request, stored: StoredObject, *, attachment: bool, content_type: str | None = None,
@@ -95,26 +110,29 @@ def serve_stored(request: Request, stored: StoredObject, *, attachment: bool, co
 
 @get_and_head(router, "/api/v1/videos/{video_id}/download", responses=BYTES,
                   response_class=Response)
-def download(video_id: str, request: Request, principal: Principal = Depends(require(ApiScope.READ))) -> Response:
+async def download(video_id: str, request: Request,
+                   principal: Principal = Depends(require(ApiScope.READ))) -> Response:
     """The video's bytes (Range, If-Range, ETag, If-None-Match), from a verified copy."""
     services = _services(request)
-    stored = video_content(services.catalog, resolve_video(services.catalog, video_id), prefer=services.hot.url)
+    stored = await services.call(_stored_video, services.catalog, video_id, services.hot.url)
     return serve_stored(request, stored, attachment=True)
 
 
 @get_and_head(router, "/api/v1/videos/{video_id}/poster", responses=BYTES, response_class=Response)
-def poster(video_id: str, request: Request, principal: Principal = Depends(require(ApiScope.READ))) -> Response:
+async def poster(video_id: str, request: Request,
+                 principal: Principal = Depends(require(ApiScope.READ))) -> Response:
     """The poster JPEG (a keyframe near the start)."""
-    catalog = _services(request).catalog
-    stored = derivative_content(catalog, resolve_video(catalog, video_id), DerivativeKind.POSTER)
+    services = _services(request)
+    stored = await services.call(_stored_derivative, services.catalog, video_id, DerivativeKind.POSTER)
     return serve_stored(request, stored, attachment=False, content_type="image/jpeg")
 
 
 @get_and_head(router, "/api/v1/videos/{video_id}/sprite", responses=BYTES, response_class=Response)
-def sprite(video_id: str, request: Request, principal: Principal = Depends(require(ApiScope.READ))) -> Response:
+async def sprite(video_id: str, request: Request,
+                 principal: Principal = Depends(require(ApiScope.READ))) -> Response:
     """The scrub sprite sheet JPEG (its tile layout is in the video's `sprite` field)."""
-    catalog = _services(request).catalog
-    stored = derivative_content(catalog, resolve_video(catalog, video_id), DerivativeKind.SPRITE)
+    services = _services(request)
+    stored = await services.call(_stored_derivative, services.catalog, video_id, DerivativeKind.SPRITE)
     return serve_stored(request, stored, attachment=False, content_type="image/jpeg")
 
 
@@ -123,12 +141,12 @@ class LinkRequest(BaseModel):
 
 
 @router.post("/api/v1/videos/{video_id}/links", status_code=201, responses=documented(400, 401, 403, 404, 422, 429))
-def create_link(video_id: str, request: Request, body: LinkRequest = Body(default_factory=LinkRequest),
-                principal: Principal = Depends(require(ApiScope.READ))) -> dict[str, Any]:
+async def create_link(video_id: str, request: Request, body: LinkRequest = Body(default_factory=LinkRequest),
+                      principal: Principal = Depends(require(ApiScope.READ))) -> dict[str, Any]:
     """A link that downloads the video with no API key until it expires (`/video/{id}?token=…`)."""
     services = _services(request)
-    return mint_video_link(services.catalog, video_id, ttl_seconds=body.ttl, secret=services.link_secret,
-                           base=services.public_url).to_dict()
+    return (await services.call(mint_video_link, services.catalog, video_id, ttl_seconds=body.ttl,
+                                secret=services.link_secret, base=services.public_url)).to_dict()
 
 
 @router.delete("/api/v1/videos/{video_id}", responses=documented(401, 403, 404, 409, 429, 503))

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from videolake.catalog.models import ApiKey, utcnow
 from videolake.catalog.repository import Catalog
 
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)  # ``last_used_at`` is written at most this often per key
+_KEY_BY_HASH = select(ApiKey.__table__).where(ApiKey.__table__.c.key_sha256 == bindparam("key_sha256"))
 
 
 class ApiKeyStore:
@@ -26,9 +28,10 @@ class ApiKeyStore:
             s.flush()
             return row
 
-    def by_hash(self, key_sha256: str) -> ApiKey | None:
-        with self.catalog.read() as s:
-            return s.scalars(select(ApiKey).where(ApiKey.key_sha256 == key_sha256)).first()
+    def by_hash(self, key_sha256: str) -> Any:
+        """The key's row (the attributes of ``ApiKey``), or None: one plain SELECT, for every request."""
+        with self.catalog.engine.connect() as conn:
+            return conn.execute(_KEY_BY_HASH, {"key_sha256": key_sha256}).first()
 
     def get(self, key_id: int) -> ApiKey | None:
         with self.catalog.read() as s:

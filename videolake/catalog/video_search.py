@@ -1,16 +1,60 @@
-"""Searching the catalog's videos page by page: filters, newest first, a keyset cursor (the last id
-seen), so page 1,000 costs what page 1 costs."""
+"""Reading videos for a server's requests: one video, or a page of them (filters, newest first, a
+keyset cursor — the last id seen — so page 1,000 costs what page 1 costs).
+
+Rows are read with plain SELECTs on one connection (a video, then its replicas and derivatives by
+id), not as ORM objects: a request's read is a few hundred microseconds, not milliseconds. What
+comes back has the attributes of ``Video`` (``replicas``, ``derivatives`` included), so the same
+view serializes both.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
+from collections import defaultdict
+from typing import Any
 
-from videolake.catalog.models import Video
+from sqlalchemy import bindparam, or_, select
+
+from videolake.catalog.models import Derivative, Replica, Video
 from videolake.catalog.repository import Catalog
+
+VIDEOS, REPLICAS, DERIVATIVES = Video.__table__, Replica.__table__, Derivative.__table__
+
+
+class VideoRecord:
+    """A video row with its replica and derivative rows, shaped like ``Video``."""
+
+    def __init__(self, row: Any, replicas: list[Any], derivatives: list[Any]) -> None:
+        self.__dict__.update(row._mapping)
+        self.replicas = replicas
+        self.derivatives = derivatives
+
+
+# Built once: a request only binds its values (building the expression each time costs more than the query).
+_VIDEO_BY_ID = select(VIDEOS).where(VIDEOS.c.id == bindparam("video_id"))
+_REPLICAS_OF = select(REPLICAS).where(REPLICAS.c.video_id.in_(bindparam("ids", expanding=True))).order_by(REPLICAS.c.id)
+_DERIVATIVES_OF = (select(DERIVATIVES).where(DERIVATIVES.c.video_id.in_(bindparam("ids", expanding=True)))
+                   .order_by(DERIVATIVES.c.id))
+
+
+def _records(conn: Any, rows: list[Any]) -> list[VideoRecord]:
+    ids = [r.id for r in rows]
+    replicas: dict[int, list[Any]] = defaultdict(list)
+    derivatives: dict[int, list[Any]] = defaultdict(list)
+    if ids:
+        for r in conn.execute(_REPLICAS_OF, {"ids": ids}):
+            replicas[r.video_id].append(r)
+        for d in conn.execute(_DERIVATIVES_OF, {"ids": ids}):
+            derivatives[d.video_id].append(d)
+    return [VideoRecord(r, replicas[r.id], derivatives[r.id]) for r in rows]
+
+
+def video_record(catalog: Catalog, video_id: int) -> VideoRecord | None:
+    with catalog.engine.connect() as conn:
+        row = conn.execute(_VIDEO_BY_ID, {"video_id": video_id}).first()
+        return _records(conn, [row])[0] if row is not None else None
 
 
 @dataclass(frozen=True)
@@ -31,9 +75,9 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search_videos(catalog: Catalog, filters: VideoFilters, *, before_id: int | None, limit: int) -> list[Video]:
+def search_videos(catalog: Catalog, filters: VideoFilters, *, before_id: int | None, limit: int) -> list[VideoRecord]:
     """Up to ``limit`` videos matching ``filters`` with ids below ``before_id``, newest first."""
-    stmt = select(Video).options(selectinload(Video.replicas), selectinload(Video.derivatives))
+    stmt = select(VIDEOS)
     f = filters
     conditions = [
         Video.id < before_id if before_id is not None else None,
@@ -52,5 +96,5 @@ def search_videos(catalog: Catalog, filters: VideoFilters, *, before_id: int | N
         pattern = f"%{_escape_like(f.text)}%"
         stmt = stmt.where(or_(Video.name.ilike(pattern, escape="\\"),
                               Video.sidecar["prompt"].as_string().ilike(pattern, escape="\\")))
-    with catalog.read() as s:
-        return list(s.scalars(stmt.order_by(Video.id.desc()).limit(limit)))
+    with catalog.engine.connect() as conn:
+        return _records(conn, list(conn.execute(stmt.order_by(Video.id.desc()).limit(limit))))

@@ -44,7 +44,7 @@ from videolake.ingest.landing import (
     rejection_for_listing,
     source_for_key,
 )
-from videolake.ingest.parallel import map_files, prewarm
+from videolake.ingest.parallel import MIN_ITEMS_FOR_POOL, map_files, prewarm
 from videolake.ingest.quarantine import Quarantiner
 from videolake.ingest.reports import FileResult, IngestReport, StepReport
 from videolake.ingest.sources import Source
@@ -82,6 +82,14 @@ class IngestSettings:
     max_batches_per_tick: int = c.DEFAULT_MAX_BATCHES_PER_TICK
     limits: MediaLimits = field(default_factory=MediaLimits)
     workers: int | None = None
+    # Fewer files than this are worked on in the calling process. A server ingesting from several
+    # threads sets 1: FFmpeg decoding in two threads of one process at once is not safe (seen
+    # here: a hang, and a crash in free()), and the server's own memory stays small.
+    pool_min_items: int = MIN_ITEMS_FOR_POOL
+    # One flush of the file system (syncfs) per chunk of files instead of an fsync per file: right
+    # for a batch; a server ingesting one upload at a time beside others being received sets False
+    # (a syncfs would also flush every upload still arriving).
+    group_commit: bool = True
 
 
 @dataclass(frozen=True)
@@ -223,7 +231,8 @@ class IngestEngine:
         started = time.perf_counter()
         report = IngestReport()
         tasks: list[IngestTask] = []
-        hot_writer = self.hot.deferred()  # workers skip per-file fsync; _record flushes once per chunk
+        # Workers skip per-file fsync and _record flushes once per chunk (group commit), or each write is durable.
+        hot_writer = self.hot.deferred() if self.settings.group_commit else self.hot
         rejected: list[FileResult] = []
         for item in sorted(items, key=lambda i: (i.mtime, i.key)):
             rejection = rejection_for_listing(_listing_info(item))
@@ -239,7 +248,7 @@ class IngestEngine:
         # Record while workers carry on; small enough chunks keep the last, serial one short.
         chunk = max(25, min(RECORD_CHUNK, len(tasks) // 3))
         try:
-            for outcome in map_files(ingest_file, tasks, self.settings.workers):
+            for outcome in map_files(ingest_file, tasks, self.settings.workers, min_items=self.settings.pool_min_items):
                 pending.append(outcome)
                 if len(pending) >= chunk:
                     self._add_results(report, self._record(pending, landing_date, run_id), run_id)
@@ -277,7 +286,7 @@ class IngestEngine:
     def _record(self, outcomes: list[IngestOutcome], landing_date: dt.date, run_id: str | None) -> list[FileResult]:
         results: list[FileResult] = []
         stored = [o for o in outcomes if o.status == STATUS_STORED]
-        if stored:
+        if stored and self.settings.group_commit:
             self.hot.flush()  # group commit: what workers wrote is durable before it is cataloged
         sidecars = {id(o): self._read_sidecar(o.item) for o in stored}
         to_remove: list[Removal] = []
@@ -539,7 +548,7 @@ class IngestEngine:
         for vid, _ in todo:
             if vid not in keys:
                 report.errors.append((vid, "no verified replica in the hot storage to probe"))
-        outcomes = list(map_files(probe_stored, tasks, self.settings.workers))
+        outcomes = list(map_files(probe_stored, tasks, self.settings.workers, min_items=self.settings.pool_min_items))
         with self.catalog.write() as s:
             for o in outcomes:
                 video = s.get(Video, o.video_id)
@@ -574,7 +583,7 @@ class IngestEngine:
         tasks = [ThumbnailTask(vid, sha, writer, keys[vid]) if vid in keys else
                  ThumbnailTask(vid, sha, writer, elsewhere[vid][1], source=sources[elsewhere[vid][0]])
                  for vid, sha in todo if vid in keys or vid in elsewhere]
-        outcomes = list(map_files(thumbnail_stored, tasks, self.settings.workers))
+        outcomes = list(map_files(thumbnail_stored, tasks, self.settings.workers, min_items=self.settings.pool_min_items))
         if outcomes:
             self.hot.flush()
         rows: list[dict[str, Any]] = []

@@ -19,6 +19,7 @@ R = TypeVar("R")
 
 _pool: ProcessPoolExecutor | None = None
 _pool_workers = 0
+_worker_niceness = 0  # set by a server: its workers yield the CPU to its requests
 _lock = threading.Lock()
 _finalizer: multiprocessing.util.Finalize | None = None
 # Below this many items the pool's start-up and pickling cost more than they save.
@@ -50,7 +51,7 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
                 ["videolake.ingest.worker", "av", "av.video.reformatter", "numpy", "PIL.Image", "PIL.JpegImagePlugin"]
             )
             _pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=die_with_owner,
-                                        initargs=(os.getpid(),))
+                                        initargs=(os.getpid(), _worker_niceness))
             # Start every worker with the first task instead of one by one on demand: in CPython 3.11 a
             # worker spawned on demand while the pool shuts down (the pre-warm racing interpreter exit)
             # gets no stop sentinel, and the exit then waits for it forever (seen as a CLI that never exits).
@@ -69,7 +70,14 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
         return _pool
 
 
-def die_with_owner(owner_pid: int) -> None:
+def run_workers_nicer(niceness: int) -> None:
+    """Workers started from now on run at this niceness (a server whose requests come first:
+    ingest is batch work, answering an upload is not)."""
+    global _worker_niceness
+    _worker_niceness = niceness
+
+
+def die_with_owner(owner_pid: int, niceness: int = 0) -> None:
     """In a worker: exit as soon as the process that owns the pool is gone, however it ended, and
     leave Ctrl-C to the owner.
 
@@ -96,6 +104,8 @@ def die_with_owner(owner_pid: int) -> None:
             time.sleep(0.5)
 
     threading.Thread(target=watch, name="videolake-owner-watch", daemon=True).start()
+    if niceness:
+        os.nice(niceness)
     # Ctrl-C reaches the whole process group: the owner decides what stops; a worker just goes with it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -128,11 +138,13 @@ def shutdown_pool() -> None:
 atexit.register(shutdown_pool)
 
 
-def map_files(fn: Callable[[T], R], tasks: Iterable[T], workers: int | None = None) -> Iterator[R]:
-    """Apply ``fn`` to every task, in order, on ``workers`` processes (in this one if 1)."""
+def map_files(fn: Callable[[T], R], tasks: Iterable[T], workers: int | None = None, *,
+              min_items: int = MIN_ITEMS_FOR_POOL) -> Iterator[R]:
+    """Apply ``fn`` to every task, in order, on ``workers`` processes (in this one if 1, or for
+    fewer than ``min_items`` tasks: then the pool would cost more than it saves)."""
     tasks = list(tasks)
     workers = workers or default_workers()
-    if workers <= 1 or len(tasks) < MIN_ITEMS_FOR_POOL:
+    if workers <= 1 or len(tasks) < min_items:
         yield from map(fn, tasks)
         return
     chunksize = max(1, min(4, len(tasks) // (workers * 16)))

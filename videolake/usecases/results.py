@@ -8,15 +8,30 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from enum import Enum
 from typing import Any
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
+@functools.cache
+def _shown_fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if not f.metadata.get("internal"))
+
+
 def to_data(value: Any) -> Any:
     """JSON-ready data of a result, a list of them, or a plain value."""
+    kind = type(value)
+    if kind in _PLAIN:  # the common case first (an enum member is never exactly one of these)
+        return value
+    if kind is dict:
+        return {str(k): to_data(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [to_data(v) for v in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if not f.metadata.get("internal")}
+        return {name: to_data(getattr(value, name)) for name in _shown_fields(kind)}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, (dt.datetime, dt.date)):

@@ -74,10 +74,12 @@ def list_videos(catalog: Catalog, *, limit: int | None = None, source: str | Non
 
 
 def get_video(catalog: Catalog, video_id: int) -> VideoView:
-    video = catalog.get_video(video_id)
+    from videolake.catalog.video_search import video_record
+
+    video = video_record(catalog, video_id)
     if video is None:
         raise NotFound(f"no video {video_id} in the catalog")
-    return VideoView.of(video)
+    return VideoView.of(video)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
