@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from pipelines.api import problems
-from pipelines.api.auth import AuthGuard
+from pipelines.api.auth import AuthGuard, KeyRows
 from pipelines.api.metrics import ApiMetrics, MetricsMiddleware
 from pipelines.api.routes_links import router as links_router
 from pipelines.api.routes_ops import router as ops_router
@@ -69,6 +69,7 @@ def create_app(services_factory: Callable[[], ApiServices] = ApiServices.from_en
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = services_factory()
         app.state.services = services
+        app.state.key_rows = KeyRows(services.catalog)
         task = asyncio.create_task(_housekeeping(services))
         try:
             yield

@@ -8,6 +8,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -15,7 +16,9 @@ from starlette.concurrency import run_in_threadpool
 
 from pipelines.api.problems import Problem
 from videolake.constants import ApiScope
-from videolake.usecases.apikeys import Principal, authenticate
+from videolake.catalog.api_keys import ApiKeyStore
+from videolake.catalog.models import utcnow
+from videolake.usecases.apikeys import Principal, authenticate, last_use_due, presented_digest, principal_of
 from videolake.usecases.errors import NotAllowed, NotAuthenticated
 
 bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer KEY`")
@@ -84,6 +87,35 @@ def presented_key(bearer_credentials: HTTPAuthorizationCredentials | None, heade
     return header or bearer
 
 
+class KeyRows:
+    """Key rows this process read in the last second: a request with a key seen a moment ago is
+    answered without a catalog read. A key revoked (or created) elsewhere counts within a second."""
+
+    TTL_SECONDS = 1.0
+    MAX_ROWS = 10_000
+
+    def __init__(self, catalog: Any) -> None:
+        self._store = ApiKeyStore(catalog)
+        self._rows: dict[str, tuple[float, Any]] = {}
+
+    def fresh(self, digest: str) -> tuple[bool, Any]:
+        cached = self._rows.get(digest)
+        if cached is not None and time.monotonic() - cached[0] < self.TTL_SECONDS:
+            return True, cached[1]
+        return False, None
+
+    def lookup(self, digest: str) -> Any:
+        """The row from the catalog (remembered for a second); runs on a catalog thread."""
+        row = self._store.by_hash(digest)
+        if len(self._rows) >= self.MAX_ROWS:
+            self._rows.clear()
+        self._rows[digest] = (time.monotonic(), row)
+        return row
+
+    def forget(self, digest: str) -> None:
+        self._rows.pop(digest, None)
+
+
 def require(scope: ApiScope) -> Callable[..., Awaitable[Principal]]:
     """A dependency: the request's principal, if its key allows ``scope``."""
 
@@ -93,7 +125,17 @@ def require(scope: ApiScope) -> Callable[..., Awaitable[Principal]]:
         services = request.app.state.services
         try:
             key = presented_key(credentials, header_key)
-            return await services.call(authenticate, services.catalog, key, scope)
+            digest = presented_digest(key)
+            rows: KeyRows = request.app.state.key_rows
+            seen, row = rows.fresh(digest)
+            if not seen:
+                return await services.call(authenticate, services.catalog, key, scope, lookup=rows.lookup)
+            now = utcnow()
+            found = principal_of(row, digest, scope, now)
+            if last_use_due(row, now):
+                rows.forget(digest)  # read again next time, with the use written
+                await services.call(ApiKeyStore(services.catalog).touch, row, now)
+            return found
         except (NotAuthenticated, NotAllowed) as exc:
             client = request.client.host if request.client else "unknown"
             if credentials is not None or header_key:  # a missing key is a client not configured yet, not a guess

@@ -29,7 +29,7 @@ from videolake.usecases.videos import (
     MAX_PAGE,
     StoredObject,
     derivative_content,
-    get_video,
+    get_named_video,
     search_video_page,
     video_content,
 )
@@ -85,11 +85,7 @@ async def get_one(video_id: str, request: Request,
     """One video: the fields of `videolake videos --json`, replicas included. `video_id` is the
     catalog's id or the name a client gave it at upload."""
     services = _services(request)
-    return JSONResponse((await services.call(_named_video, services.catalog, video_id)).to_dict())
-
-
-def _named_video(catalog: Any, name: str) -> Any:
-    return get_video(catalog, resolve_video(catalog, name))
+    return JSONResponse((await services.call(get_named_video, services.catalog, video_id)).to_dict())
 
 
 def _stored_video(catalog: Any, name: str, prefer: str) -> StoredObject:

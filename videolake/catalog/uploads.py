@@ -7,14 +7,12 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 
 from videolake.catalog.models import Upload, Video, VideoAlias, utcnow
 from videolake.catalog.repository import Catalog, insert_ignoring_conflicts
+from videolake.catalog.video_search import ALIAS_TARGET
 from videolake.constants import UploadState
-
-
-_ALIAS_TARGET = select(VideoAlias.__table__.c.video_id).where(VideoAlias.__table__.c.alias == bindparam("alias"))
 
 
 class UploadStore:
@@ -66,7 +64,7 @@ class UploadStore:
     # -- aliases ----------------------------------------------------------------------------------
     def alias_target(self, alias: str) -> int | None:
         with self.catalog.engine.connect() as conn:
-            return conn.scalar(_ALIAS_TARGET, {"alias": alias})
+            return conn.scalar(ALIAS_TARGET, {"alias": alias})
 
     def video_by_sha256(self, sha256: str) -> Video | None:
         with self.catalog.read() as s:

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, or_, select
 
-from videolake.catalog.models import Derivative, Replica, Video
+from videolake.catalog.models import Derivative, Replica, Video, VideoAlias
 from videolake.catalog.repository import Catalog
 
 VIDEOS, REPLICAS, DERIVATIVES = Video.__table__, Replica.__table__, Derivative.__table__
@@ -34,6 +34,7 @@ class VideoRecord:
 
 # Built once: a request only binds its values (building the expression each time costs more than the query).
 _VIDEO_BY_ID = select(VIDEOS).where(VIDEOS.c.id == bindparam("video_id"))
+ALIAS_TARGET = select(VideoAlias.__table__.c.video_id).where(VideoAlias.__table__.c.alias == bindparam("alias"))
 _REPLICAS_OF = select(REPLICAS).where(REPLICAS.c.video_id.in_(bindparam("ids", expanding=True))).order_by(REPLICAS.c.id)
 _DERIVATIVES_OF = (select(DERIVATIVES).where(DERIVATIVES.c.video_id.in_(bindparam("ids", expanding=True)))
                    .order_by(DERIVATIVES.c.id))
@@ -53,6 +54,18 @@ def _records(conn: Any, rows: list[Any]) -> list[VideoRecord]:
 
 def video_record(catalog: Catalog, video_id: int) -> VideoRecord | None:
     with catalog.engine.connect() as conn:
+        row = conn.execute(_VIDEO_BY_ID, {"video_id": video_id}).first()
+        return _records(conn, [row])[0] if row is not None else None
+
+
+def named_video_record(catalog: Catalog, name: str) -> VideoRecord | None:
+    """The video a client's name (its alias first, else the catalog's id) names, on one connection."""
+    with catalog.engine.connect() as conn:
+        video_id = conn.scalar(ALIAS_TARGET, {"alias": name})
+        if video_id is None:
+            if not (name.isdigit() and len(name) < 19):
+                return None
+            video_id = int(name)
         row = conn.execute(_VIDEO_BY_ID, {"video_id": video_id}).first()
         return _records(conn, [row])[0] if row is not None else None
 

@@ -12,9 +12,11 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from videolake.catalog.api_keys import ApiKeyStore
+from videolake.catalog.api_keys import LAST_USED_RESOLUTION, ApiKeyStore
 from videolake.catalog.models import ApiKey, utcnow
 from videolake.catalog.repository import Catalog
 from videolake.constants import ApiScope
@@ -118,22 +120,37 @@ def revoke_api_key(catalog: Catalog, key_id: int) -> ApiKeyView:
     return ApiKeyView.of(row)
 
 
-def authenticate(catalog: Catalog, key: str | None, needed: ApiScope, *, now: dt.datetime | None = None) -> Principal:
+def authenticate(catalog: Catalog, key: str | None, needed: ApiScope, *, now: dt.datetime | None = None,
+                 lookup: Callable[[str], Any] | None = None) -> Principal:
     """The principal of ``key`` if it may do what ``needed`` allows.
 
     NotAuthenticated: no key, an unknown one, a revoked or an expired one (the message says which
     of these, never the key); NotAllowed: a valid key whose scope is below ``needed``.
+    ``lookup(sha256)`` finds a key's row (default: the catalog, now; a server may cache rows briefly).
     """
+    digest = presented_digest(key)
+    store = ApiKeyStore(catalog)
+    row = (lookup or store.by_hash)(digest)
+    now = now or utcnow()
+    principal = principal_of(row, digest, needed, now)
+    if last_use_due(row, now):
+        store.touch(row, now)
+    return principal
+
+
+def presented_digest(key: str | None) -> str:
+    """The SHA-256 of a presented key (what the catalog is searched by); NotAuthenticated without one."""
     if not key:
         raise NotAuthenticated("an API key is needed: send it as `Authorization: Bearer KEY` or `X-API-Key: KEY`")
     if len(key) > MAX_KEY_LENGTH:
         raise NotAuthenticated("that API key is not known")
-    store = ApiKeyStore(catalog)
-    digest = key_hash(key)
-    row = store.by_hash(digest)
+    return key_hash(key)
+
+
+def principal_of(row: Any, digest: str, needed: ApiScope, now: dt.datetime) -> Principal:
+    """Who the key row says the caller is, if it may do ``needed`` now (no catalog access)."""
     if row is None or not hmac.compare_digest(row.key_sha256, digest):
         raise NotAuthenticated("that API key is not known")
-    now = now or utcnow()
     if row.revoked_at is not None:
         raise NotAuthenticated(f"API key {row.id} ({row.name}) was revoked on {row.revoked_at:%Y-%m-%d %H:%M} UTC")
     if row.expires_at is not None and row.expires_at <= now:
@@ -141,5 +158,9 @@ def authenticate(catalog: Catalog, key: str | None, needed: ApiScope, *, now: dt
     principal = Principal(row.id, row.name, ApiScope(row.scope))
     if not principal.allows(needed):
         raise NotAllowed(f"API key {row.id} ({row.name}) has scope {row.scope}; this needs {needed.value}")
-    store.touch(row, now)
     return principal
+
+
+def last_use_due(row: Any, now: dt.datetime) -> bool:
+    """Whether the key's ``last_used_at`` is to be written now (at most once a minute)."""
+    return row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION

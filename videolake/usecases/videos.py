@@ -73,6 +73,16 @@ def list_videos(catalog: Catalog, *, limit: int | None = None, source: str | Non
     return [VideoView.of(v) for v in catalog.list_videos(limit=limit, source=source)]
 
 
+def get_named_video(catalog: Catalog, name: str) -> VideoView:
+    """The video a client names: the alias it gave at upload, else the catalog's id."""
+    from videolake.catalog.video_search import named_video_record
+
+    video = named_video_record(catalog, name)
+    if video is None:
+        raise NotFound(f"no video {name!r}")
+    return VideoView.of(video)  # type: ignore[arg-type]
+
+
 def get_video(catalog: Catalog, video_id: int) -> VideoView:
     from videolake.catalog.video_search import video_record
 
