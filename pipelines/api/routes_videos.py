@@ -114,22 +114,22 @@ async def download(video_id: str, request: Request,
     return serve_stored(request, stored, attachment=True)
 
 
-@get_and_head(router, "/api/v1/videos/{video_id}/poster", responses=BYTES, response_class=Response)
-async def poster(video_id: str, request: Request,
-                 principal: Principal = Depends(require(ApiScope.READ))) -> Response:
-    """The poster JPEG (a keyframe near the start)."""
-    services = _services(request)
-    stored = await services.call(_stored_derivative, services.catalog, video_id, DerivativeKind.POSTER)
-    return serve_stored(request, stored, attachment=False, content_type="image/jpeg")
+def _thumbnail_route(kind: DerivativeKind, summary: str) -> None:
+    """``GET``/``HEAD /api/v1/videos/{id}/<kind>``: a thumbnail JPEG, with ETag and Range."""
+
+    async def thumbnail(video_id: str, request: Request,
+                        principal: Principal = Depends(require(ApiScope.READ))) -> Response:
+        services = _services(request)
+        stored = await services.call(_stored_derivative, services.catalog, video_id, kind)
+        return serve_stored(request, stored, attachment=False, content_type="image/jpeg")
+
+    thumbnail.__doc__ = summary
+    get_and_head(router, f"/api/v1/videos/{{video_id}}/{kind}", responses=BYTES, response_class=Response,
+                 name=str(kind))(thumbnail)
 
 
-@get_and_head(router, "/api/v1/videos/{video_id}/sprite", responses=BYTES, response_class=Response)
-async def sprite(video_id: str, request: Request,
-                 principal: Principal = Depends(require(ApiScope.READ))) -> Response:
-    """The scrub sprite sheet JPEG (its tile layout is in the video's `sprite` field)."""
-    services = _services(request)
-    stored = await services.call(_stored_derivative, services.catalog, video_id, DerivativeKind.SPRITE)
-    return serve_stored(request, stored, attachment=False, content_type="image/jpeg")
+_thumbnail_route(DerivativeKind.POSTER, "The poster JPEG (a keyframe near the start).")
+_thumbnail_route(DerivativeKind.SPRITE, "The scrub sprite sheet JPEG (its tile layout is in the video's `sprite` field).")
 
 
 class LinkRequest(BaseModel):
