@@ -33,7 +33,9 @@ class VideoRecord:
 
 
 # Built once: a request only binds its values (building the expression each time costs more than the query).
-_VIDEO_BY_ID = select(VIDEOS).where(VIDEOS.c.id == bindparam("video_id"))
+# What a video's view shows: every column but the raw probe (kilobytes of ffprobe output per video).
+SHOWN = [c for c in VIDEOS.c if c.name not in ("probe", "probe_error")]
+_VIDEO_BY_ID = select(*SHOWN).where(VIDEOS.c.id == bindparam("video_id"))
 ALIAS_TARGET = select(VideoAlias.__table__.c.video_id).where(VideoAlias.__table__.c.alias == bindparam("alias"))
 _REPLICAS_OF = select(REPLICAS).where(REPLICAS.c.video_id.in_(bindparam("ids", expanding=True))).order_by(REPLICAS.c.id)
 _DERIVATIVES_OF = (select(DERIVATIVES).where(DERIVATIVES.c.video_id.in_(bindparam("ids", expanding=True)))
@@ -90,7 +92,7 @@ def _escape_like(text: str) -> str:
 
 def search_videos(catalog: Catalog, filters: VideoFilters, *, before_id: int | None, limit: int) -> list[VideoRecord]:
     """Up to ``limit`` videos matching ``filters`` with ids below ``before_id``, newest first."""
-    stmt = select(VIDEOS)
+    stmt = select(*SHOWN)
     f = filters
     conditions = [
         Video.id < before_id if before_id is not None else None,
