@@ -53,9 +53,6 @@ class AuthGuard:
             entry.failures.popleft()
         return entry
 
-    def failures(self, client: str) -> int:
-        return len(self._recent(client, time.monotonic()).failures)
-
     async def failed(self, client: str, path: str, reason: str) -> None:
         now = time.monotonic()
         entry = self._recent(client, now)

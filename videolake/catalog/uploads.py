@@ -76,8 +76,3 @@ class UploadStore:
             s.execute(insert_ignoring_conflicts(s.connection(), VideoAlias, ["alias"])
                       .values(alias=alias, video_id=video_id, created_at=utcnow()))
             return int(s.scalar(select(VideoAlias.video_id).where(VideoAlias.alias == alias)))
-
-    def aliases_of(self, video_id: int) -> list[str]:
-        with self.catalog.read() as s:
-            return list(s.scalars(select(VideoAlias.alias).where(VideoAlias.video_id == video_id)
-                                  .order_by(VideoAlias.created_at)).all())

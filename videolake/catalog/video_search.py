@@ -60,14 +60,20 @@ def video_record(catalog: Catalog, video_id: int) -> VideoRecord | None:
         return _records(conn, [row])[0] if row is not None else None
 
 
+def id_for_name(name: str, aliased: int | None) -> int | None:
+    """The video a client's name means: the video its alias names (``aliased``), else the
+    catalog's id when the name is one, else none."""
+    if aliased is not None:
+        return aliased
+    return int(name) if name.isdigit() and len(name) < 19 else None
+
+
 def named_video_record(catalog: Catalog, name: str) -> VideoRecord | None:
     """The video a client's name (its alias first, else the catalog's id) names, on one connection."""
     with catalog.engine.connect() as conn:
-        video_id = conn.scalar(ALIAS_TARGET, {"alias": name})
+        video_id = id_for_name(name, conn.scalar(ALIAS_TARGET, {"alias": name}))
         if video_id is None:
-            if not (name.isdigit() and len(name) < 19):
-                return None
-            video_id = int(name)
+            return None
         row = conn.execute(_VIDEO_BY_ID, {"video_id": video_id}).first()
         return _records(conn, [row])[0] if row is not None else None
 

@@ -24,6 +24,7 @@ from typing import Any
 from videolake.catalog.models import Upload, utcnow
 from videolake.catalog.repository import Catalog
 from videolake.catalog.uploads import UploadStore
+from videolake.catalog.video_search import id_for_name
 from videolake.constants import DEFAULT_SOURCE, FileOutcome, UploadProtocol, UploadState
 from videolake.ingest.engine import IngestEngine
 from videolake.ingest.sources import SpooledUpload
@@ -32,7 +33,6 @@ from videolake.storage import StorageBackend
 from videolake.usecases.errors import Expired, InvalidInput, NotFound, Unavailable, WrongState
 from videolake.usecases.ingest import IngestRequest, IngestStorages, ingest_sources
 from videolake.usecases.results import Result
-from videolake.usecases.videos import VideoView, get_video
 
 API_SOURCE = "api"  # the source name of videos uploaded through the API, unless the upload names one
 STALE_INGEST = dt.timedelta(minutes=15)  # an INGESTING upload untouched this long lost its process
@@ -246,18 +246,12 @@ def expire_uploads(catalog: Catalog, spool: UploadSpool, now: dt.datetime | None
     return len(expired)
 
 
-def video_of_upload(catalog: Catalog, upload: UploadView) -> VideoView | None:
-    return get_video(catalog, upload.video_id) if upload.video_id is not None else None
-
-
 def resolve_video(catalog: Catalog, name: str) -> int:
     """The video a path names: a client's alias first, else the catalog's own id."""
-    target = UploadStore(catalog).alias_target(name)
-    if target is not None:
-        return target
-    if name.isdigit() and len(name) < 19:
-        return int(name)
-    raise NotFound(f"no video {name!r}")
+    video_id = id_for_name(name, UploadStore(catalog).alias_target(name))
+    if video_id is None:
+        raise NotFound(f"no video {name!r}")
+    return video_id
 
 
 # -- resumable uploads (tus) ---------------------------------------------------------------------
