@@ -13,7 +13,8 @@ the API's memory during a 2 GB upload, and reads of a 100,000-video catalog by 1
 2. Reads: 100,000 videos (each with a replica, a poster and a sprite) in the API's SQLite catalog;
    wrk with 16 connections for 20 s: ``GET /api/v1/videos/{id}`` at random ids (target p99 ≤ 20 ms)
    and a filtered list page at random cursors (target p99 ≤ 100 ms), next to the stack's floor
-   (the bare app's ``GET /ping``) under the same load.
+   (the bare app's ``GET /ping``) under the same load; with one API process (the default) and with
+   ``--workers 2`` (one per core here).
 """
 
 from __future__ import annotations
@@ -173,6 +174,12 @@ def wrk(base: str, template: str, key: str, maximum: int, seconds: int, connecti
     return {k: float(v) for k, v in (part.split("=") for part in line.split()[1:])}
 
 
+def report(name: str, r: dict, args: argparse.Namespace) -> dict:
+    print(f"{name}: p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, {r['rps']:.0f} requests/s, "
+          f"{int(r['non2xx'])} not 2xx, {int(r['errors'])} errors ({args.clients} connections)", flush=True)
+    return r
+
+
 def start(cmd: list[str], env: dict, port: int, log: Path) -> subprocess.Popen:
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -188,6 +195,9 @@ def main() -> None:
     parser.add_argument("--videos", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--read-workers", type=lambda t: [int(n) for n in t.split(",")], default=[1, 2],
+                        help="API processes (--workers) to measure the reads with, comma-separated")
+    parser.add_argument("--reads-only", action="store_true", help="skip the uploads (part 2 alone)")
     args = parser.parse_args()
     for tool in ("curl", "wrk"):
         if not shutil.which(tool):
@@ -195,9 +205,9 @@ def main() -> None:
 
     inputs = OUT_DIR / "api-inputs"
     print(f"making inputs in {inputs} ...", flush=True)
-    sets = small_set(inputs / "small", args.rounds, args.files)
-    large = large_video(inputs, args.large_gb)
-    small_bytes = sum(p.stat().st_size for p in sets[0])
+    sets = [] if args.reads_only else small_set(inputs / "small", args.rounds, args.files)
+    large = None if args.reads_only else large_video(inputs, args.large_gb)
+    small_bytes = sum(p.stat().st_size for p in sets[0]) if sets else 0
     work = OUT_DIR / "api-work"
     shutil.rmtree(work, ignore_errors=True)
     (work / "bare-spool").mkdir(parents=True)
@@ -225,59 +235,64 @@ def main() -> None:
             print(f"round {r + 1}: {len(paths)} x {small_bytes / len(paths) / MB:.1f} MB — bare PUT "
                   f"{small_bytes / MB / bare_s:.0f} MB/s, API {small_bytes / MB / api_s:.0f} MB/s "
                   f"({bare_s / api_s:.2f}x); ingest finished {ingest_s:.1f} s after the last answer", flush=True)
-        # 2 GB: the bare PUT, then the API with its memory sampled.
-        size = large.stat().st_size
-        started = time.perf_counter()
-        curl(["-T", str(large), f"{bare_url}/put/large.mp4"])
-        bare_s = time.perf_counter() - started
-        samples: list[float] = []
-        stop = threading.Event()
+        if large is not None:
+            # 2 GB: the bare PUT, then the API with its memory sampled.
+            size = large.stat().st_size
+            started = time.perf_counter()
+            curl(["-T", str(large), f"{bare_url}/put/large.mp4"])
+            bare_s = time.perf_counter() - started
+            samples: list[float] = []
+            stop = threading.Event()
 
-        def sample() -> None:
-            while not stop.is_set():
-                samples.append(rss_mb(api.pid))
-                time.sleep(0.02)
+            def sample() -> None:
+                while not stop.is_set():
+                    samples.append(rss_mb(api.pid))
+                    time.sleep(0.02)
 
-        sampler = threading.Thread(target=sample)
-        before = rss_mb(api.pid)
-        sampler.start()
-        started = time.perf_counter()
-        curl(["-H", f"X-API-Key: {key}", "-F", f"video=@{large}", f"{api_url}/api/v1/videos"])
-        api_s = time.perf_counter() - started
-        stop.set()
-        sampler.join()
-        ingest_s = wait_ingested(api_url, key, uploaded + 1)
-        results["large"] = {"bytes": size, "bare_s": bare_s, "api_s": api_s, "rss_before_mb": before,
-                            "rss_peak_upload_mb": max(samples), "rss_peak_ever_mb": rss_mb(api.pid, "VmHWM"),
-                            "ingest_tail_s": ingest_s}
-        print(f"{size / 1024**3:.2f} GB: bare PUT {size / MB / bare_s:.0f} MB/s, API {size / MB / api_s:.0f} MB/s "
-              f"({bare_s / api_s:.2f}x); API memory {before:.0f} MB before, peak {max(samples):.0f} MB during the "
-              f"upload, peak {results['large']['rss_peak_ever_mb']:.0f} MB over its life (ingest included, "
-              f"{ingest_s:.1f} s after the answer)", flush=True)
-        # 2. Reads of a 100,000-video catalog.
+            sampler = threading.Thread(target=sample)
+            before = rss_mb(api.pid)
+            sampler.start()
+            started = time.perf_counter()
+            curl(["-H", f"X-API-Key: {key}", "-F", f"video=@{large}", f"{api_url}/api/v1/videos"])
+            api_s = time.perf_counter() - started
+            stop.set()
+            sampler.join()
+            ingest_s = wait_ingested(api_url, key, uploaded + 1)
+            results["large"] = {"bytes": size, "bare_s": bare_s, "api_s": api_s, "rss_before_mb": before,
+                                "rss_peak_upload_mb": max(samples), "rss_peak_ever_mb": rss_mb(api.pid, "VmHWM"),
+                                "ingest_tail_s": ingest_s}
+            print(f"{size / 1024**3:.2f} GB: bare PUT {size / MB / bare_s:.0f} MB/s, API {size / MB / api_s:.0f} MB/s "
+                  f"({bare_s / api_s:.2f}x); API memory {before:.0f} MB before, peak {max(samples):.0f} MB during the "
+                  f"upload, peak {results['large']['rss_peak_ever_mb']:.0f} MB over its life (ingest included, "
+                  f"{ingest_s:.1f} s after the answer)", flush=True)
+        # 2. Reads of a 100,000-video catalog, by one API process and by --workers N.
         stop_pid(api.pid)
         seed_catalog(work / "home" / "catalog.sqlite", args.videos, (work / "home" / "storage").as_uri())
-        api = start([VIDEOLAKE, "api", "--port", str(api_port)], env, api_port, work / "api.log")
         total = args.videos + uploaded + 1
         reads = {}
-        for name, base, template in (
-                ("floor: bare GET /ping", bare_url, "/ping"),
-                ("GET /api/v1/videos/{id}", api_url, "/api/v1/videos/%d"),
-                ("GET /api/v1/videos?codec=h264&min_duration_s=60&limit=50&cursor=…", api_url,
-                 "/api/v1/videos?codec=h264&min_duration_s=60&limit=50&cursor=v1.%d")):
-            wrk(base, template, key, total, 3, args.clients)  # warm-up
-            reads[name] = wrk(base, template, key, total, args.seconds, args.clients)
-            r = reads[name]
-            print(f"{name}: p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, {r['rps']:.0f} requests/s, "
-                  f"{int(r['non2xx'])} not 2xx, {int(r['errors'])} errors ({args.clients} connections)", flush=True)
+        floor = ("floor: bare GET /ping", bare_url, "/ping")
+        wrk(bare_url, "/ping", key, total, 3, args.clients)  # warm-up
+        reads[floor[0]] = report(floor[0], wrk(bare_url, "/ping", key, total, args.seconds, args.clients), args)
+        for workers in args.read_workers:
+            api = start([VIDEOLAKE, "api", "--port", str(api_port), "--workers", str(workers)], env, api_port,
+                        work / "api.log")
+            for route, template in (
+                    ("GET /api/v1/videos/{id}", "/api/v1/videos/%d"),
+                    ("GET /api/v1/videos?codec=h264&min_duration_s=60&limit=50&cursor=…",
+                     "/api/v1/videos?codec=h264&min_duration_s=60&limit=50&cursor=v1.%d")):
+                name = f"{route}, {workers} worker{'s' if workers > 1 else ''}"
+                wrk(api_url, template, key, total, 3, args.clients)  # warm-up (and every worker started)
+                reads[name] = report(name, wrk(api_url, template, key, total, args.seconds, args.clients), args)
+            stop_pid(api.pid)
         results["reads"] = reads
     finally:
         stop_pid(api.pid)
         stop_pid(bare.pid)
     ratios = [s["bare_s"] / s["api_s"] for s in results["small"]]
-    print(f"\nsmall uploads, API / bare PUT throughput: best {max(ratios):.2f}, median {statistics.median(ratios):.2f}"
-          f" (target ≥ 0.8); 2 GB: {results['large']['bare_s'] / results['large']['api_s']:.2f}; "
-          f"peak RSS during the 2 GB upload {results['large']['rss_peak_upload_mb']:.0f} MB (target ≤ 150)")
+    if ratios:
+        print(f"\nsmall uploads, API / bare PUT throughput: best {max(ratios):.2f}, median {statistics.median(ratios):.2f}"
+              f" (target ≥ 0.8); 2 GB: {results['large']['bare_s'] / results['large']['api_s']:.2f}; "
+              f"peak RSS during the 2 GB upload {results['large']['rss_peak_upload_mb']:.0f} MB (target ≤ 150)")
     (OUT_DIR / "api-results.json").write_text(json.dumps(results, indent=2))
     shutil.rmtree(work, ignore_errors=True)
 

@@ -45,6 +45,7 @@ class Env(StrEnum):
     MAX_UPLOAD_BYTES = "VIDEOLAKE_MAX_UPLOAD_BYTES"  # the largest upload the HTTP API accepts
     UPLOAD_EXPIRES_HOURS = "VIDEOLAKE_UPLOAD_EXPIRES_HOURS"  # an unfinished resumable upload is removed after this
     API_FREE_KEY_FAILURES = "VIDEOLAKE_API_FREE_KEY_FAILURES"  # failed keys per client per 5 min before answers slow down
+    API_WORKERS = "VIDEOLAKE_API_WORKERS"  # processes `videolake api` answers requests with (default 1)
 
 
 class ExitCode(IntEnum):

@@ -41,6 +41,7 @@ def default_environment(env: Mapping[str, str]) -> dict[str, str]:
         c.Env.MAX_UPLOAD_BYTES.value: str(c.DEFAULT_MAX_UPLOAD_BYTES),
         c.Env.UPLOAD_EXPIRES_HOURS.value: str(c.DEFAULT_UPLOAD_EXPIRES_HOURS),
         c.Env.API_FREE_KEY_FAILURES.value: str(c.DEFAULT_FREE_KEY_FAILURES),
+        c.Env.API_WORKERS.value: "1",
     }
     for key in values:
         if env.get(key):

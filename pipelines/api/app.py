@@ -62,21 +62,25 @@ def _resume(services: ApiServices, upload_id: str) -> None:
         log.exception("resuming upload %s failed", upload_id)
 
 
-def create_app(services_factory: Callable[[], ApiServices] = ApiServices.from_environment) -> FastAPI:
-    """The application; its services are built when it starts (``services_factory``), never at import."""
+def create_app(services_factory: Callable[[], ApiServices] = ApiServices.from_environment, *,
+               housekeeping: bool = True) -> FastAPI:
+    """The application; its services are built when it starts (``services_factory``), never at import.
+    ``housekeeping``: this process resumes left uploads and expires resumable ones (one worker of
+    several does it)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = services_factory()
         app.state.services = services
         app.state.key_rows = KeyRows(services.catalog)
-        task = asyncio.create_task(_housekeeping(services))
+        task = asyncio.create_task(_housekeeping(services)) if housekeeping else None
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             services.close()
 
     app = FastAPI(title="videolake", version=API_VERSION, lifespan=lifespan,

@@ -1,6 +1,9 @@
 """``GET /metrics``: requests and latency per route and status, upload bytes, ingest outcomes, and
 the catalog's storage figures (the names the storage report writes: ``videolake_stored_bytes`` …),
-in the Prometheus text format. One registry per application (tests start several).
+in the Prometheus text format. One registry per application (tests start several). Under
+``videolake api --workers N`` each worker writes its counts to the supervisor's folder
+(prometheus_client's multiprocess mode) and a scrape sums the folder: the whole server's figures,
+whichever worker answers.
 
 The request middleware is plain ASGI (it never buffers a body) and also writes the access log:
 method, route path, status, time — never a query string (links carry their tokens there).
@@ -9,12 +12,13 @@ method, route path, status, time — never a query string (links carry their tok
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -73,7 +77,20 @@ class ApiMetrics:
                                     registry=self.registry)
         self.ingest_outcomes = Counter("videolake_upload_ingest_outcomes", "Uploads ingested, per outcome",
                                        ["outcome"], registry=self.registry)
-        self.registry.register(StorageFigures(catalog))  # type: ignore[arg-type]
+        self.figures = StorageFigures(catalog)
+        self.registry.register(self.figures)  # type: ignore[arg-type]
+
+    def exposition(self) -> bytes:
+        """The text a scrape gets: this process's registry, or every worker's counts (multiprocess)."""
+        folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if not folder:
+            return generate_latest(self.registry)
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=folder)
+        registry.register(self.figures)  # type: ignore[arg-type]
+        return generate_latest(registry)
 
 
 class MetricsMiddleware:

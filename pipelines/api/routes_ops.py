@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
 from pipelines.api.auth import require
@@ -112,4 +112,4 @@ def _cleanup(services: ApiServices, hours: float, apply: bool) -> Any:
     200: {"description": "Prometheus text format", "content": {"text/plain": {}}}, **documented(401, 403, 429)})
 def metrics(request: Request, principal: Principal = Depends(require(ApiScope.READ))) -> Response:
     """Requests and latency per route and status, upload bytes, ingest outcomes, stored figures."""
-    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(request.app.state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

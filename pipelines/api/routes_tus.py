@@ -260,6 +260,7 @@ async def create(request: Request, principal: Principal = Depends(require(ApiSco
     if length == 0:
         raise Problem(422, "the file is empty (Upload-Length: 0)", kind="empty-file")
     upload_request = _upload_request(parse_metadata(request.headers.get("upload-metadata")), principal)
+    services.prewarm_ingest()
     upload = await services.call(begin_upload, services.catalog, upload_request, protocol=UploadProtocol.TUS,
                                  length=length, expires_at=utcnow() + services.upload_expiry)
     headers = {"Location": str(request.url_for("tus_upload", upload_id=upload.id)), **_http_date(upload.expires_at)}

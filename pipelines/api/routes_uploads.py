@@ -29,7 +29,6 @@ from videolake.usecases.uploads import (
     UploadRequest,
     UploadView,
     get_upload,
-    ingest_upload,
     known_content,
     record_received_upload,
 )
@@ -101,8 +100,14 @@ def _upload_request(form: ReceivedForm, principal: Principal, *, strict: bool) -
 
 def _ingest_now(services: ApiServices, upload_id: str, sha256: str) -> UploadView:
     with services.content_lock(sha256):  # the same content twice at once: one stored copy, one duplicate
-        return ingest_upload(services.catalog, upload_id, spool=services.spool, storages=services.storages(),
-                             engine_for=services.engine_for)
+        return services.ingest_upload(upload_id)
+
+
+def _record_received(catalog: Any, upload_request: UploadRequest, form: ReceivedForm, upload_id: str
+                     ) -> tuple[UploadView, int | None]:
+    """The upload recorded as received, and the video already holding its content (one hop to the catalog)."""
+    upload = record_received_upload(catalog, upload_request, form.spooled, upload_id=upload_id)
+    return upload, known_content(catalog, form.spooled.sha256)
 
 
 async def _receive_and_ingest(request: Request, principal: Principal, *, wait: bool, strict: bool
@@ -110,16 +115,15 @@ async def _receive_and_ingest(request: Request, principal: Principal, *, wait: b
     """(the upload, whether it was ingested before answering)."""
     services = _services(request)
     upload_id = uuid.uuid4().hex
+    services.prewarm_ingest()
     form = await receive_form(request, services.spool, upload_id, max_bytes=services.max_upload_bytes)
     try:
         upload_request = _upload_request(form, principal, strict=strict)
-        upload = await services.call(record_received_upload, services.catalog, upload_request, form.spooled,
-                                     upload_id=upload_id)
+        upload, known = await services.call(_record_received, services.catalog, upload_request, form, upload_id)
     except BaseException:
         services.spool.discard(upload_id)
         raise
     request.app.state.metrics.upload_bytes.inc(form.spooled.size)
-    known = await services.call(known_content, services.catalog, form.spooled.sha256)
     loop = asyncio.get_running_loop()
     future = loop.run_in_executor(services.ingest_pool, _ingest_now, services, upload_id, form.spooled.sha256)
     if wait or known is not None:

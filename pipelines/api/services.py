@@ -11,6 +11,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,15 +22,17 @@ from videolake.catalog.database import server_engine
 from videolake.catalog.repository import Catalog
 from videolake.constants import WriteMode
 from videolake.ingest.engine import IngestEngine, IngestSettings
-from videolake.ingest.parallel import run_workers_nicer
+from videolake.ingest.parallel import prewarm, run_workers_nicer, submit
 from videolake.ingest.spool import UploadSpool
 from videolake.links.tokens import load_or_create_secret
 from videolake.settings import default_environment
 from videolake.storage import StorageBackend, open_backend
+from videolake.usecases.errors import Unavailable
 from videolake.usecases.ingest import IngestStorages
+from videolake.usecases.uploads import UploadView, ingest_interrupted
 
 T = TypeVar("T")
-INGEST_THREADS = 2  # uploads ingested at once by one API process (their media work runs in worker processes)
+INGEST_THREADS = 2  # uploads ingested at once by one API process, each in a worker process (upload_worker.py)
 # Threads for the catalog reads and writes of requests. SQLite is in-process and fast: threads only
 # add GIL hand-offs around each step (measured here: 1,609 reads/s on 1 thread, 527/s on 16), so
 # one thread serves them all; PostgreSQL waits on the network, where threads overlap the waits.
@@ -63,6 +66,7 @@ class ApiServices:
     _content_locks: dict[str, list] = field(default_factory=dict)  # sha256 -> [lock, holders and waiters]
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)
     _backends: dict[str, StorageBackend] = field(default_factory=dict)
+    _ingest_warm: bool = False
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None) -> ApiServices:
@@ -100,6 +104,27 @@ class ApiServices:
         """Run a use case (catalog work) off the event loop, on the catalog's threads."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.catalog_pool, functools.partial(fn, *args, **kwargs))
+
+    def prewarm_ingest(self) -> None:
+        """Start the ingest worker processes (once), so that they start while an upload's bytes are
+        still arriving instead of after (not at start-up: an API that is never sent a file never needs them)."""
+        with self._locks_guard:
+            if self._ingest_warm:
+                return
+            self._ingest_warm = True
+        prewarm(INGEST_THREADS)
+
+    def ingest_upload(self, upload_id: str) -> UploadView:
+        """Ingest a received upload on a worker process and wait for its outcome (a worker that
+        dies leaves the upload to the next resume round)."""
+        from pipelines.api.upload_worker import UploadIngestTask, ingest_upload_task
+
+        task = UploadIngestTask(tuple(sorted(self.environment.items())), upload_id)
+        try:
+            return submit(ingest_upload_task, task, workers=INGEST_THREADS).result()
+        except BrokenProcessPool as exc:
+            ingest_interrupted(self.catalog, upload_id, f"its worker process died ({exc})")
+            raise Unavailable("the process ingesting this upload died; it is tried again shortly") from exc
 
     def storages(self) -> IngestStorages:
         archive = open_backend(self.archive_url) if self.write_mode is not WriteMode.LOCAL else None

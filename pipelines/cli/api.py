@@ -21,6 +21,7 @@ MAX_CONNECTIONS = 4096  # connections and requests at once; beyond, a short 503 
 IDLE_TIMEOUT_SECONDS = 15  # a connection silent this long (before its first request, or between two) is closed
 LISTEN_BACKLOG = 4096  # connections waiting to be accepted in a burst
 SWITCH_INTERVAL_SECONDS = 0.0005
+MAX_WORKERS = 64
 
 
 def register(sub: Any) -> None:
@@ -29,6 +30,11 @@ def register(sub: Any) -> None:
         p = sub.add_parser(name, help=text)
         p.add_argument("--host", default="127.0.0.1", help="listen address (loopback by default)")
         p.add_argument("--port", type=int, default=8080, help="TCP port (0 picks a free one)")
+        p.add_argument("--workers", type=int, default=None,
+                       help=f"processes answering requests, one per core is best (default: {Env.API_WORKERS} or 1)")
+        # How the supervisor of --workers N starts each worker on the socket it holds.
+        p.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)
+        p.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
         p.set_defaults(fn=cmd_api)
 
     keys = sub.add_parser("apikey", help="API keys for the HTTP API: create, list, revoke")
@@ -66,17 +72,36 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _worker_count(args: argparse.Namespace, env: dict[str, str]) -> int:
+    text = str(args.workers) if args.workers is not None else env.get(Env.API_WORKERS) or "1"
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_WORKERS:
+        source = "--workers" if args.workers is not None else Env.API_WORKERS
+        raise InvalidInput(f"{source} {text!r} is not a number of processes (1-{MAX_WORKERS})")
+    return count
+
+
 def cmd_api(args: argparse.Namespace) -> int:
     import logging
 
-    import uvicorn
-
-    from pipelines.api.app import create_app
-    from pipelines.api.protocol import IdleClosingProtocol
     from pipelines.api.services import ApiServices
     from videolake.links.announce import clear_server, record_server
 
     env = environment()
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if not args.verbose:
+        logging.getLogger("videolake.api.access").setLevel(logging.WARNING)
+    if args.listen_fd is not None:  # one worker of `--workers N`: the supervisor announced the server
+        return _serve(args, socket.socket(fileno=args.listen_fd), housekeeping=args.worker_index == 0)
+    workers = _worker_count(args, env)
+    if workers == 1:
+        # Loaded before the port opens: a client that connects the moment it does is not kept
+        # waiting for the imports (a supervisor's workers load them in their own processes).
+        import pipelines.api.app  # noqa: F401
+        import uvicorn  # noqa: F401
     sock = _listen(args.host, args.port)
     port = sock.getsockname()[1]
     base = f"http://{args.host}:{port}"
@@ -85,27 +110,40 @@ def cmd_api(args: argparse.Namespace) -> int:
     public = env[Env.PUBLIC_URL] if Env.PUBLIC_URL in common.USER_SET else base
     os.environ[Env.PUBLIC_URL] = public
     common.require_catalog()
-    services = ApiServices.from_environment()  # a bad storage URL or policy is one line before listening
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    if not args.verbose:
-        logging.getLogger("videolake.api.access").setLevel(logging.WARNING)
+    ApiServices.from_environment().close()  # a bad storage URL or policy is one line before listening
+    record_server(home, base)  # `videolake export link` mints links for this base from now on
+    print(f"videolake: API on {base} (docs {base}/docs); links are minted for {public}"
+          + (f" ({Env.PUBLIC_URL})" if public != base else "")
+          + (f"; {workers} worker processes" if workers > 1 else ""), flush=True)
+    try:
+        if workers == 1:
+            return _serve(args, sock, housekeeping=True)
+        from pipelines.api.supervisor import Supervisor
+
+        return Supervisor(sock, workers, [*(["--verbose"] if args.verbose else [])]).run()
+    finally:
+        clear_server(home)
+        sock.close()
+
+
+def _serve(args: argparse.Namespace, sock: socket.socket, *, housekeeping: bool) -> int:
+    """uvicorn on a listening socket, in this process."""
+    import uvicorn
+
+    from pipelines.api.app import create_app
+    from pipelines.api.protocol import IdleClosingProtocol
+    from pipelines.api.services import ApiServices
+
+    services = ApiServices.from_environment()
     # Threads that wait on the catalog, storage or a disk hand the interpreter back in 0.5 ms, not
     # 5 ms: with the event loop busy, each SQLite step of a catalog thread would otherwise queue
     # behind it for up to the whole interval (GET /api/v1/videos/{id}, 16 clients: 2x the requests/s).
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
-    app = create_app(lambda: services)
+    app = create_app(lambda: services, housekeeping=housekeeping)
     config = uvicorn.Config(app, log_level="debug" if args.verbose else "warning", access_log=False,
                             timeout_keep_alive=IDLE_TIMEOUT_SECONDS, timeout_graceful_shutdown=10, server_header=False,
                             limit_concurrency=MAX_CONNECTIONS, http=IdleClosingProtocol)
-    server = uvicorn.Server(config)
-    record_server(home, base)  # `videolake export link` mints links for this base from now on
-    print(f"videolake: API on {base} (docs {base}/docs); links are minted for {public}"
-          + (f" ({Env.PUBLIC_URL})" if public != base else ""), flush=True)
-    try:
-        server.run(sockets=[sock])
-    finally:
-        clear_server(home)
-        sock.close()
+    uvicorn.Server(config).run(sockets=[sock])
     return ExitCode.OK
 
 

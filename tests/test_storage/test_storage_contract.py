@@ -208,6 +208,25 @@ def test_put_file_move_takes_the_file_where_it_can(backend, tmp_path):
     assert all(i.key != "work.bin" for i in backend.list())  # scratch files are never listed
 
 
+def test_put_file_link_stores_the_bytes_and_leaves_the_file(backend, tmp_path):
+    src = tmp_path / "finished.bin"
+    data = os.urandom(70_000)
+    src.write_bytes(data)
+    src.chmod(0o600)  # as the upload spool writes its files
+    backend.put_file("linked/obj.bin", src, sha256=sha(data), link=True)
+    assert src.read_bytes() == data  # the file stays where it is, whole
+    with backend.open("linked/obj.bin") as stream:
+        assert stream.read() == data
+    local = backend.local_path("linked/obj.bin")
+    if local is not None:  # local storage on the same filesystem: the same bytes under a second name
+        assert os.path.samefile(local, src) and os.stat(src).st_nlink == 2
+        assert local.stat().st_mode & 0o777 == 0o644
+        src.unlink()  # what ingest does once the video is cataloged
+        with backend.open("linked/obj.bin") as stream:
+            assert stream.read() == data
+    assert all(".part" not in i.key for i in backend.list())  # its temporary name is never listed
+
+
 @pytest.mark.parametrize("scheme", ["s3", "gcs", "azure"])
 def test_unreachable_backend_is_reported_as_unavailable(scheme, monkeypatch):
     from tests.servers import AZURITE_ACCOUNT, AZURITE_KEY, free_port

@@ -41,6 +41,9 @@ class LandedItem:
     regular: bool = True
     segment: Any = None  # SegmentTimes for recording segments (camera, start, optional end)
     metadata: dict[str, Any] | None = None  # sidecar metadata given with the file (source_type, generation details)
+    # videolake's own finished file (a complete upload in the spool: synced, never written again):
+    # a hot storage on the same filesystem keeps it by a hard link, not a second copy.
+    sealed: bool = False
 
     @property
     def name(self) -> str:

@@ -11,7 +11,8 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -136,6 +137,15 @@ def shutdown_pool() -> None:
 
 
 atexit.register(shutdown_pool)
+
+
+def submit(fn: Callable[[T], R], task: T, workers: int | None = None) -> Future[R]:
+    """Run ``fn(task)`` on one of the pool's ``workers`` processes (a server's unit of work)."""
+    try:
+        return _get_pool(workers or default_workers()).submit(fn, task)
+    except BrokenProcessPool:
+        shutdown_pool()  # a worker was killed: the next call gets a new pool
+        raise
 
 
 def map_files(fn: Callable[[T], R], tasks: Iterable[T], workers: int | None = None, *,

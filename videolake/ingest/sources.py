@@ -168,4 +168,4 @@ class SpooledUpload:
         if info is None:
             raise FileNotFoundError(f"upload {self.upload_id}: {self.key} is not in the spool")
         return LandedItem(self.origin_uri, self.key, info.size, info.mtime, self.source, self.spool.url,
-                          True, metadata=self.metadata)
+                          True, metadata=self.metadata, sealed=True)

@@ -20,7 +20,7 @@ from videolake.ingest.landing import LandedItem
 from videolake.media.inspection import MediaLimits, MediaRejected, ProbeResult, inspect_video, open_media, probe_container
 from videolake.media.thumbnails import ThumbnailError, ThumbnailSet, make_thumbnails, thumbnails_from_container
 from videolake.storage import ChecksumMismatch, ObjectInfo, ObjectNotFound, StorageBackend, StorageError, sha256_file
-from videolake.storage.local_backend import file_version
+from videolake.storage.local_backend import file_version, same_bytes_version
 from videolake.storage.layout import derivative_key, video_key
 
 STATUS_STORED = "stored"
@@ -127,9 +127,16 @@ def ingest_file(task: IngestTask) -> IngestOutcome:
                 return IngestOutcome(item, STATUS_REJECTED, sha, before.size, reason=rejected.reason,
                                      detail=rejected.detail, read_as=before)
             try:
-                task.hot.put_file(key, path, sha256=sha, content_type=content_type_for(probe.container))
+                linked = item.sealed and local
+                task.hot.put_file(key, path, sha256=sha, content_type=content_type_for(probe.container), link=linked)
             except ChecksumMismatch as exc:
                 return IngestOutcome(item, STATUS_CHANGED, sha, before.size, detail=f"changed while being stored: {exc}")
+            if linked:
+                # A hard link changes the file's ctime (part of its version), not its bytes: what is
+                # removed once cataloged is the file as it is now, if still the same inode and mtime.
+                now = _file_identity(item.key, path)
+                if now is not None and now.size == before.size and same_bytes_version(now.version, before.version):
+                    before = now
             images = store_thumbnails(task.hot, sha, thumbs) if thumbs is not None else []
             return IngestOutcome(item, STATUS_STORED, sha, before.size, key, probe.to_dict(), images=images,
                                  thumbnail_error=thumb_error, read_as=before)

@@ -178,7 +178,7 @@ class AzureBackend(ObjectStoreBackend):
             raise _translate(exc, f"{self.url}: block upload of {key}") from exc
         return ObjectInfo(key=key, size=size, mtime=timestamp(props.get("last_modified")), sha256=actual)
 
-    def put_file(self, key, path, *, sha256=None, content_type=None, move=False) -> ObjectInfo:  # type: ignore[no-untyped-def]
+    def put_file(self, key, path, *, sha256=None, content_type=None, move=False, link=False) -> ObjectInfo:  # type: ignore[no-untyped-def]
         with open(path, "rb") as fh:
             return self.put_stream(key, fh, sha256=sha256, content_type=content_type)
 

@@ -112,12 +112,19 @@ class StorageBackend(ABC):
         sha256: str | None = None,
         content_type: str | None = None,
         move: bool = False,
+        link: bool = False,
     ) -> ObjectInfo:
         """Store a local file under ``key``; when ``sha256`` is given, verify it or store nothing.
 
         ``move`` allows taking the file itself instead of a copy (a rename on the same filesystem);
         the caller vouches that ``sha256`` is the hash of the file as it is. Backends that cannot
         move copy, and the caller removes its file afterwards.
+
+        ``link`` allows storing the file as a second name of the same bytes (a hard link on the
+        same filesystem: no copy is written), the file staying where it is; the caller vouches that
+        ``sha256`` is its hash, that its bytes are already on disk (synced), and that nothing
+        writes to it again — videolake's own finished work files only, never a file someone else
+        may still write. Backends that cannot link copy.
         """
 
     def scratch_dir(self) -> Path | None:

@@ -167,7 +167,7 @@ class GCSBackend(ObjectStoreBackend):
             raise _translate(exc, f"{self.url}: put {key}") from exc
         return ObjectInfo(key=key, size=reader.count, mtime=timestamp(blob.updated), sha256=reader.sha256)
 
-    def put_file(self, key, path, *, sha256=None, content_type=None, move=False) -> ObjectInfo:  # type: ignore[no-untyped-def]
+    def put_file(self, key, path, *, sha256=None, content_type=None, move=False, link=False) -> ObjectInfo:  # type: ignore[no-untyped-def]
         with open(path, "rb") as fh:
             return self._upload(key, fh, sha256, content_type, os.fstat(fh.fileno()).st_size)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import hashlib
@@ -43,6 +44,12 @@ _libc_syncfs = _load_syncfs()
 def file_version(st: os.stat_result) -> str:
     """Changes whenever the file does: a new inode (replaced) or a new modification time (written)."""
     return f"{st.st_dev}:{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+
+def same_bytes_version(a: str | None, b: str | None) -> bool:
+    """Whether two ``file_version``s are one file with unchanged bytes, metadata changes (a new
+    hard link, a chmod: the ctime) aside."""
+    return a is not None and b is not None and a.split(":")[:3] == b.split(":")[:3]
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -178,7 +185,11 @@ class LocalBackend(StorageBackend):
             raise
         return ObjectInfo(key=key, size=size, mtime=target.stat().st_mtime, sha256=actual)
 
-    def put_file(self, key, path, *, sha256=None, content_type=None, move=False) -> ObjectInfo:  # type: ignore[no-untyped-def]
+    def put_file(self, key, path, *, sha256=None, content_type=None, move=False, link=False) -> ObjectInfo:  # type: ignore[no-untyped-def]
+        if link and sha256 is not None and not move:
+            stored = self._link(key, Path(path), sha256)
+            if stored is not None:
+                return stored
         if move and sha256 is not None:
             target = self._path(key)
             try:
@@ -193,6 +204,27 @@ class LocalBackend(StorageBackend):
                     raise
         with open(path, "rb", buffering=0) as src:
             return self._write(key, src, sha256)
+
+    def _link(self, key: str, path: Path, sha256: str) -> ObjectInfo | None:
+        """``path`` stored under ``key`` by a hard link (a temporary name, then renamed into place),
+        or None when this filesystem cannot (another device, no hard links): then it is copied."""
+        target = self._path(key)
+        tmp = self._tmp_path()
+        try:
+            os.link(path, tmp)
+        except OSError as exc:
+            if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP):
+                return None
+            raise
+        try:
+            os.chmod(tmp, 0o644)  # as a copy would be
+            self._commit(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        st = target.stat()
+        return ObjectInfo(key=key, size=st.st_size, mtime=st.st_mtime, sha256=sha256)
 
     def scratch_dir(self) -> Path:
         tmp = self.root / TMP_DIR

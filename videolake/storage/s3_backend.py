@@ -263,7 +263,7 @@ class S3Backend(ObjectStoreBackend):
         expected = f"{base64.b64encode(composite.digest()).decode()}-{len(results)}"
         return self._written(key, size, actual, expected, completed.get("ChecksumSHA256"))
 
-    def put_file(self, key, path, *, sha256=None, content_type=None, move=False) -> ObjectInfo:  # type: ignore[no-untyped-def]
+    def put_file(self, key, path, *, sha256=None, content_type=None, move=False, link=False) -> ObjectInfo:  # type: ignore[no-untyped-def]
         size = os.path.getsize(path)
         if size <= self.options.multipart_threshold:
             with open(path, "rb") as fh:

@@ -220,6 +220,12 @@ def ingest_upload(catalog: Catalog, upload_id: str, *, spool: UploadSpool, stora
     return get_upload(catalog, upload_id)
 
 
+def ingest_interrupted(catalog: Catalog, upload_id: str, why: str) -> None:
+    """The process ingesting this upload died: it is tried again at the next resume round."""
+    UploadStore(catalog).update(upload_id, expect=[UploadState.INGESTING], state=UploadState.FAILED,
+                                detail=f"ingest interrupted: {why}")
+
+
 def uploads_to_resume(catalog: Catalog, now: dt.datetime | None = None) -> list[str]:
     """Uploads received but not ingested (a process stopped before it finished): to ingest again."""
     now = now or utcnow()
