@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -18,6 +19,7 @@ from tests.servers import free_port, stop_pid, wait_for_port
 
 VIDEOLAKE = str(Path(sys.executable).with_name("videolake"))
 MAX_UPLOAD = 64 * 1024 * 1024
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -48,6 +50,12 @@ class ApiServer:
                 return body
             time.sleep(0.1)
         raise TimeoutError(f"upload not ingested: {body}")
+
+
+def promtool() -> str:
+    found = shutil.which("promtool") or str(ROOT / "tools" / "prometheus" / "usr" / "bin" / "promtool")
+    assert Path(found).exists(), "promtool is installed by ./scripts/setup --test"
+    return found
 
 
 def start_api(base_dir: Path, extra_env: dict[str, str] | None = None) -> ApiServer:

@@ -5,7 +5,6 @@ the OpenAPI document and its docs page."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -14,16 +13,9 @@ import httpx
 
 from tests.conftest import cli
 from tests.servers import free_port
-from tests.test_api.conftest import start_api, stop_api
+from tests.test_api.conftest import promtool, start_api, stop_api
 from tests.test_api.test_uploads import upload
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def promtool() -> str:
-    found = shutil.which("promtool") or str(ROOT / "tools" / "prometheus" / "usr" / "bin" / "promtool")
-    assert Path(found).exists(), "promtool is installed by ./scripts/setup --test"
-    return found
 
 
 def test_health_names_what_is_down(tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import cli
-from tests.test_api.conftest import start_api, stop_api
+from tests.test_api.conftest import promtool, start_api, stop_api
 
 LIST_ROUTE = 'route="/api/v1/videos"'
 
@@ -75,8 +76,10 @@ def test_two_workers_answer_on_one_port_and_metrics_count_for_both(two_workers):
     # Both answered requests (each keeps its counts in its own file of the shared folder) …
     wait_for(lambda: all(any(folder.glob(f"*_{pid}.db")) for pid in workers), 10, "a metrics file per worker")
     # … and whichever answers a scrape counts every request of both.
-    counts = {listed_count(httpx.get(f"{server.base}/metrics", headers=headers, timeout=30).text) for _ in range(10)}
-    assert counts == {80.0}
+    scrapes = [httpx.get(f"{server.base}/metrics", headers=headers, timeout=30).text for _ in range(10)]
+    assert {listed_count(text) for text in scrapes} == {80.0}
+    checked = subprocess.run([promtool(), "check", "metrics"], input=scrapes[-1], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_a_worker_that_dies_is_replaced_and_the_server_keeps_answering(two_workers):
