@@ -146,6 +146,23 @@ class UploadState(StrEnum):
     CANCELLED = "cancelled"  # terminated by the client
 
 
+class FetchFailure(StrEnum):
+    """Why fetching a URL did not give its file (``imports/fetch.py``; each error says whether it is
+    worth trying again: a 503 is, a 404 is not)."""
+
+    BAD_URL = "bad_url"  # not http(s), no host, credentials in it
+    REFUSED_ADDRESS = "refused_address"  # a private, loopback or link-local address
+    HTTP_STATUS = "http_status"  # an answer that is not the file (4xx, 5xx)
+    RATE_LIMITED = "rate_limited"  # 429 (Retry-After honoured)
+    CONNECTION = "connection"  # refused, reset, cut in the middle of the body
+    TIMEOUT = "timeout"  # no byte for the read timeout, or no connection in the connect timeout
+    TOO_MANY_REDIRECTS = "too_many_redirects"
+    TOO_LARGE = "too_large"  # over the size cap (declared or sent)
+    SIZE_MISMATCH = "size_mismatch"  # fewer or more bytes than Content-Length / Content-Range said
+    NOT_A_FILE = "not_a_file"  # an HTML page sent with 200 (an error or login page)
+    DEADLINE = "deadline"  # the deadline passed before the file was whole
+
+
 class ExportMode(StrEnum):
     FAST = "fast"  # stream copy, cut on keyframes
     ACCURATE = "accurate"  # decoded, cut at the exact times

@@ -1,0 +1,176 @@
+"""Fetching a URL before its deadline, against a loopback server that misbehaves the ways
+providers do: 500s, 429 with Retry-After, a body cut in the middle, Range ignored, a slow trickle,
+silence, a wrong Content-Length, redirect chains, an HTML page sent with 200, an expired signed URL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.servers import free_port, stop_pid, wait_for_port
+from videolake.constants import FetchFailure
+from videolake.imports.fetch import FetchError, FetchPolicy, check_url, fetch_url
+from videolake.media.samples import make_clip
+
+FAST = FetchPolicy(allow_private=True, wait_initial_s=0.05, wait_max_s=0.3, wait_jitter_s=0.0, max_attempts=5,
+                   read_timeout_s=5)
+
+
+@pytest.fixture(scope="module")
+def flaky(tmp_path_factory):
+    root = tmp_path_factory.mktemp("served")
+    clip = make_clip(root / "clip.mp4", duration=4, size="1280x720", extra_output_args={"b:v": "4M"})
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "tests.test_imports.flaky_server", "--port", str(port),
+                             "--root", str(root)], cwd=Path(__file__).resolve().parents[2])
+    wait_for_port(port, timeout=30, proc=proc)
+    yield f"http://127.0.0.1:{port}", clip, hashlib.sha256(clip.read_bytes()).hexdigest()
+    stop_pid(proc.pid)
+
+
+@pytest.fixture(autouse=True)
+def fresh_counts(flaky):
+    urllib.request.urlopen(f"{flaky[0]}/_reset", timeout=10).read()
+
+
+def in_seconds(seconds: float) -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=seconds)
+
+
+def test_a_plain_file_arrives_whole_and_hashed(flaky, tmp_path):
+    base, clip, sha = flaky
+    got = fetch_url(f"{base}/ok/clip.mp4", tmp_path / "f.part", deadline=in_seconds(60), policy=FAST)
+    assert (got.sha256, got.size, got.attempts) == (sha, clip.stat().st_size, 1)
+    assert got.content_type == "video/mp4" and (tmp_path / "f.part").read_bytes() == clip.read_bytes()
+
+
+def test_server_errors_are_tried_again(flaky, tmp_path):
+    base, _, sha = flaky
+    got = fetch_url(f"{base}/fail500/clip.mp4", tmp_path / "f.part", deadline=in_seconds(60), policy=FAST)
+    assert got.sha256 == sha and got.attempts == 3
+
+
+def test_429_waits_for_retry_after(flaky, tmp_path):
+    base, _, sha = flaky
+    started = time.monotonic()
+    got = fetch_url(f"{base}/ratelimit/clip.mp4", tmp_path / "f.part", deadline=in_seconds(60), policy=FAST)
+    assert got.sha256 == sha and got.attempts == 2
+    assert time.monotonic() - started >= 0.9  # Retry-After: 1, not the 0.05 s backoff
+
+
+def test_a_cut_body_resumes_from_where_it_stopped(flaky, tmp_path):
+    base, clip, sha = flaky
+    got = fetch_url(f"{base}/cut/clip.mp4", tmp_path / "f.part", deadline=in_seconds(60), policy=FAST)
+    assert got.sha256 == sha and got.attempts == 2
+    assert got.resumed_from == [clip.stat().st_size // 3]  # a 206 from the first missing byte
+
+
+def test_a_server_that_ignores_range_is_read_again_from_the_start(flaky, tmp_path):
+    base, _, sha = flaky
+    got = fetch_url(f"{base}/norange/clip.mp4", tmp_path / "f.part", deadline=in_seconds(60), policy=FAST)
+    assert got.sha256 == sha and got.attempts == 2 and got.resumed_from == []  # its 200 started over
+
+
+def test_a_slow_trickle_is_fine(flaky, tmp_path):
+    base, _, sha = flaky
+    assert fetch_url(f"{base}/trickle/clip.mp4", tmp_path / "f.part", deadline=in_seconds(60), policy=FAST).sha256 == sha
+
+
+def test_silence_times_out_and_the_deadline_ends_it(flaky, tmp_path):
+    base, _, _ = flaky
+    policy = FetchPolicy(allow_private=True, read_timeout_s=0.5, wait_initial_s=0.05, wait_max_s=0.1, wait_jitter_s=0)
+    started = time.monotonic()
+    with pytest.raises(FetchError) as caught:
+        fetch_url(f"{base}/silent/clip.mp4", tmp_path / "f.part", deadline=in_seconds(3), policy=policy)
+    assert caught.value.failure == FetchFailure.DEADLINE and "timed out" in str(caught.value).lower()
+    assert time.monotonic() - started < 8
+
+
+def test_a_wrong_content_length_is_never_a_short_file(flaky, tmp_path):
+    base, _, _ = flaky
+    with pytest.raises(FetchError) as caught:
+        fetch_url(f"{base}/shortlength/clip.mp4", tmp_path / "f.part", deadline=in_seconds(60),
+                  policy=FetchPolicy(**{**FAST.__dict__, "max_attempts": 3}))
+    assert caught.value.failure in (FetchFailure.SIZE_MISMATCH, FetchFailure.CONNECTION)
+    assert "declared" in str(caught.value) or "broke" in str(caught.value)
+
+
+def test_redirects_are_followed_up_to_the_limit(flaky, tmp_path):
+    base, _, sha = flaky
+    got = fetch_url(f"{base}/redirect3/clip.mp4", tmp_path / "f.part", deadline=in_seconds(60), policy=FAST)
+    assert got.sha256 == sha and got.final_url == f"{base}/ok/clip.mp4"
+    with pytest.raises(FetchError) as caught:
+        fetch_url(f"{base}/redirect9/clip.mp4", tmp_path / "g.part", deadline=in_seconds(60), policy=FAST)
+    assert caught.value.failure == FetchFailure.TOO_MANY_REDIRECTS
+
+
+@pytest.mark.parametrize("behaviour, failure, text", [
+    ("html", FetchFailure.NOT_A_FILE, "HTML page"),
+    ("gone", FetchFailure.HTTP_STATUS, "HTTP 404"),
+])
+def test_final_answers_are_not_tried_again(flaky, tmp_path, behaviour, failure, text):
+    base, _, _ = flaky
+    with pytest.raises(FetchError) as caught:
+        fetch_url(f"{base}/{behaviour}/clip.mp4", tmp_path / "f.part", deadline=in_seconds(60), policy=FAST)
+    assert caught.value.failure == failure and text in str(caught.value) and not caught.value.retryable
+    assert urllib.request.urlopen(f"{base}/_reset", timeout=10).read() == b"reset"
+
+
+def test_an_expired_signed_url_is_a_clear_403(flaky, tmp_path):
+    base, _, sha = flaky
+    live = fetch_url(f"{base}/signed/clip.mp4?expires={time.time() + 60}", tmp_path / "f.part",
+                     deadline=in_seconds(60), policy=FAST)
+    assert live.sha256 == sha
+    with pytest.raises(FetchError) as caught:
+        fetch_url(f"{base}/signed/clip.mp4?expires={time.time() - 1}", tmp_path / "g.part",
+                  deadline=in_seconds(60), policy=FAST)
+    assert caught.value.failure == FetchFailure.HTTP_STATUS and "403" in str(caught.value)
+
+
+def test_the_size_cap_holds(flaky, tmp_path):
+    base, _, _ = flaky
+    with pytest.raises(FetchError) as caught:
+        fetch_url(f"{base}/ok/clip.mp4", tmp_path / "f.part", deadline=in_seconds(60),
+                  policy=FetchPolicy(**{**FAST.__dict__, "max_bytes": 100_000}))
+    assert caught.value.failure == FetchFailure.TOO_LARGE
+
+
+def test_a_passed_deadline_fetches_nothing(flaky, tmp_path):
+    base, _, _ = flaky
+    with pytest.raises(FetchError) as caught:
+        fetch_url(f"{base}/ok/clip.mp4", tmp_path / "f.part", deadline=in_seconds(-5), policy=FAST)
+    assert caught.value.failure == FetchFailure.DEADLINE
+
+
+@pytest.mark.parametrize("url, failure", [
+    ("http://127.0.0.1:9/x.mp4", FetchFailure.REFUSED_ADDRESS),
+    ("http://169.254.169.254/latest/meta-data", FetchFailure.REFUSED_ADDRESS),
+    ("http://10.1.2.3/x.mp4", FetchFailure.REFUSED_ADDRESS),
+    ("http://[::1]/x.mp4", FetchFailure.REFUSED_ADDRESS),
+    ("http://localhost/x.mp4", FetchFailure.REFUSED_ADDRESS),
+    ("ftp://example.com/x.mp4", FetchFailure.BAD_URL),
+    ("file:///etc/passwd", FetchFailure.BAD_URL),
+    ("http://user:secret@example.com/x.mp4", FetchFailure.BAD_URL),
+    ("http:///x.mp4", FetchFailure.BAD_URL),
+    ("http://example.com:99999/x.mp4", FetchFailure.BAD_URL),
+])
+def test_private_addresses_and_other_schemes_are_refused(url, failure):
+    with pytest.raises(FetchError) as caught:
+        check_url(url, allow_private=False)
+    assert caught.value.failure == failure and "secret" not in str(caught.value)
+
+
+def test_a_redirect_to_a_private_address_is_refused_before_it_is_asked(flaky, tmp_path):
+    base, _, _ = flaky
+    # The loopback server itself is private: only the allow switch lets the tests reach it at all.
+    with pytest.raises(FetchError) as caught:
+        fetch_url(f"{base}/redirect3/clip.mp4", tmp_path / "f.part", deadline=in_seconds(60),
+                  policy=FetchPolicy(**{**FAST.__dict__, "allow_private": False}))
+    assert caught.value.failure == FetchFailure.REFUSED_ADDRESS

@@ -1,0 +1,1 @@
+"""Imports: videos fetched from URLs before they expire."""
