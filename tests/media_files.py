@@ -18,6 +18,8 @@ def make_bad_files(folder: Path, good_clip: Path) -> dict[str, Path]:
     files["empty"].write_bytes(b"")
     files["not_video"] = folder / "notes.mp4"
     files["not_video"].write_text("this is not a video\n" * 50)
+    files["text_file"] = folder / "notes.txt"  # FFmpeg's tty demuxer would draw it as a video of text
+    files["text_file"].write_text("camera 3 was moved on Tuesday\n" * 50)
     files["audio_only"] = make_clip(folder / "voice memo.m4a", video=False, duration=2)
     files["absurd_dimensions"] = make_clip(folder / "strip.mp4", size="2000x16", audio=False, duration=1)
     still = folder / "photo.mp4"

@@ -146,6 +146,16 @@ class UploadState(StrEnum):
     CANCELLED = "cancelled"  # terminated by the client
 
 
+class ImportState(StrEnum):
+    """A URL handed to videolake to keep (``videolake import``), from queued to its video."""
+
+    PENDING = "pending"  # queued, waiting for a fetch run (earliest deadline first)
+    FETCHING = "fetching"  # a run holds it (until ``lease_until``: a run that died lets it go)
+    DONE = "done"  # fetched and ingested (``video_id``: a new video or the one with its content)
+    FAILED = "failed"  # a final answer (404, an HTML page, a refused address, not a video) or attempts used up
+    EXPIRED = "expired"  # its deadline passed before the file was whole
+
+
 class FetchFailure(StrEnum):
     """Why fetching a URL did not give its file (``imports/fetch.py``; each error says whether it is
     worth trying again: a 503 is, a 404 is not)."""

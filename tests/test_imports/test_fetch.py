@@ -4,44 +4,17 @@ silence, a wrong Content-Length, redirect chains, an HTML page sent with 200, an
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port, stop_pid, wait_for_port
+from tests.test_imports.conftest import in_seconds
 from videolake.constants import FetchFailure
 from videolake.imports.fetch import FetchError, FetchPolicy, check_url, fetch_url
-from videolake.media.samples import make_clip
 
 FAST = FetchPolicy(allow_private=True, wait_initial_s=0.05, wait_max_s=0.3, wait_jitter_s=0.0, max_attempts=5,
                    read_timeout_s=5)
-
-
-@pytest.fixture(scope="module")
-def flaky(tmp_path_factory):
-    root = tmp_path_factory.mktemp("served")
-    clip = make_clip(root / "clip.mp4", duration=4, size="1280x720", extra_output_args={"b:v": "4M"})
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "tests.test_imports.flaky_server", "--port", str(port),
-                             "--root", str(root)], cwd=Path(__file__).resolve().parents[2])
-    wait_for_port(port, timeout=30, proc=proc)
-    yield f"http://127.0.0.1:{port}", clip, hashlib.sha256(clip.read_bytes()).hexdigest()
-    stop_pid(proc.pid)
-
-
-@pytest.fixture(autouse=True)
-def fresh_counts(flaky):
-    urllib.request.urlopen(f"{flaky[0]}/_reset", timeout=10).read()
-
-
-def in_seconds(seconds: float) -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=seconds)
 
 
 def test_a_plain_file_arrives_whole_and_hashed(flaky, tmp_path):

@@ -97,7 +97,7 @@ def test_landing_to_catalog_with_bad_input_and_duplicates(lake, clips):
     assert set(quarantined) == set(originals)
     for name, (reason, sha) in originals.items():
         item = quarantined[name]
-        expected = "truncated" if reason == "truncated_index" else reason
+        expected = {"truncated_index": "truncated", "text_file": "not_video"}.get(reason, reason)
         assert item.reason == expected, (name, item.reason, item.detail)
         moved = Path(item.quarantined_uri.removeprefix("file://"))
         assert moved.is_file() and digest(moved) == sha

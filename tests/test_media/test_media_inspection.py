@@ -35,6 +35,7 @@ def test_mpegts_segment_and_rotation(clips):
     [
         ("empty", "empty"),
         ("not_video", "not_video"),
+        ("text_file", "not_video"),
         ("audio_only", "audio_only"),
         ("absurd_dimensions", "absurd_dimensions"),
         ("still_image", "still_image"),

@@ -402,6 +402,36 @@ class Upload(Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(nullable=True, index=True)
 
 
+class Import(Base):
+    """One URL to fetch and keep before it expires: its deadline, its state, what the last attempt
+    said, and the video it became. Fetch runs take them earliest deadline first."""
+
+    __tablename__ = "imports"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    host: Mapped[str] = mapped_column(String(255))  # for the per-host limit
+    state: Mapped[str] = mapped_column(String(16))  # an ImportState
+    deadline: Mapped[dt.datetime | None] = mapped_column(nullable=True)  # when the URL stops working
+    name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # generation details, as a sidecar's
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    bytes_fetched: Mapped[int] = mapped_column(BigInteger, default=0)
+    failure: Mapped[str | None] = mapped_column(String(32), nullable=True)  # a FetchFailure or ingest's reason
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    final_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    video_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+    __table_args__ = (Index("ix_imports_state_deadline", "state", "deadline"),)
+
+
 class VideoAlias(Base):
     """A name a client gave a video (the ``video_id`` of the upload-and-serve API): one video, many names."""
 

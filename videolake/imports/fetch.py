@@ -76,6 +76,7 @@ class FetchError(Exception):
         self.failure = failure
         self.retryable = retryable
         self.retry_after_s = retry_after_s
+        self.attempts = 0  # set by ``Fetcher.fetch``: how many requests were made
 
 
 def check_url(url: str, *, allow_private: bool) -> str:
@@ -172,10 +173,14 @@ class Fetcher:
                     progress.attempts += 1
                     self._attempt(url, progress, deadline)
         except FetchError as exc:
+            final = exc
             if deadline is not None and exc.retryable and _now() >= deadline - dt.timedelta(seconds=1):
-                raise FetchError(FetchFailure.DEADLINE, f"the deadline passed after {progress.attempts} attempts; "
-                                                        f"the last: {exc}") from exc
-            raise
+                final = FetchError(FetchFailure.DEADLINE, f"the deadline passed after {progress.attempts} attempts; "
+                                                          f"the last: {exc}")
+            final.attempts = progress.attempts
+            if final is exc:
+                raise
+            raise final from exc
         return Fetched(part_file, progress.size, progress.digest.hexdigest(), progress.final_url or url,
                        progress.content_type, progress.attempts, progress.resumed_from)
 

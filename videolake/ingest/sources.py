@@ -169,3 +169,43 @@ class SpooledUpload:
             raise FileNotFoundError(f"upload {self.upload_id}: {self.key} is not in the spool")
         return LandedItem(self.origin_uri, self.key, info.size, info.mtime, self.source, self.spool.url,
                           True, metadata=self.metadata, sealed=True)
+
+
+@dataclass(frozen=True)
+class FetchedFile:
+    """A file fetched from a URL (``videolake import``), complete and synced in the import work
+    folder: its origin is the URL. Ingest never removes it; the import use case does, once its
+    video is cataloged. Its bytes are never written again, so local storage links it."""
+
+    path: Path
+    url: str
+    source: str = DEFAULT_SOURCE
+    given_metadata: dict[str, Any] | None = None
+
+    @property
+    def name(self) -> str:
+        return display_text(self.path.name)
+
+    @property
+    def size(self) -> int:
+        return self.path.stat().st_size
+
+    @property
+    def origin_uri(self) -> str:
+        return display_text(self.url)
+
+    @property
+    def source_type(self) -> SourceType | None:
+        return None
+
+    @property
+    def metadata(self) -> dict[str, Any] | None:
+        return self.given_metadata
+
+    def open(self) -> BinaryIO:
+        return self.path.open("rb")
+
+    def item(self) -> LandedItem:
+        st = self.path.stat()
+        return LandedItem(self.origin_uri, str(self.path), st.st_size, st.st_mtime, self.source, None, True,
+                          metadata=self.metadata, sealed=True)

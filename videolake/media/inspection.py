@@ -32,6 +32,8 @@ REASON_UNSAFE_NAME = "unsafe_name"
 REASON_NOT_REGULAR = "not_regular_file"
 
 _IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "webp_pipe", "tiff_pipe", "gif_pipe", "svg_pipe"}
+# Text FFmpeg renders as a picture (ANSI art): its "video" is any text file, a note or a log.
+_TEXT_FORMATS = {"tty", "bin", "xbin", "adf", "idf"}
 
 
 class MediaRejected(Exception):
@@ -209,6 +211,8 @@ def probe_container(container: Any, path: Path, size: int, limits: MediaLimits, 
     audios = list(container.streams.audio)
     if fmt in _IMAGE_FORMATS:
         raise MediaRejected(REASON_STILL_IMAGE, f"a still image ({fmt}), not a video")
+    if fmt in _TEXT_FORMATS:
+        raise MediaRejected(REASON_NOT_VIDEO, f"text (FFmpeg would draw it as {fmt} art), not a video")
     if not videos:
         if audios:
             codec = audios[0].codec_context.codec.canonical_name

@@ -1,0 +1,118 @@
+"""The import queue in the catalog: one row per URL to fetch before its deadline.
+
+Runs take rows earliest deadline first (rows without a deadline last), at most a few per host at
+once, by a compare-and-set to FETCHING with a lease: a run that dies lets its rows go when the
+lease ends, and no two runs ever fetch one row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+
+from videolake.catalog.models import Import, utcnow
+from videolake.catalog.repository import Catalog
+from videolake.constants import ImportState
+
+OPEN_STATES = (ImportState.PENDING, ImportState.FETCHING)
+
+
+class ImportStore:
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def add_all(self, rows: Sequence[Import]) -> list[Import]:
+        """Queue rows; a URL already queued and not finished is not queued twice (its row is returned)."""
+        with self.catalog.write() as s:
+            urls = [r.url for r in rows]
+            known = {i.url: i for i in s.scalars(select(Import).where(Import.url.in_(urls),
+                                                                    Import.state.in_(list(OPEN_STATES))))}
+            out = []
+            for row in rows:
+                if row.url in known:
+                    out.append(known[row.url])
+                    continue
+                s.add(row)
+                known[row.url] = row
+                out.append(row)
+            s.flush()
+            for row in out:
+                s.refresh(row)
+            s.expunge_all()
+            return out
+
+    def get(self, import_id: str) -> Import | None:
+        with self.catalog.read() as s:
+            return s.get(Import, import_id)
+
+    def get_all(self, ids: Sequence[str]) -> list[Import]:
+        with self.catalog.read() as s:
+            by_id = {i.id: i for i in s.scalars(select(Import).where(Import.id.in_(list(ids))))}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def update(self, import_id: str, *, expect: Sequence[str] | None = None, **values: Any) -> bool:
+        stmt = update(Import).where(Import.id == import_id)
+        if expect is not None:
+            stmt = stmt.where(Import.state.in_(list(expect)))
+        with self.catalog.write() as s:
+            return s.execute(stmt.values(updated_at=utcnow(), **values)).rowcount == 1
+
+    def expire_overdue(self, now: dt.datetime) -> list[Import]:
+        """Pending rows whose deadline passed before any run took them: EXPIRED, and returned."""
+        with self.catalog.write() as s:
+            rows = list(s.scalars(select(Import).where(Import.state == ImportState.PENDING, Import.deadline < now)))
+            for row in rows:
+                row.state = ImportState.EXPIRED
+                row.failure = row.failure or "deadline"
+                row.last_error = (f"the deadline {row.deadline:%Y-%m-%d %H:%M:%S} UTC passed before it could be "
+                                  "fetched" + (f"; the last attempt: {row.last_error}" if row.last_error else ""))
+                row.updated_at = now
+            s.flush()
+            s.expunge_all()
+            return rows
+
+    def claim_due(self, *, run_id: str, limit: int, per_host: int, lease: dt.timedelta,
+                  now: dt.datetime | None = None) -> list[Import]:
+        """Up to ``limit`` rows to fetch now, earliest deadline first, at most ``per_host`` per host
+        (counting those other runs hold), taken for ``run_id`` until ``now + lease``."""
+        now = now or utcnow()
+        takeable = or_(Import.state == ImportState.PENDING,
+                       and_(Import.state == ImportState.FETCHING, Import.lease_until < now))
+        with self.catalog.write() as s:
+            busy = Counter(s.scalars(select(Import.host).where(Import.state == ImportState.FETCHING,
+                                                              Import.lease_until >= now)))
+            candidates = s.scalars(select(Import).where(takeable)
+                                   .order_by(Import.deadline.is_(None), Import.deadline, Import.created_at)
+                                   .limit(limit * 20)).all()
+            taken: list[Import] = []
+            for row in candidates:
+                if len(taken) >= limit:
+                    break
+                if busy[row.host] >= per_host:
+                    continue
+                moved = s.execute(update(Import).where(Import.id == row.id, takeable).values(
+                    state=ImportState.FETCHING, run_id=run_id, lease_until=now + lease, updated_at=now)).rowcount
+                if moved:
+                    busy[row.host] += 1
+                    taken.append(row)
+            s.flush()
+            for row in taken:
+                s.refresh(row)
+            s.expunge_all()
+            return taken
+
+    def at_risk(self, now: dt.datetime, within: dt.timedelta, *, limit: int = 1000) -> list[Import]:
+        """Not done, with a deadline within ``within`` from now."""
+        with self.catalog.read() as s:
+            return list(s.scalars(select(Import).where(Import.state.in_(list(OPEN_STATES)), Import.deadline >= now,
+                                                       Import.deadline < now + within)
+                                  .order_by(Import.deadline).limit(limit)))
+
+    def missed(self, *, limit: int = 1000) -> list[Import]:
+        with self.catalog.read() as s:
+            return list(s.scalars(select(Import).where(Import.state == ImportState.EXPIRED)
+                                  .order_by(Import.deadline.desc()).limit(limit)))
