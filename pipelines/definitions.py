@@ -9,18 +9,29 @@ import dagster as dg
 from assets import (
     archived_videos,
     catalog_quality_checks,
+    import_queue,
     ingest_lineage,
     landing_zone,
     retention_sweep,
     storage_report,
+    url_imports,
     video_exports,
 )
 from assets.integrity_checks import archive_integrity, hot_storage_integrity
-from pipelines.jobs import archive_job, catalog_quality_job, export_job, ingest_job, integrity_job, retention_job
+from pipelines.jobs import (
+    archive_job,
+    catalog_quality_job,
+    export_job,
+    import_job,
+    ingest_job,
+    integrity_job,
+    retention_job,
+)
 from pipelines.schedules import archive_nightly, catalog_quality_nightly, integrity_nightly, retention_daily
 from resources import (
     ArchivePolicyResource,
     CatalogResource,
+    ImportSettingsResource,
     IngestSettingsResource,
     LandingZoneResource,
     RetentionPolicyResource,
@@ -70,13 +81,14 @@ def build_resources(env: Mapping[str, str] | None = None) -> dict[str, dg.Config
             batch_max_files=number(c.ENV_BATCH_MAX_FILES),
             workers=number(c.ENV_WORKERS),
         ),
+        "imports": ImportSettingsResource(work_dir=text(c.Env.IMPORT_DIR), allow_private=text(c.Env.IMPORT_ALLOW_PRIVATE)),
     }
 
 
 defs = dg.Definitions(
-    assets=[landing_zone, ingest_lineage, video_exports, archived_videos, retention_sweep, storage_report],
+    assets=[landing_zone, ingest_lineage, import_queue, url_imports, video_exports, archived_videos, retention_sweep, storage_report],
     asset_checks=[catalog_quality_checks, hot_storage_integrity, archive_integrity],
-    jobs=[ingest_job, export_job, archive_job, integrity_job, catalog_quality_job, retention_job],
+    jobs=[ingest_job, import_job, export_job, archive_job, integrity_job, catalog_quality_job, retention_job],
     sensors=[landing_zone_sensor, segments_sensor, export_requests_sensor, catalog_quality_sensor],
     schedules=[catalog_quality_nightly, archive_nightly, integrity_nightly, retention_daily],
     resources=build_resources(),

@@ -21,6 +21,10 @@ ingest_job = _job(
     dg.AssetSelection.assets(names.ASSET_INGESTED_VIDEOS, names.ASSET_VIDEO_PROBES, names.ASSET_VIDEO_THUMBNAILS).without_checks(),
     "Ingest -> probe -> thumbnails for one batch of landed files (or a whole landing zone).",
 )
+import_job = _job(
+    names.JOB_IMPORT, "import", dg.AssetSelection.assets(names.ASSET_URL_IMPORTS),
+    "Fetch queued URL imports (earliest deadline first, a few per host) and ingest them like any upload.",
+)
 export_job = _job(
     names.JOB_EXPORT, "export", dg.AssetSelection.assets(names.ASSET_VIDEO_EXPORTS),
     "Cut one export request into an MP4 per camera plus a manifest.",

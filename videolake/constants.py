@@ -46,6 +46,8 @@ class Env(StrEnum):
     UPLOAD_EXPIRES_HOURS = "VIDEOLAKE_UPLOAD_EXPIRES_HOURS"  # an unfinished resumable upload is removed after this
     API_FREE_KEY_FAILURES = "VIDEOLAKE_API_FREE_KEY_FAILURES"  # failed keys per client per 5 min before answers slow down
     API_WORKERS = "VIDEOLAKE_API_WORKERS"  # processes `videolake api` answers requests with (default 1)
+    IMPORT_DIR = "VIDEOLAKE_IMPORT_DIR"  # where URL imports are fetched to before ingest
+    IMPORT_ALLOW_PRIVATE = "VIDEOLAKE_IMPORT_ALLOW_PRIVATE"  # 1: imports may fetch private and loopback addresses
 
 
 class ExitCode(IntEnum):

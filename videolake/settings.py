@@ -42,6 +42,8 @@ def default_environment(env: Mapping[str, str]) -> dict[str, str]:
         c.Env.UPLOAD_EXPIRES_HOURS.value: str(c.DEFAULT_UPLOAD_EXPIRES_HOURS),
         c.Env.API_FREE_KEY_FAILURES.value: str(c.DEFAULT_FREE_KEY_FAILURES),
         c.Env.API_WORKERS.value: "1",
+        c.Env.IMPORT_DIR.value: str(home / "imports"),
+        c.Env.IMPORT_ALLOW_PRIVATE.value: "0",
     }
     for key in values:
         if env.get(key):

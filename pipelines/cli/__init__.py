@@ -15,13 +15,13 @@ import os
 import sys
 from typing import NoReturn
 
-from pipelines.cli import admin, api, common, footage, holds, ingest, retention, storage, videos
+from pipelines.cli import admin, api, common, footage, holds, imports, ingest, retention, storage, videos
 from pipelines.cli.common import one_line
 from videolake.constants import ExitCode
 from videolake.display import TerminalSafeStream
 from videolake.usecases.errors import UseCaseError
 
-COMMAND_GROUPS = (ingest, videos, footage, storage, holds, retention, api, admin)
+COMMAND_GROUPS = (ingest, imports, videos, footage, storage, holds, retention, api, admin)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -36,6 +36,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import stamina
+import stamina.instrumentation
 import urllib3
 
 from videolake.constants import FetchFailure
@@ -145,6 +146,9 @@ class _Progress:
 class Fetcher:
     def __init__(self, policy: FetchPolicy | None = None) -> None:
         self.policy = policy or FetchPolicy()
+        # Each retry is a warning through ``logging`` (stderr, the run's log), never printed to stdout
+        # (stamina's default with structlog installed: it would mix into a command's --json).
+        stamina.instrumentation.set_on_retry_hooks([stamina.instrumentation.LoggingOnRetryHook])
         self.http = urllib3.PoolManager(num_pools=16, maxsize=4, retries=False,
                                         timeout=urllib3.Timeout(connect=self.policy.connect_timeout_s,
                                                                 read=self.policy.read_timeout_s))

@@ -1,0 +1,26 @@
+"""How URL imports are fetched: where to, how many at once, and which addresses may be reached."""
+
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from videolake.imports.fetch import FetchPolicy
+
+GiB = 1024**3
+
+
+class ImportSettingsResource(dg.ConfigurableResource):
+    work_dir: str = Field(description="the folder fetched files wait in until ingest has stored them")
+    allow_private: str = Field(default="0", description="1: private, loopback and link-local addresses may be fetched")
+    batch_size: int = Field(default=50, description="imports one run takes, earliest deadline first")
+    per_host: int = Field(default=4, description="fetches from one host at once")
+    concurrency: int = Field(default=8, description="fetches at once in one run")
+    max_gb: float = Field(default=20.0, description="the largest file an import may fetch")
+
+    def policy(self) -> FetchPolicy:
+        return FetchPolicy(allow_private=self.allow_private.strip().lower() in ("1", "true", "yes"),
+                           max_bytes=int(self.max_gb * GiB))
+
+    def folder(self) -> Path:
+        return Path(self.work_dir).expanduser()

@@ -1,0 +1,88 @@
+"""``videolake import`` as users run it: a process, URLs from the loopback server that misbehaves,
+``--wait`` running the fetch runs in the command, and the video showing where it came from."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import cli
+
+
+@pytest.fixture
+def env(cli_env):
+    assert cli(cli_env, "db", "upgrade").returncode == 0
+    return {**cli_env, "VIDEOLAKE_IMPORT_ALLOW_PRIVATE": "1"}
+
+
+def test_import_one_url_with_generation_details_and_wait(flaky, env, tmp_path):
+    base, clip, sha = flaky
+    meta = tmp_path / "scene.json"
+    meta.write_text(json.dumps({"provider": "replicate", "model": "kling-v2", "prompt": "rain on a tin roof",
+                                "parameters": {"seed": 7}, "job_id": "p-9"}))
+    done = cli(env, "import", f"{base}/cut/clip.mp4", "--expires-in", "1h", "--metadata", str(meta),
+               "--name", "rain.mp4", "--source", "generator", "--wait", "--json")
+    assert done.returncode == 0, done.stderr
+    [imported] = json.loads(done.stdout)
+    assert imported["state"] == "done" and imported["video_id"] and imported["bytes_fetched"] == clip.stat().st_size
+    videos = json.loads(cli(env, "videos", "--json").stdout)
+    [video] = [v for v in videos if v["id"] == imported["video_id"]]
+    # Both places: the provider's URL (and until when it works) and the stored copy.
+    assert video["sha256"] == sha and video["name"] == "rain.mp4" and video["source"] == "generator"
+    assert video["source_type"] == "generated" and video["sidecar"]["origin_url"] == f"{base}/cut/clip.mp4"
+    assert video["sidecar"]["origin_expires_at"] and video["sidecar"]["parameters"] == {"seed": 7}
+    assert video["replicas"] and video["replicas"][0]["state"] == "verified"
+
+
+def test_a_list_with_bad_links_says_which_were_not_kept(flaky, env, tmp_path):
+    base, _, _ = flaky
+    listing = tmp_path / "batch.urls.jsonl"
+    listing.write_text("\n".join(json.dumps(line) for line in [
+        {"url": f"{base}/ok/clip.mp4", "expires_at": "2099-01-01T00:00:00Z", "model": "v1", "prompt": "a"},
+        {"url": f"{base}/gone/clip.mp4", "expires_in": "2h"},
+        {"url": f"{base}/html/clip.mp4"},
+    ]) + "\n")
+    done = cli(env, "import", "--from", str(listing), "--wait")
+    assert done.returncode == 3, done.stdout + done.stderr  # some kept, some not
+    lines = done.stdout.splitlines()
+    assert any("done" in l and "/ok/clip.mp4" in l for l in lines)
+    assert any("failed" in l and "HTTP 404" in l for l in lines)
+    assert any("failed" in l and "HTML page" in l for l in lines)
+
+
+def test_private_addresses_are_refused_unless_allowed(flaky, cli_env):
+    base, _, _ = flaky
+    assert cli(cli_env, "db", "upgrade").returncode == 0
+    done = cli(cli_env, "import", f"{base}/ok/clip.mp4", "--wait", "--json")
+    assert done.returncode == 1
+    [imported] = json.loads(done.stdout)
+    assert imported["state"] == "failed" and imported["failure"] == "refused_address"
+    assert "VIDEOLAKE_IMPORT_ALLOW_PRIVATE" in imported["last_error"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["ftp://example.com/x.mp4"], "only http and https URLs are fetched"),
+    (["https://example.com/x.mp4", "--expires-in", "soon"], "--expires-in"),
+    (["https://example.com/x.mp4", "--expires-at", "2001-01-01T00:00:00Z"], "has passed; nothing was queued"),
+    (["https://example.com/a.mp4", "https://example.com/b.mp4", "--name", "x.mp4"], "--name names one video"),
+    ([], "name the URLs to import"),
+    (["--from", "/nonexistent/list.jsonl"], "no such file"),
+])
+def test_wrong_input_is_one_line_and_queues_nothing(env, args, message):
+    done = cli(env, "import", *args)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr
+
+
+def test_a_bad_line_in_a_list_queues_nothing(env, tmp_path):
+    listing = tmp_path / "list.jsonl"
+    listing.write_text('{"url": "https://example.com/a.mp4"}\n{"url": "https://example.com/b.mp4",\n')
+    done = cli(env, "import", "--from", str(listing), "--json")
+    assert done.returncode == 2 and "line 2: not JSON" in done.stderr
+    listing.write_text('{"url": "https://example.com/a.mp4", "colour": "red"}\n')
+    done = cli(env, "import", "--from", str(listing))
+    assert done.returncode == 2 and "unknown field(s) colour" in done.stderr
+    queued = cli(env, "import", "https://example.com/c.mp4", "--json")
+    assert queued.returncode == 0 and [i["url"] for i in json.loads(queued.stdout)] == ["https://example.com/c.mp4"]
