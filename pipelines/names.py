@@ -15,6 +15,7 @@ OP_INGEST_LINEAGE = "ingest_lineage"  # the multi-asset computing the three abov
 ASSET_IMPORT_QUEUE = "import_queue"  # URLs handed to `videolake import` (the catalog's queue)
 ASSET_URL_IMPORTS = "url_imports"  # those fetched and ingested
 JOB_IMPORT = "import_job"
+SENSOR_IMPORTS = "import_queue_sensor"
 ASSET_VIDEO_EXPORTS = "video_exports"
 GROUP_EXPORTS = "exports"
 GROUP_ARCHIVE = "archive"

@@ -1,7 +1,8 @@
 """Dagster sensors: the uploads and segments landing zones, and the catalog-quality trigger."""
 
 from sensors.export_sensor import export_requests_sensor
+from sensors.import_sensor import import_queue_sensor
 from sensors.landing_sensor import landing_sensor, landing_zone_sensor, segments_sensor
 from sensors.quality_sensor import catalog_quality_sensor
 
-__all__ = ["catalog_quality_sensor", "export_requests_sensor", "landing_sensor", "landing_zone_sensor", "segments_sensor"]
+__all__ = ["catalog_quality_sensor", "export_requests_sensor", "import_queue_sensor", "landing_sensor", "landing_zone_sensor", "segments_sensor"]

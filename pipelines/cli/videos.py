@@ -78,6 +78,17 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"replicas     {r['backend']}  {r['state']}  {r['count']} ({human_bytes(r['bytes'])})")
     for b in status["landing_backlog"]:
         print(f"backlog      {b['zone']}  {b['state']}  {b['files']}")
+    imports = status["imports"]
+    if imports["by_state"]:
+        print("imports      " + ", ".join(f"{k} {v}" for k, v in sorted(imports["by_state"].items())))
+    for item in imports["at_risk"]:
+        print(f"AT RISK      import {item['id'][:12]} ({item['state']}) must be fetched by {item['deadline'][:19]} UTC: "
+              f"{item['url'][:100]}" + (f" — last error: {item['last_error'][:120]}" if item["last_error"] else ""))
+    for item in imports["missed"][:20]:
+        print(f"MISSED       import {item['id'][:12]} expired {(item['deadline'] or '')[:19]} UTC: {item['url'][:100]}"
+              f" — {(item['last_error'] or '')[:160]}")
+    if len(imports["missed"]) > 20:
+        print(f"MISSED       … and {len(imports['missed']) - 20} more (`videolake status --json` lists them)")
     pending = sum(r["count"] for r in status["replicas"] if r["state"] == "pending")
     if pending:
         print(f"PENDING      {pending} replicas wait for a copy (a backend was down or a copy failed); the next "

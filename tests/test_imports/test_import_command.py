@@ -86,3 +86,19 @@ def test_a_bad_line_in_a_list_queues_nothing(env, tmp_path):
     assert done.returncode == 2 and "unknown field(s) colour" in done.stderr
     queued = cli(env, "import", "https://example.com/c.mp4", "--json")
     assert queued.returncode == 0 and [i["url"] for i in json.loads(queued.stdout)] == ["https://example.com/c.mp4"]
+
+
+def test_status_lists_imports_at_risk_and_the_ones_missed(flaky, env):
+    base, _, _ = flaky
+    missed = cli(env, "import", f"{base}/silent/clip.mp4", "--expires-in", "2s", "--wait", "--json")
+    assert missed.returncode == 1 and json.loads(missed.stdout)[0]["state"] == "expired"
+    soon = cli(env, "import", f"{base}/ok/clip.mp4?soon=1", "--expires-in", "5m", "--json")  # queued, not yet fetched
+    assert soon.returncode == 0
+    status = cli(env, "status")
+    assert status.returncode == 0, status.stderr
+    lines = status.stdout.splitlines()
+    assert any(l.startswith("imports") and "pending 1" in l and "expired 1" in l for l in lines), status.stdout
+    assert any(l.startswith("AT RISK") and "soon=1" in l for l in lines)
+    assert any(l.startswith("MISSED") and "/silent/clip.mp4" in l and "deadline" in l for l in lines)
+    data = json.loads(cli(env, "status", "--json").stdout)
+    assert [i["url"] for i in data["imports"]["missed"]] == [f"{base}/silent/clip.mp4"]

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from videolake.catalog.models import Import, utcnow
 from videolake.catalog.repository import Catalog
@@ -104,6 +104,19 @@ class ImportStore:
                 s.refresh(row)
             s.expunge_all()
             return taken
+
+    def due(self, now: dt.datetime) -> tuple[int, dt.datetime | None]:
+        """(how many a run could take now, the nearest deadline among them)."""
+        takeable = or_(Import.state == ImportState.PENDING,
+                       and_(Import.state == ImportState.FETCHING, Import.lease_until < now))
+        with self.catalog.read() as s:
+            count, earliest = s.execute(select(func.count(Import.id), func.min(Import.deadline)).where(takeable)).one()
+            return int(count), earliest
+
+    def count_by_state(self) -> dict[str, int]:
+        with self.catalog.read() as s:
+            return {state: int(n) for state, n in s.execute(select(Import.state, func.count(Import.id))
+                                                            .group_by(Import.state))}
 
     def at_risk(self, now: dt.datetime, within: dt.timedelta, *, limit: int = 1000) -> list[Import]:
         """Not done, with a deadline within ``within`` from now."""

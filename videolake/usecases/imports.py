@@ -115,6 +115,37 @@ def queue_imports(catalog: Catalog, requests: Sequence[ImportRequest], *, now: d
     return [ImportView.of(r) for r in ImportStore(catalog).add_all(rows)]
 
 
+@dataclass(frozen=True)
+class DueImports(Result):
+    """What a fetch run would take now: how many, and the nearest deadline among them."""
+
+    count: int
+    earliest_deadline: dt.datetime | None
+
+
+def due_imports(catalog: Catalog, now: dt.datetime | None = None) -> DueImports:
+    count, earliest = ImportStore(catalog).due(now or utcnow())
+    return DueImports(count, earliest)
+
+
+AT_RISK_WITHIN = dt.timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class ImportRisk(Result):
+    """Imports not done whose deadline is within 10 minutes, and those whose deadline was missed."""
+
+    at_risk: list[ImportView]
+    missed: list[ImportView]
+
+
+def imports_at_risk(catalog: Catalog, now: dt.datetime | None = None, *, limit: int = 1000) -> ImportRisk:
+    store = ImportStore(catalog)
+    now = now or utcnow()
+    return ImportRisk([ImportView.of(r) for r in store.at_risk(now, AT_RISK_WITHIN, limit=limit)],
+                      [ImportView.of(r) for r in store.missed(limit=limit)])
+
+
 def get_imports(catalog: Catalog, ids: Sequence[str]) -> list[ImportView]:
     return [ImportView.of(r) for r in ImportStore(catalog).get_all(ids)]
 

@@ -1,0 +1,59 @@
+"""The import sensor through build_sensor_context/evaluate_tick, and the run it asks for: one run
+per batch, its priority from the nearest deadline, nothing when nothing is due."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import dagster as dg
+
+from assets import url_imports
+from pipelines.definitions import build_resources, defs
+from sensors import import_queue_sensor
+from sensors.import_sensor import run_priority
+from tests.conftest import cli, materialize_day
+from tests.test_imports.conftest import in_seconds
+from videolake.catalog.repository import Catalog
+from videolake.constants import ImportState
+from videolake.usecases.imports import ImportRequest, get_imports, queue_imports
+
+
+def tick(instance, resources):
+    context = dg.build_sensor_context(instance=instance, instance_ref=instance.get_ref(), resources=resources,
+                                      definitions=defs)
+    result = import_queue_sensor.evaluate_tick(context)
+    for request in result.dynamic_partitions_requests or []:
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    return result
+
+
+def test_due_imports_get_one_run_with_the_deadline_s_priority(flaky, cli_env):
+    base, _, _ = flaky
+    env = {**cli_env, "VIDEOLAKE_IMPORT_ALLOW_PRIVATE": "1"}
+    assert cli(env, "db", "upgrade").returncode == 0
+    catalog = Catalog(f"sqlite:///{Path(env['VIDEOLAKE_HOME']) / 'catalog.sqlite'}")
+    resources = build_resources(env)
+    with dg.instance_for_test() as instance:
+        idle = tick(instance, resources)
+        assert not idle.run_requests and "no import is due" in idle.skip_message
+        queued = queue_imports(catalog, [ImportRequest(f"{base}/ok/clip.mp4?n={n}", deadline=in_seconds(3600 * 24 * 3))
+                                         for n in range(3)]
+                               + [ImportRequest(f"{base}/ok/clip.mp4?soon=1", deadline=in_seconds(300))])
+        result = tick(instance, resources)
+        [request] = result.run_requests  # four imports, one batch: one run
+        today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+        assert request.partition_key == today and request.tags["dagster/priority"] == "100"
+        done = materialize_day([url_imports], request.partition_key, instance=instance, resources=resources,
+                               tags=request.tags)
+        assert done.success
+        meta = done.asset_materializations_for_node("url_imports")[0].metadata
+        assert (meta["taken"].value, meta["done"].value) == (4, 4)
+        assert {v.state for v in get_imports(catalog, [q.id for q in queued])} == {ImportState.DONE}
+        assert "no import is due" in tick(instance, resources).skip_message
+
+
+def test_run_priority_bands():
+    now = dt.datetime(2026, 12, 2, tzinfo=dt.timezone.utc)
+    assert [run_priority(now + dt.timedelta(minutes=m), now) for m in (5, 30, 600, 5000)] == [100, 50, 10, 0]
+    assert run_priority(None, now) == 0
