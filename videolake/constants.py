@@ -1,5 +1,6 @@
 """Constants shared by the domain core and the Dagster layer: one place for names and limits."""
 
+import datetime as dt
 from enum import IntEnum, StrEnum
 
 
@@ -156,6 +157,9 @@ class ImportState(StrEnum):
     DONE = "done"  # fetched and ingested (``video_id``: a new video or the one with its content)
     FAILED = "failed"  # a final answer (404, an HTML page, a refused address, not a video) or attempts used up
     EXPIRED = "expired"  # its deadline passed before the file was whole
+
+
+IMPORT_AT_RISK = dt.timedelta(minutes=10)  # an import not done this close to its deadline is at risk
 
 
 class FetchFailure(StrEnum):

@@ -126,3 +126,17 @@ def test_an_import_left_pending_past_its_deadline_expires_with_its_last_error(fl
     view = get_imports(catalog, [queued[0].id])[0]
     assert outcome.expired == 1 and view.state == ImportState.EXPIRED
     assert "passed before it could be fetched; the last attempt: HTTP 503" in view.last_error
+
+
+def test_the_storage_report_counts_imports(flaky, lake):
+    from videolake.reports.storage_report import build_report, prometheus_text
+
+    base, _, _ = flaky
+    catalog, run, _ = lake
+    queue_imports(catalog, [ImportRequest(f"{base}/ok/clip.mp4"), ImportRequest(f"{base}/gone/clip.mp4")])
+    run()
+    queue_imports(catalog, [ImportRequest(f"{base}/ok/clip.mp4?later=1", deadline=in_seconds(120))])
+    text = prometheus_text(build_report(catalog, {})).decode()
+    for line in ('videolake_imports{state="done"} 1.0', 'videolake_imports{state="failed"} 1.0',
+                 'videolake_imports{state="pending"} 1.0', 'videolake_imports{state="at_risk"} 1.0'):
+        assert line in text, text

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
@@ -31,6 +31,7 @@ class StorageReport:
     by_day: "pd.DataFrame"  # noqa: F821 - backend × day, bytes added
     runway: "pd.DataFrame"  # noqa: F821 - backend: used, quota, growth per day, days left
     as_of: dt.datetime
+    imports: dict[str, int] = field(default_factory=dict)  # URL imports per state, and "at_risk"
 
 
 def build_report(catalog: Catalog, quotas: dict[str, int], as_of: dt.datetime | None = None) -> StorageReport:
@@ -68,7 +69,11 @@ def build_report(catalog: Catalog, quotas: dict[str, int], as_of: dt.datetime | 
     by_day = (objects.groupby(["backend", "day"])["bytes"].sum().reset_index() if not objects.empty
               else pd.DataFrame(columns=["backend", "day", "bytes"]))
     runway = _runway(objects, quotas, as_of)
-    return StorageReport(objects, group("backend"), group("source"), group("camera"), by_day, runway, as_of)
+    from videolake.catalog.imports import ImportStore
+
+    store = ImportStore(catalog)
+    imports = {**store.count_by_state(), "at_risk": len(store.at_risk(as_of, c.IMPORT_AT_RISK))}
+    return StorageReport(objects, group("backend"), group("source"), group("camera"), by_day, runway, as_of, imports)
 
 
 def _runway(objects, quotas: dict[str, int], as_of: dt.datetime):  # type: ignore[no-untyped-def]
@@ -212,6 +217,10 @@ def prometheus_text(report: StorageReport) -> bytes:
                    ["backend"], registry=registry)
     days_left = Gauge("videolake_quota_days_left", "Days until the quota is full at the current growth", ["backend"],
                       registry=registry)
+    imports = Gauge("videolake_imports", "URL imports per state (at_risk: not done, deadline within 10 minutes)",
+                    ["state"], registry=registry)
+    for state, count in sorted(report.imports.items()):
+        imports.labels(state).set(count)
     if len(report.objects):
         for (backend, kind), frame in report.objects.groupby(["backend", "kind"]):
             stored.labels(backend, kind).set(int(frame["bytes"].sum()))

@@ -33,7 +33,7 @@ from urllib.parse import unquote, urlsplit
 from videolake.catalog.imports import ImportStore
 from videolake.catalog.models import Import, utcnow
 from videolake.catalog.repository import Catalog
-from videolake.constants import DEFAULT_SOURCE, FetchFailure, FileOutcome, ImportState
+from videolake.constants import DEFAULT_SOURCE, IMPORT_AT_RISK, FetchFailure, FileOutcome, ImportState
 from videolake.imports.fetch import FetchError, Fetcher, FetchPolicy, check_url
 from videolake.inputs import safe_name
 from videolake.ingest.engine import IngestEngine
@@ -128,9 +128,6 @@ def due_imports(catalog: Catalog, now: dt.datetime | None = None) -> DueImports:
     return DueImports(count, earliest)
 
 
-AT_RISK_WITHIN = dt.timedelta(minutes=10)
-
-
 @dataclass(frozen=True)
 class ImportRisk(Result):
     """Imports not done whose deadline is within 10 minutes, and those whose deadline was missed."""
@@ -142,7 +139,7 @@ class ImportRisk(Result):
 def imports_at_risk(catalog: Catalog, now: dt.datetime | None = None, *, limit: int = 1000) -> ImportRisk:
     store = ImportStore(catalog)
     now = now or utcnow()
-    return ImportRisk([ImportView.of(r) for r in store.at_risk(now, AT_RISK_WITHIN, limit=limit)],
+    return ImportRisk([ImportView.of(r) for r in store.at_risk(now, IMPORT_AT_RISK, limit=limit)],
                       [ImportView.of(r) for r in store.missed(limit=limit)])
 
 
