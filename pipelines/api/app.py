@@ -15,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from pipelines.api import problems
 from pipelines.api.auth import AuthGuard, KeyRows
 from pipelines.api.metrics import ApiMetrics, MetricsMiddleware
+from pipelines.api.routes_imports import router as imports_router
 from pipelines.api.routes_links import router as links_router
 from pipelines.api.routes_ops import router as ops_router
 from pipelines.api.routes_uploads import _ingest_now
@@ -92,7 +93,7 @@ def create_app(services_factory: Callable[[], ApiServices] = ApiServices.from_en
     app.add_middleware(TusResumableHeader)
     app.add_middleware(MetricsMiddleware, metrics=lambda: app.state.metrics)
     problems.install(app)
-    for router in (uploads_router, tus_router, videos_router, links_router, ops_router):
+    for router in (uploads_router, tus_router, videos_router, imports_router, links_router, ops_router):
         app.include_router(router)
 
     def openapi() -> dict:

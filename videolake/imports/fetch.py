@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import ipaddress
+import logging
 import os
 import socket
 from dataclasses import dataclass, field
@@ -78,6 +79,13 @@ class FetchError(Exception):
         self.retryable = retryable
         self.retry_after_s = retry_after_s
         self.attempts = 0  # set by ``Fetcher.fetch``: how many requests were made
+
+
+log = logging.getLogger("videolake.imports")
+
+
+def _log_retry(details: stamina.instrumentation.RetryDetails) -> None:
+    log.info("fetch retry %d in %.1f s: %s", details.retry_num, details.wait_for, details.caused_by)
 
 
 def check_url(url: str, *, allow_private: bool) -> str:
@@ -146,9 +154,9 @@ class _Progress:
 class Fetcher:
     def __init__(self, policy: FetchPolicy | None = None) -> None:
         self.policy = policy or FetchPolicy()
-        # Each retry is a warning through ``logging`` (stderr, the run's log), never printed to stdout
+        # Each retry is a line of ``logging`` (videolake.imports, INFO), never printed to stdout
         # (stamina's default with structlog installed: it would mix into a command's --json).
-        stamina.instrumentation.set_on_retry_hooks([stamina.instrumentation.LoggingOnRetryHook])
+        stamina.instrumentation.set_on_retry_hooks([_log_retry])
         self.http = urllib3.PoolManager(num_pools=16, maxsize=4, retries=False,
                                         timeout=urllib3.Timeout(connect=self.policy.connect_timeout_s,
                                                                 read=self.policy.read_timeout_s))
