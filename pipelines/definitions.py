@@ -81,7 +81,9 @@ def build_resources(env: Mapping[str, str] | None = None) -> dict[str, dg.Config
             batch_max_files=number(c.ENV_BATCH_MAX_FILES),
             workers=number(c.ENV_WORKERS),
         ),
-        "imports": ImportSettingsResource(work_dir=text(c.Env.IMPORT_DIR), allow_private=text(c.Env.IMPORT_ALLOW_PRIVATE)),
+        "imports": ImportSettingsResource(work_dir=text(c.Env.IMPORT_DIR.value),
+                                          allow_private=text(c.Env.IMPORT_ALLOW_PRIVATE.value),
+                                          per_host=number(c.Env.IMPORT_PER_HOST.value), batch_size=number(c.Env.IMPORT_BATCH.value)),
     }
 
 

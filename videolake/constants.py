@@ -49,6 +49,8 @@ class Env(StrEnum):
     API_WORKERS = "VIDEOLAKE_API_WORKERS"  # processes `videolake api` answers requests with (default 1)
     IMPORT_DIR = "VIDEOLAKE_IMPORT_DIR"  # where URL imports are fetched to before ingest
     IMPORT_ALLOW_PRIVATE = "VIDEOLAKE_IMPORT_ALLOW_PRIVATE"  # 1: imports may fetch private and loopback addresses
+    IMPORT_PER_HOST = "VIDEOLAKE_IMPORT_PER_HOST"  # fetches from one host at once (all runs together)
+    IMPORT_BATCH = "VIDEOLAKE_IMPORT_BATCH"  # imports one fetch run takes
 
 
 class ExitCode(IntEnum):

@@ -44,6 +44,8 @@ def default_environment(env: Mapping[str, str]) -> dict[str, str]:
         c.Env.API_WORKERS.value: "1",
         c.Env.IMPORT_DIR.value: str(home / "imports"),
         c.Env.IMPORT_ALLOW_PRIVATE.value: "0",
+        c.Env.IMPORT_PER_HOST.value: "4",
+        c.Env.IMPORT_BATCH.value: "50",
     }
     for key in values:
         if env.get(key):

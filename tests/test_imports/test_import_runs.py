@@ -77,7 +77,7 @@ def test_a_batch_ends_done_failed_or_expired_each_with_its_reason(flaky, lake):
     assert not any(p.is_file() for p in (home / "imports").rglob("*"))
 
 
-def test_earliest_deadline_first_and_a_few_per_host(flaky, lake):
+def test_earliest_deadline_first_and_hosts_other_runs_are_busy_with_left_alone(flaky, lake):
     base, _, _ = flaky
     catalog, run, _ = lake
     late = queue_imports(catalog, [ImportRequest(f"{base}/ok/clip.mp4?n={n}", deadline=in_seconds(3600 + n))
@@ -85,9 +85,11 @@ def test_earliest_deadline_first_and_a_few_per_host(flaky, lake):
     soon = queue_imports(catalog, [ImportRequest(f"{base}/ok/clip.mp4?soon=1", deadline=in_seconds(600))])
     taken = ImportStore(catalog).claim_due(run_id="r", limit=2, per_host=10, lease=dt.timedelta(minutes=5))
     assert [t.id for t in taken] == [soon[0].id, late[0].id]
-    # Two held by that run: a per-host limit of 3 leaves room for one more, whatever the limit asks.
-    more = ImportStore(catalog).claim_due(run_id="r2", limit=10, per_host=3, lease=dt.timedelta(minutes=5))
-    assert [t.id for t in more] == [late[1].id]
+    # That run fetches two from the host: another run leaves the host alone at a limit of 2 …
+    assert ImportStore(catalog).claim_due(run_id="r2", limit=10, per_host=2, lease=dt.timedelta(minutes=5)) == []
+    # … and takes the rest at a limit of 3 (it then fetches at most 3 at once from it itself).
+    more = ImportStore(catalog).claim_due(run_id="r3", limit=10, per_host=3, lease=dt.timedelta(minutes=5))
+    assert [t.id for t in more] == [late[1].id, late[2].id]
 
 
 def test_a_run_that_died_lets_its_imports_go_when_the_lease_ends(flaky, lake):

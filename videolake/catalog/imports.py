@@ -1,7 +1,7 @@
 """The import queue in the catalog: one row per URL to fetch before its deadline.
 
-Runs take rows earliest deadline first (rows without a deadline last), at most a few per host at
-once, by a compare-and-set to FETCHING with a lease: a run that dies lets its rows go when the
+Runs take rows earliest deadline first (rows without a deadline last), leaving alone hosts other
+runs are busy with, by a compare-and-set to FETCHING with a lease: a run that dies lets its rows go when the
 lease ends, and no two runs ever fetch one row.
 """
 
@@ -77,8 +77,9 @@ class ImportStore:
 
     def claim_due(self, *, run_id: str, limit: int, per_host: int, lease: dt.timedelta,
                   now: dt.datetime | None = None) -> list[Import]:
-        """Up to ``limit`` rows to fetch now, earliest deadline first, at most ``per_host`` per host
-        (counting those other runs hold), taken for ``run_id`` until ``now + lease``."""
+        """Up to ``limit`` rows to fetch now, earliest deadline first, taken for ``run_id`` until
+        ``now + lease`` — none of a host other runs already fetch ``per_host`` from (the run itself
+        fetches at most ``per_host`` from one host at once)."""
         now = now or utcnow()
         takeable = or_(Import.state == ImportState.PENDING,
                        and_(Import.state == ImportState.FETCHING, Import.lease_until < now))
@@ -93,11 +94,10 @@ class ImportStore:
                 if len(taken) >= limit:
                     break
                 if busy[row.host] >= per_host:
-                    continue
+                    continue  # other runs already fetch that much from this host
                 moved = s.execute(update(Import).where(Import.id == row.id, takeable).values(
                     state=ImportState.FETCHING, run_id=run_id, lease_until=now + lease, updated_at=now)).rowcount
                 if moved:
-                    busy[row.host] += 1
                     taken.append(row)
             s.flush()
             for row in taken:

@@ -6,9 +6,10 @@ same ingest as every other way in.
    them all or none; a URL already queued and not finished is not queued twice.
 2. ``fetch_imports`` (a fetch run):
    1. pending imports whose deadline passed are EXPIRED, with the last error they had;
-   2. up to ``limit`` are taken, earliest deadline first, at most ``per_host`` per host;
+   2. up to ``limit`` are taken, earliest deadline first, none of a host other runs are busy with;
    3. each is fetched into the work folder (``imports/fetch.py``: retries, resume, size checks),
-      ``concurrency`` at once; a final answer is FAILED, a deadline that passes EXPIRED;
+      ``concurrency`` at once, at most ``per_host`` from one host; a final answer is FAILED, a
+      deadline that passes EXPIRED;
    4. the fetched files go through ``ingest_sources`` in one batch as ``FetchedFile`` sources
       (dedup, probe, thumbnails, quarantine); the video's sidecar records the origin URL, its
       expiry and the generation details;
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -183,12 +185,14 @@ def fetch_imports(catalog: Catalog, *, run_id: str, storages: IngestStorages,
         return _outcome(run_id, 0, store, list(settled))
     # 2.3 Fetch, ``concurrency`` at once.
     fetcher = Fetcher(policy)
+    hosts: dict[str, threading.Semaphore] = {h: threading.Semaphore(per_host) for h in {r.host for r in taken}}
 
     def fetch_one(row: Import) -> _Fetched:
         folder = work_dir / row.id
         part = folder / f"{row.name}.part"
         try:
-            got = fetcher.fetch(row.url, part, deadline=row.deadline)
+            with hosts[row.host]:  # at most ``per_host`` at once from one host
+                got = fetcher.fetch(row.url, part, deadline=row.deadline)
         except FetchError as exc:
             shutil.rmtree(folder, ignore_errors=True)
             return _Fetched(row, error=exc, attempts=getattr(exc, "attempts", 1))
