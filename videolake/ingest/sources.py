@@ -1,7 +1,8 @@
 """What ingest takes in: a ``Source``. Every way in is one — an object in a landing zone, a local
-path named on the command line, a file an entry point wrote (a stitched output; next, an upload
-stream spooled beside the landing zone, next a fetched URL) — and all go through the same ingestor
-(``IngestEngine.ingest_sources``): hashed, probed, stored, deduplicated, cataloged, quarantined.
+path named on the command line, a file an entry point wrote (a stitched output), an upload spooled
+beside the landing zone (``SpooledUpload``), a file fetched from a URL (``FetchedFile``) — and all
+go through the same ingestor (``IngestEngine.ingest_sources``): hashed, probed, stored,
+deduplicated, cataloged, quarantined.
 
 A source says what it is (name, size, where it came from, its source name and type, the sidecar
 metadata that came with it), opens as a stream, and hands the ingestor's workers a picklable
@@ -172,38 +173,16 @@ class SpooledUpload:
 
 
 @dataclass(frozen=True)
-class FetchedFile:
+class FetchedFile(LocalFile):
     """A file fetched from a URL (``videolake import``), complete and synced in the import work
-    folder: its origin is the URL. Ingest never removes it; the import use case does, once its
-    video is cataloged. Its bytes are never written again, so local storage links it."""
+    folder: a local file whose origin is the URL. Ingest never removes it; the import use case
+    does, once its video is cataloged. Its bytes are never written again, so local storage links it."""
 
-    path: Path
-    url: str
-    source: str = DEFAULT_SOURCE
-    given_metadata: dict[str, Any] | None = None
-
-    @property
-    def name(self) -> str:
-        return display_text(self.path.name)
-
-    @property
-    def size(self) -> int:
-        return self.path.stat().st_size
+    url: str = ""
 
     @property
     def origin_uri(self) -> str:
         return display_text(self.url)
-
-    @property
-    def source_type(self) -> SourceType | None:
-        return None
-
-    @property
-    def metadata(self) -> dict[str, Any] | None:
-        return self.given_metadata
-
-    def open(self) -> BinaryIO:
-        return self.path.open("rb")
 
     def item(self) -> LandedItem:
         st = self.path.stat()

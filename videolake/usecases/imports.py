@@ -217,8 +217,8 @@ def fetch_imports(catalog: Catalog, *, run_id: str, storages: IngestStorages,
         settled[r.row.id] = r.row
     # 2.4 The whole files, ingested as one batch.
     if whole:
-        sources = tuple(FetchedFile(r.path, r.row.url, source=r.row.source or DEFAULT_SOURCE,  # type: ignore[arg-type]
-                                    given_metadata=_sidecar(r.row)) for r in whole)
+        sources = tuple(FetchedFile(r.path, source=r.row.source or DEFAULT_SOURCE,  # type: ignore[arg-type]
+                                    given_metadata=_sidecar(r.row), url=r.row.url) for r in whole)
         try:
             ingest_sources(IngestRequest(sources=sources, thumbnails=True), day or utcnow().date(), run_id=run_id,
                            storages=storages, engine_for=engine_for, log=log)
@@ -231,7 +231,7 @@ def fetch_imports(catalog: Catalog, *, run_id: str, storages: IngestStorages,
         # 2.5 Each import's outcome, from what the run recorded.
         by_uri = {f.uri: f for f in catalog.run_files([run_id])}
         for r in whole:
-            recorded = by_uri.get(FetchedFile(r.path, r.row.url).origin_uri)  # type: ignore[arg-type]
+            recorded = by_uri.get(FetchedFile(r.path, url=r.row.url).origin_uri)  # type: ignore[arg-type]
             if recorded is not None and recorded.outcome in (FileOutcome.INGESTED, FileOutcome.DUPLICATE):
                 store.update(r.row.id, state=ImportState.DONE, video_id=recorded.video_id, failure=None,
                              last_error=None, lease_until=None, done_at=utcnow())
