@@ -71,3 +71,30 @@ def url_imports(
         "imports": dg.MetadataValue.md("| state | url | video | last error |\n|---|---|---|---|\n" + "\n".join(rows))
         if rows else dg.MetadataValue.md("nothing was due"),
     })
+
+
+MISSED_WINDOW = dt.timedelta(hours=24)
+
+
+@dg.asset_check(asset=url_imports, name=names.CHECK_IMPORTS_ON_TIME,
+                description="No import is at risk of missing its deadline (not done, due within 10 minutes) and "
+                            "none missed its deadline in the last 24 hours.")
+def imports_on_time(catalog: CatalogResource) -> dg.AssetCheckResult:
+    from videolake.usecases.imports import imports_at_risk
+
+    now = dt.datetime.now(dt.timezone.utc)
+    risk = imports_at_risk(catalog.catalog(), now)
+    missed = [v for v in risk.missed if v.deadline is not None and v.deadline > now - MISSED_WINDOW]
+
+    def rows(views) -> str:  # type: ignore[no-untyped-def]
+        return "\n".join(f"| {v.id[:12]} | {v.state} | {v.deadline:%Y-%m-%d %H:%M:%S} | {v.url[:80]} | "
+                         f"{(v.last_error or '')[:120]} |" for v in views[:50])
+
+    table = "| import | state | deadline (UTC) | url | last error |\n|---|---|---|---|---|\n"
+    return dg.AssetCheckResult(
+        passed=not risk.at_risk and not missed,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"at_risk": len(risk.at_risk), "missed_24h": len(missed),
+                  "at_risk_imports": dg.MetadataValue.md(table + rows(risk.at_risk)) if risk.at_risk else "none",
+                  "missed_imports": dg.MetadataValue.md(table + rows(missed)) if missed else "none"},
+    )

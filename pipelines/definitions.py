@@ -10,6 +10,7 @@ from assets import (
     archived_videos,
     catalog_quality_checks,
     import_queue,
+    imports_on_time,
     ingest_lineage,
     landing_zone,
     retention_sweep,
@@ -89,7 +90,7 @@ def build_resources(env: Mapping[str, str] | None = None) -> dict[str, dg.Config
 
 defs = dg.Definitions(
     assets=[landing_zone, ingest_lineage, import_queue, url_imports, video_exports, archived_videos, retention_sweep, storage_report],
-    asset_checks=[catalog_quality_checks, hot_storage_integrity, archive_integrity],
+    asset_checks=[catalog_quality_checks, hot_storage_integrity, archive_integrity, imports_on_time],
     jobs=[ingest_job, import_job, export_job, archive_job, integrity_job, catalog_quality_job, retention_job],
     sensors=[landing_zone_sensor, segments_sensor, export_requests_sensor, catalog_quality_sensor, import_queue_sensor],
     schedules=[catalog_quality_nightly, archive_nightly, integrity_nightly, retention_daily],

@@ -36,6 +36,7 @@ SENSOR_CATALOG_QUALITY = "catalog_quality_sensor"
 PARTITIONS_LANDING_DAYS = "landing_days"  # dynamic: a day is added once it has files
 CHECK_HOT_INTEGRITY = "hot_storage_integrity"
 CHECK_ARCHIVE_INTEGRITY = "archive_integrity"
+CHECK_IMPORTS_ON_TIME = "imports_on_time"
 
 
 class RunTag(StrEnum):

@@ -57,3 +57,24 @@ def test_run_priority_bands():
     now = dt.datetime(2026, 12, 2, tzinfo=dt.timezone.utc)
     assert [run_priority(now + dt.timedelta(minutes=m), now) for m in (5, 30, 600, 5000)] == [100, 50, 10, 0]
     assert run_priority(None, now) == 0
+
+
+def test_the_check_after_a_run_warns_of_a_missed_deadline(flaky, cli_env):
+    from assets import imports_on_time
+
+    base, _, _ = flaky
+    env = {**cli_env, "VIDEOLAKE_IMPORT_ALLOW_PRIVATE": "1"}
+    assert cli(env, "db", "upgrade").returncode == 0
+    catalog = Catalog(f"sqlite:///{Path(env['VIDEOLAKE_HOME']) / 'catalog.sqlite'}")
+    resources = build_resources(env)
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    with dg.instance_for_test() as instance:
+        queue_imports(catalog, [ImportRequest(f"{base}/ok/clip.mp4")])
+        fine = materialize_day([url_imports, imports_on_time], today, instance=instance, resources=resources)
+        [check] = fine.get_asset_check_evaluations()
+        assert check.passed and check.metadata["missed_24h"].value == 0
+        queue_imports(catalog, [ImportRequest(f"{base}/silent/clip.mp4", deadline=in_seconds(2))])
+        late = materialize_day([url_imports, imports_on_time], today, instance=instance, resources=resources)
+        [check] = late.get_asset_check_evaluations()
+        assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+        assert check.metadata["missed_24h"].value == 1 and "/silent/clip.mp4" in check.metadata["missed_imports"].value
