@@ -16,7 +16,7 @@ from pipelines.api.services import ApiServices
 from videolake.constants import ApiScope
 from videolake.usecases.apikeys import Principal
 from videolake.usecases.errors import NotFound
-from videolake.usecases.imports import ImportRequest, get_imports, queue_imports
+from videolake.usecases.imports import GENERATION_KEYS, ImportRequest, get_imports, queue_imports
 
 router = APIRouter(tags=["imports"])
 MAX_BATCH = 1000
@@ -43,8 +43,7 @@ class ImportItem(BaseModel):
             deadline = deadline.replace(tzinfo=dt.timezone.utc)
         if deadline is None and self.expires_in_s is not None:
             deadline = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=self.expires_in_s)
-        details = {k: v for k, v in (("provider", self.provider), ("model", self.model), ("prompt", self.prompt),
-                                     ("parameters", self.parameters), ("job_id", self.job_id)) if v is not None}
+        details = {k: getattr(self, k) for k in GENERATION_KEYS if getattr(self, k) is not None}
         return ImportRequest(self.url, deadline=deadline, name=self.name, source=self.source, details=details or None)
 
 

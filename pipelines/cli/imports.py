@@ -20,9 +20,9 @@ from pipelines.cli.common import existing_catalog, parsed, print_json, table
 from videolake.constants import ExitCode, ImportState
 from videolake.inputs import parse_duration, parse_instant
 from videolake.usecases.errors import InvalidInput
+from videolake.usecases.imports import GENERATION_KEYS
 
-LINE_KEYS = {"url", "expires_at", "expires_in", "name", "source", "provider", "model", "prompt", "parameters", "job_id",
-             "metadata"}
+LINE_KEYS = {"url", "expires_at", "expires_in", "name", "source", "metadata", *GENERATION_KEYS}
 MAX_METADATA_BYTES = 1024 * 1024
 MAX_ROUNDS = 1000  # fetch runs one --wait may start (a batch each)
 
@@ -94,7 +94,7 @@ def _requests_from_lines(text: str, where: str) -> list[Any]:
                 deadline = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=parse_duration(str(item["expires_in"])))
         except ValueError as exc:
             raise InvalidInput(f"{where} line {n}: {exc}; nothing was queued") from None
-        details = {k: item[k] for k in ("provider", "model", "prompt", "parameters", "job_id") if k in item}
+        details = {k: item[k] for k in GENERATION_KEYS if k in item}
         if isinstance(item.get("metadata"), dict):
             details = {**item["metadata"], **details}
         out.append(ImportRequest(item["url"], deadline=deadline, name=item.get("name"), source=item.get("source"),

@@ -4,6 +4,7 @@ silence, a wrong Content-Length, redirect chains, an HTML page sent with 200, an
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import urllib.request
 
@@ -70,7 +71,7 @@ def test_a_wrong_content_length_is_never_a_short_file(flaky, tmp_path):
     base, _, _ = flaky
     with pytest.raises(FetchError) as caught:
         fetch_url(f"{base}/shortlength/clip.mp4", tmp_path / "f.part", deadline=in_seconds(60),
-                  policy=FetchPolicy(**{**FAST.__dict__, "max_attempts": 3}))
+                  policy=dataclasses.replace(FAST, max_attempts=3))
     assert caught.value.failure in (FetchFailure.SIZE_MISMATCH, FetchFailure.CONNECTION)
     assert "declared" in str(caught.value) or "broke" in str(caught.value)
 
@@ -111,7 +112,7 @@ def test_the_size_cap_holds(flaky, tmp_path):
     base, _, _ = flaky
     with pytest.raises(FetchError) as caught:
         fetch_url(f"{base}/ok/clip.mp4", tmp_path / "f.part", deadline=in_seconds(60),
-                  policy=FetchPolicy(**{**FAST.__dict__, "max_bytes": 100_000}))
+                  policy=dataclasses.replace(FAST, max_bytes=100_000))
     assert caught.value.failure == FetchFailure.TOO_LARGE
 
 
@@ -145,5 +146,5 @@ def test_a_redirect_to_a_private_address_is_refused_before_it_is_asked(flaky, tm
     # The loopback server itself is private: only the allow switch lets the tests reach it at all.
     with pytest.raises(FetchError) as caught:
         fetch_url(f"{base}/redirect3/clip.mp4", tmp_path / "f.part", deadline=in_seconds(60),
-                  policy=FetchPolicy(**{**FAST.__dict__, "allow_private": False}))
+                  policy=dataclasses.replace(FAST, allow_private=False))
     assert caught.value.failure == FetchFailure.REFUSED_ADDRESS

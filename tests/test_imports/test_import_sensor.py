@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from assets import url_imports
 from pipelines.definitions import build_resources, defs
@@ -19,6 +20,14 @@ from videolake.constants import ImportState
 from videolake.usecases.imports import ImportRequest, get_imports, queue_imports
 
 
+@pytest.fixture
+def lake(cli_env):
+    """A catalog made by the command, and the Definitions' resources for it (loopback allowed)."""
+    env = {**cli_env, "VIDEOLAKE_IMPORT_ALLOW_PRIVATE": "1"}
+    assert cli(env, "db", "upgrade").returncode == 0
+    return Catalog(f"sqlite:///{Path(env['VIDEOLAKE_HOME']) / 'catalog.sqlite'}"), build_resources(env)
+
+
 def tick(instance, resources):
     context = dg.build_sensor_context(instance=instance, instance_ref=instance.get_ref(), resources=resources,
                                       definitions=defs)
@@ -28,12 +37,9 @@ def tick(instance, resources):
     return result
 
 
-def test_due_imports_get_one_run_with_the_deadline_s_priority(flaky, cli_env):
+def test_due_imports_get_one_run_with_the_deadline_s_priority(flaky, lake):
     base, _, _ = flaky
-    env = {**cli_env, "VIDEOLAKE_IMPORT_ALLOW_PRIVATE": "1"}
-    assert cli(env, "db", "upgrade").returncode == 0
-    catalog = Catalog(f"sqlite:///{Path(env['VIDEOLAKE_HOME']) / 'catalog.sqlite'}")
-    resources = build_resources(env)
+    catalog, resources = lake
     with dg.instance_for_test() as instance:
         idle = tick(instance, resources)
         assert not idle.run_requests and "no import is due" in idle.skip_message
@@ -59,14 +65,11 @@ def test_run_priority_bands():
     assert run_priority(None, now) == 0
 
 
-def test_the_check_after_a_run_warns_of_a_missed_deadline(flaky, cli_env):
+def test_the_check_after_a_run_warns_of_a_missed_deadline(flaky, lake):
     from assets import imports_on_time
 
     base, _, _ = flaky
-    env = {**cli_env, "VIDEOLAKE_IMPORT_ALLOW_PRIVATE": "1"}
-    assert cli(env, "db", "upgrade").returncode == 0
-    catalog = Catalog(f"sqlite:///{Path(env['VIDEOLAKE_HOME']) / 'catalog.sqlite'}")
-    resources = build_resources(env)
+    catalog, resources = lake
     today = dt.datetime.now(dt.timezone.utc).date().isoformat()
     with dg.instance_for_test() as instance:
         queue_imports(catalog, [ImportRequest(f"{base}/ok/clip.mp4")])

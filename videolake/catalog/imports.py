@@ -21,6 +21,11 @@ from videolake.constants import ImportState
 OPEN_STATES = (ImportState.PENDING, ImportState.FETCHING)
 
 
+def _takeable(now: dt.datetime) -> Any:
+    """Rows a run may take now: pending, or held by a run whose lease has ended."""
+    return or_(Import.state == ImportState.PENDING, and_(Import.state == ImportState.FETCHING, Import.lease_until < now))
+
+
 class ImportStore:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
@@ -44,10 +49,6 @@ class ImportStore:
                 s.refresh(row)
             s.expunge_all()
             return out
-
-    def get(self, import_id: str) -> Import | None:
-        with self.catalog.read() as s:
-            return s.get(Import, import_id)
 
     def get_all(self, ids: Sequence[str]) -> list[Import]:
         with self.catalog.read() as s:
@@ -81,8 +82,7 @@ class ImportStore:
         ``now + lease`` — none of a host other runs already fetch ``per_host`` from (the run itself
         fetches at most ``per_host`` from one host at once)."""
         now = now or utcnow()
-        takeable = or_(Import.state == ImportState.PENDING,
-                       and_(Import.state == ImportState.FETCHING, Import.lease_until < now))
+        takeable = _takeable(now)
         with self.catalog.write() as s:
             busy = Counter(s.scalars(select(Import.host).where(Import.state == ImportState.FETCHING,
                                                               Import.lease_until >= now)))
@@ -107,10 +107,9 @@ class ImportStore:
 
     def due(self, now: dt.datetime) -> tuple[int, dt.datetime | None]:
         """(how many a run could take now, the nearest deadline among them)."""
-        takeable = or_(Import.state == ImportState.PENDING,
-                       and_(Import.state == ImportState.FETCHING, Import.lease_until < now))
         with self.catalog.read() as s:
-            count, earliest = s.execute(select(func.count(Import.id), func.min(Import.deadline)).where(takeable)).one()
+            count, earliest = s.execute(select(func.count(Import.id), func.min(Import.deadline))
+                                        .where(_takeable(now))).one()
             return int(count), earliest
 
     def count_by_state(self) -> dict[str, int]:

@@ -240,7 +240,7 @@ class Fetcher:
         if status == 416 and progress.size:
             progress.restart()  # the range asked for does not exist (the file changed): start over
             raise FetchError(FetchFailure.HTTP_STATUS, "HTTP 416 for the rest of the file", retryable=True)
-        if status >= 400 or status not in (200, 206):
+        if status not in (200, 206):
             retryable = status >= 500 or status == 408
             raise FetchError(FetchFailure.HTTP_STATUS, f"HTTP {status} {response.reason or ''}".strip(),
                              retryable=retryable, retry_after_s=_retry_after(response.headers.get("Retry-After"))
@@ -257,7 +257,7 @@ class Fetcher:
                 raise FetchError(FetchFailure.SIZE_MISMATCH, f"asked for bytes from {progress.size}, got {start}",
                                  retryable=True)
             progress.resumed_from.append(start)
-            expected = None if total is None else total
+            expected = total
         else:
             if progress.size:
                 progress.restart()  # a 200 to a Range request: the whole file again

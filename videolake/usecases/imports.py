@@ -45,6 +45,7 @@ from videolake.usecases.errors import InvalidInput
 from videolake.usecases.ingest import IngestRequest, IngestStorages, ingest_sources
 from videolake.usecases.results import Result
 
+# The generation details an import takes as fields of its own (the CLI's lines, the API's body).
 GENERATION_KEYS = ("provider", "model", "prompt", "parameters", "job_id")
 DEFAULT_LEASE = dt.timedelta(minutes=30)
 
@@ -195,7 +196,7 @@ def fetch_imports(catalog: Catalog, *, run_id: str, storages: IngestStorages,
                 got = fetcher.fetch(row.url, part, deadline=row.deadline)
         except FetchError as exc:
             shutil.rmtree(folder, ignore_errors=True)
-            return _Fetched(row, error=exc, attempts=getattr(exc, "attempts", 1))
+            return _Fetched(row, error=exc, attempts=exc.attempts)
         final = folder / (row.name or f"{row.id}.mp4")
         part.replace(final)
         return _Fetched(row, final, attempts=got.attempts, size=got.size, sha256=got.sha256, final_url=got.final_url)
