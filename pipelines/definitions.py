@@ -84,7 +84,8 @@ def build_resources(env: Mapping[str, str] | None = None) -> dict[str, dg.Config
         ),
         "imports": ImportSettingsResource(work_dir=text(c.Env.IMPORT_DIR.value),
                                           allow_private=text(c.Env.IMPORT_ALLOW_PRIVATE.value),
-                                          per_host=number(c.Env.IMPORT_PER_HOST.value), batch_size=number(c.Env.IMPORT_BATCH.value)),
+                                          per_host=number(c.Env.IMPORT_PER_HOST.value), batch_size=number(c.Env.IMPORT_BATCH.value),
+                                          lease_seconds=number(c.Env.IMPORT_LEASE_SECONDS.value)),
     }
 
 

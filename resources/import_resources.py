@@ -1,5 +1,6 @@
 """How URL imports are fetched: where to, how many at once, and which addresses may be reached."""
 
+import datetime as dt
 from pathlib import Path
 
 import dagster as dg
@@ -17,6 +18,7 @@ class ImportSettingsResource(dg.ConfigurableResource):
     per_host: int = Field(default=4, description="fetches from one host at once")
     concurrency: int = Field(default=8, description="fetches at once in one run")
     max_gb: float = Field(default=20.0, description="the largest file an import may fetch")
+    lease_seconds: int = Field(default=120, description="how long a run holds its imports without renewing the hold")
 
     def policy(self) -> FetchPolicy:
         return FetchPolicy(allow_private=self.allow_private.strip().lower() in ("1", "true", "yes"),
@@ -24,3 +26,6 @@ class ImportSettingsResource(dg.ConfigurableResource):
 
     def folder(self) -> Path:
         return Path(self.work_dir).expanduser()
+
+    def lease(self) -> dt.timedelta:
+        return dt.timedelta(seconds=max(4, self.lease_seconds))

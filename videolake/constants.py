@@ -51,6 +51,9 @@ class Env(StrEnum):
     IMPORT_ALLOW_PRIVATE = "VIDEOLAKE_IMPORT_ALLOW_PRIVATE"  # 1: imports may fetch private and loopback addresses
     IMPORT_PER_HOST = "VIDEOLAKE_IMPORT_PER_HOST"  # fetches from one host at once (all runs together)
     IMPORT_BATCH = "VIDEOLAKE_IMPORT_BATCH"  # imports one fetch run takes
+    # How long a fetch run holds its imports without renewing the hold (it renews a quarter of that
+    # apart); a run killed mid-fetch lets them go when it ends, and the next run continues them.
+    IMPORT_LEASE_SECONDS = "VIDEOLAKE_IMPORT_LEASE_SECONDS"
 
 
 class ExitCode(IntEnum):

@@ -13,6 +13,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +168,21 @@ def _fetch_until_settled(catalog: Any, ids: list[str], *, verbose: bool) -> None
                          instance=instance)
         if not result.success:
             raise Failed(f"the fetch run failed: {run_failure(result, names.ASSET_URL_IMPORTS)}")
-        still = [v.id for v in get_imports(catalog, open_ids) if v.state in (ImportState.PENDING, ImportState.FETCHING)]
-        if len(still) == len(open_ids):
-            return  # nothing moved (held by another run until its lease ends): say where they are
+        still = [v for v in get_imports(catalog, open_ids) if v.state in (ImportState.PENDING, ImportState.FETCHING)]
+        if len(still) == len(open_ids) and not _wait_for_next_try(still):
+            return  # nothing moved, and nothing will before its deadline: say where they are
+
+
+def _wait_for_next_try(still: list[Any]) -> bool:
+    """Sleep until the first of ``still`` may be taken again (another run's hold ends — a run killed
+    mid-fetch — or a transient failure's wait) when that is before its deadline; False if none may."""
+    now = dt.datetime.now(dt.timezone.utc)
+    nexts = [v.waits_until for v in still if v.waits_until is not None
+             and (v.deadline is None or v.waits_until < v.deadline)]
+    if not nexts:
+        return False
+    wait_s = (min(nexts) - now).total_seconds()
+    if wait_s > 0:
+        print(f"waiting {wait_s:.0f} s for the next try (a run's hold, or a retry's wait)", file=sys.stderr)
+        time.sleep(wait_s + 0.5)
+    return True

@@ -4,7 +4,8 @@ fail. Started by the tests as a process on a loopback port:
     python -m tests.test_imports.flaky_server --port P --root DIR
 
 Every path is ``/<behaviour>/<file name>``; a behaviour that fails "the first time" counts the
-requests per path (``/_reset`` forgets the counts):
+requests per path (``/_reset`` forgets the counts; ``/_ranges`` lists the Range headers asked
+for, per path, as JSON):
 
 - ``ok``: the file, with ETag, Last-Modified, Content-Length and Range (206).
 - ``fail500``: 500 for the first two requests, then ``ok``.
@@ -12,6 +13,7 @@ requests per path (``/_reset`` forgets the counts):
 - ``cut``: the first answer stops after a third of the body and closes the connection; then ``ok``.
 - ``norange``: like ``cut``, but it never honours Range (every answer is a 200 with the whole file).
 - ``trickle``: the body in 64 KB pieces, 50 ms apart.
+- ``slow``: the body in 64 KB pieces, 250 ms apart (a fetch long enough to kill mid-way).
 - ``silent``: the headers, then nothing for 30 s.
 - ``shortlength``: a Content-Length 1,000 bytes larger than the body, then the connection closes.
 - ``redirect3`` / ``redirect9``: a chain of 3 (or 9) redirects to ``ok``.
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import email.utils
 import hashlib
+import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +35,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 COUNTS: dict[str, int] = {}
+RANGES: dict[str, list[str]] = {}
 LOCK = threading.Lock()
 
 
@@ -60,7 +64,10 @@ class Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         if parts.path == "/_reset":
             COUNTS.clear()
+            RANGES.clear()
             return self._plain(200, b"reset")
+        if parts.path == "/_ranges":
+            return self._plain(200, json.dumps(RANGES).encode(), "application/json")
         try:
             _, behaviour, name = parts.path.split("/", 2)
         except ValueError:
@@ -69,6 +76,9 @@ class Handler(BaseHTTPRequestHandler):
         if not path.is_file():
             return self._plain(404, b"no such file")
         n = self._count()
+        if self.headers.get("Range"):
+            with LOCK:
+                RANGES.setdefault(parts.path, []).append(self.headers["Range"])
         data = path.read_bytes()
         if behaviour == "ok":
             return self._file(data, path)
@@ -80,6 +90,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._file(data, path, cut=n == 1, ranges=behaviour == "cut")
         if behaviour == "trickle":
             return self._file(data, path, piece_delay=0.05)
+        if behaviour == "slow":
+            return self._file(data, path, piece_delay=0.25)
         if behaviour == "silent":
             self.send_response(200)
             self.send_header("Content-Type", "video/mp4")

@@ -4,6 +4,13 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -102,3 +109,37 @@ def test_status_lists_imports_at_risk_and_the_ones_missed(flaky, env):
     assert any(l.startswith("MISSED") and "/silent/clip.mp4" in l and "deadline" in l for l in lines)
     data = json.loads(cli(env, "status", "--json").stdout)
     assert [i["url"] for i in data["imports"]["missed"]] == [f"{base}/silent/clip.mp4"]
+
+
+def test_a_run_killed_mid_fetch_is_continued_by_the_next(flaky, env):
+    """``import --wait`` killed (SIGKILL, its whole process group) while a slow server sends the
+    file; the same import then continues from the bytes already on disk once the hold lapses."""
+    base, clip, sha = flaky
+    env = {**env, "VIDEOLAKE_IMPORT_LEASE_SECONDS": "4"}
+    url = f"{base}/slow/clip.mp4"
+    first = subprocess.Popen([str(Path(sys.executable).with_name("videolake")), "import", url, "--expires-in", "1h",
+                              "--wait"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+    imports = Path(env["VIDEOLAKE_HOME"]) / "imports"
+    give_up = time.monotonic() + 120
+    while time.monotonic() < give_up:
+        parts = list(imports.glob("*/clip.mp4.part"))
+        if parts and parts[0].stat().st_size >= 256 * 1024:
+            break
+        assert first.poll() is None, "the import ended before it could be killed"
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the fetch never got going")
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait(timeout=30)
+    left = parts[0].stat().st_size
+    assert 0 < left < clip.stat().st_size
+    again = cli(env, "import", url, "--wait", "--json")  # the same URL: the import already queued
+    assert again.returncode == 0, again.stderr
+    [imported] = json.loads(again.stdout)
+    assert imported["state"] == "done" and imported["bytes_fetched"] == clip.stat().st_size
+    ranges = json.loads(urllib.request.urlopen(f"{base}/_ranges", timeout=10).read())["/slow/clip.mp4"]
+    assert ranges == [f"bytes={left}-"]  # only the missing bytes were asked for
+    [video] = [v for v in json.loads(cli(env, "videos", "--json").stdout) if v["id"] == imported["video_id"]]
+    assert video["sha256"] == sha  # and what was kept is the whole file
+    assert not list(imports.glob("*/*"))  # the work files are gone

@@ -102,6 +102,54 @@ def test_a_run_that_died_lets_its_imports_go_when_the_lease_ends(flaky, lake):
     assert outcome.done == 1 and get_imports(catalog, [queued[0].id])[0].state == ImportState.DONE
 
 
+def test_a_transient_failure_with_time_left_waits_for_a_later_run_and_continues(flaky, lake):
+    base, clip, sha = flaky
+    catalog, run, home = lake
+    [queued] = queue_imports(catalog, [ImportRequest(f"{base}/fail500/clip.mp4", deadline=in_seconds(3600))])
+    import dataclasses
+
+    outcome = run(policy=dataclasses.replace(FAST, max_attempts=2))  # both answers are 500s
+    [view] = get_imports(catalog, [queued.id])
+    assert (outcome.done, outcome.failed, view.state) == (0, 0, ImportState.PENDING)
+    assert "HTTP 500" in view.last_error and view.attempts == 2
+    assert view.waits_until > in_seconds(50)  # not asked again at once
+    assert run(run_id="run-2").taken == 0
+    ImportStore(catalog).update(queued.id, lease_until=in_seconds(-1))  # the wait is over
+    outcome = run(run_id="run-3")
+    [view] = get_imports(catalog, [queued.id])
+    assert outcome.done == 1 and view.state == ImportState.DONE and catalog.get_video(view.video_id).sha256 == sha
+
+
+def test_a_running_fetch_keeps_its_hold_and_reports_its_progress(flaky, lake):
+    """A lease of 4 s over a fetch of ~8 s: renewed while the run lives, so no other run takes it."""
+    import threading
+    import time
+
+    base, clip, _ = flaky
+    catalog, run, _ = lake
+    [queued] = queue_imports(catalog, [ImportRequest(f"{base}/slow/clip.mp4", deadline=in_seconds(600))])
+    outcomes = []
+    worker = threading.Thread(target=lambda: outcomes.append(run(lease=dt.timedelta(seconds=4))))
+    worker.start()
+    time.sleep(6)
+    assert ImportStore(catalog).claim_due(run_id="other", limit=5, per_host=5, lease=dt.timedelta(minutes=1)) == []
+    [view] = get_imports(catalog, [queued.id])
+    assert view.state == ImportState.FETCHING and 0 < view.bytes_fetched < clip.stat().st_size
+    worker.join(timeout=120)
+    assert outcomes and outcomes[0].done == 1
+
+
+def test_a_batch_larger_than_a_chunk_is_ingested_in_chunks_while_fetched(flaky, lake):
+    base, _, sha = flaky
+    catalog, run, home = lake
+    queued = queue_imports(catalog, [ImportRequest(f"{base}/ok/clip.mp4?n={n}") for n in range(20)])
+    outcome = run(per_host=4)
+    views = get_imports(catalog, [q.id for q in queued])
+    assert outcome.done == 20 and {v.state for v in views} == {ImportState.DONE}
+    assert len({v.video_id for v in views}) == 1 and catalog.get_video(views[0].video_id).sha256 == sha  # deduplicated
+    assert not any(p.is_file() for p in (home / "imports").rglob("*"))
+
+
 def test_queueing_checks_every_url_and_queues_none_of_a_bad_batch(flaky, lake):
     base, _, _ = flaky
     catalog, _, _ = lake

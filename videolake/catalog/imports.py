@@ -2,7 +2,8 @@
 
 Runs take rows earliest deadline first (rows without a deadline last), leaving alone hosts other
 runs are busy with, by a compare-and-set to FETCHING with a lease: a run that dies lets its rows go when the
-lease ends, and no two runs ever fetch one row.
+lease ends, and no two runs ever fetch one row. ``lease_until`` of a PENDING row is when it may be
+tried again (a transient failure waits a little before the next run asks).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ OPEN_STATES = (ImportState.PENDING, ImportState.FETCHING)
 
 
 def _takeable(now: dt.datetime) -> Any:
-    """Rows a run may take now: pending, or held by a run whose lease has ended."""
-    return or_(Import.state == ImportState.PENDING, and_(Import.state == ImportState.FETCHING, Import.lease_until < now))
+    """Rows a run may take now: pending and not waiting to be tried again, or held by a run whose
+    lease has ended."""
+    return and_(Import.state.in_(list(OPEN_STATES)), or_(Import.lease_until.is_(None), Import.lease_until < now))
 
 
 class ImportStore:
@@ -61,6 +63,15 @@ class ImportStore:
             stmt = stmt.where(Import.state.in_(list(expect)))
         with self.catalog.write() as s:
             return s.execute(stmt.values(updated_at=utcnow(), **values)).rowcount == 1
+
+    def renew(self, run_id: str, until: dt.datetime, fetched: dict[str, int]) -> int:
+        """The run still holds its imports until ``until``; ``fetched``: bytes fetched so far per
+        import. How many it still holds."""
+        held = and_(Import.run_id == run_id, Import.state == ImportState.FETCHING)
+        with self.catalog.write() as s:
+            for import_id, size in fetched.items():
+                s.execute(update(Import).where(held, Import.id == import_id).values(bytes_fetched=size))
+            return s.execute(update(Import).where(held).values(lease_until=until, updated_at=utcnow())).rowcount
 
     def expire_overdue(self, now: dt.datetime) -> list[Import]:
         """Pending rows whose deadline passed before any run took them: EXPIRED, and returned."""

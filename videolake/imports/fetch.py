@@ -18,6 +18,13 @@ the outside world.
    while reading. An HTML page sent with 200 (an expired link's error page) is not the file.
 5. What comes back is the whole file (``Fetched``) or ``FetchError`` with a ``FetchFailure`` and
    one sentence; ``part_file`` then holds what was fetched so far, to resume from, or nothing.
+6. Across processes: beside ``part_file`` a small ``.resume`` file keeps the URL and the If-Range
+   validator once the first answer gave one. ``fetch(..., resume=True)`` (a later run, after one
+   killed mid-fetch) re-hashes the bytes already there and asks for the rest, under the same rule.
+
+Addresses are checked twice: by name before each request (a clear refusal), and on the socket
+once it is connected (a name that resolves to a public address for the check and to a private
+one for the connection — DNS rebinding — is refused there).
 
 The caller (the import use case) owns the deadline policy, the queue and ingest; nothing here
 touches the catalog.
@@ -28,6 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import ipaddress
+import json
 import logging
 import os
 import socket
@@ -39,6 +47,7 @@ from urllib.parse import urljoin, urlsplit
 import stamina
 import stamina.instrumentation
 import urllib3
+import urllib3.connection
 
 from videolake.constants import FetchFailure
 
@@ -88,6 +97,40 @@ def _log_retry(details: stamina.instrumentation.RetryDetails) -> None:
     log.info("fetch retry %d in %.1f s: %s", details.retry_num, details.wait_for, details.caused_by)
 
 
+def _refused(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    return not ip.is_global or ip.is_multicast
+
+
+class RefusedPeer(Exception):
+    """The socket connected to a private, loopback or link-local address."""
+
+
+class _CheckedHTTPConnection(urllib3.connection.HTTPConnection):
+    """Refuses the connection when the address it reached is not a public one (DNS rebinding)."""
+
+    def _new_conn(self):  # type: ignore[no-untyped-def]
+        sock = super()._new_conn()
+        peer = sock.getpeername()[0]
+        if _refused(peer):
+            sock.close()
+            raise RefusedPeer(f"{self.host} connected to {peer}, a private, loopback or link-local address: refused "
+                              "(VIDEOLAKE_IMPORT_ALLOW_PRIVATE=1 allows it)")
+        return sock
+
+
+class _CheckedHTTPSConnection(_CheckedHTTPConnection, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _CheckedHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _CheckedHTTPConnection
+
+
+class _CheckedHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _CheckedHTTPSConnection
+
+
 def check_url(url: str, *, allow_private: bool) -> str:
     """1. ``url`` if it may be fetched, else ``FetchError`` (BAD_URL or REFUSED_ADDRESS)."""
     parts = urlsplit(url)
@@ -109,8 +152,8 @@ def check_url(url: str, *, allow_private: bool) -> str:
         raise FetchError(FetchFailure.CONNECTION, f"{parts.hostname}: the name does not resolve ({exc.strerror})",
                          retryable=True) from None
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global or address.is_multicast:
+        address = info[4][0].split("%")[0]
+        if _refused(address):
             raise FetchError(FetchFailure.REFUSED_ADDRESS,
                              f"{parts.hostname} is {address}, a private, loopback or link-local address: refused "
                              "(VIDEOLAKE_IMPORT_ALLOW_PRIVATE=1 allows it)")
@@ -136,6 +179,7 @@ class _Progress:
     """What one fetch knows across its attempts."""
 
     path: Path
+    url: str  # as asked (before redirects): what a later process continues
     size: int = 0
     digest: hashlib._Hash = field(default_factory=hashlib.sha256)  # type: ignore[name-defined]
     validator: str | None = None  # the If-Range value: the first answer's ETag (strong) or Last-Modified
@@ -144,11 +188,41 @@ class _Progress:
     attempts: int = 0
     resumed_from: list[int] = field(default_factory=list)
 
+    @property
+    def resume_file(self) -> Path:
+        return self.path.with_name(self.path.name + ".resume")
+
     def restart(self) -> None:
         with open(self.path, "wb"):
             pass
         self.size = 0
         self.digest = hashlib.sha256()
+
+    def keep_validator(self) -> None:
+        """6. What a later process needs to continue this part file (written once, atomically)."""
+        if self.validator is None:
+            self.resume_file.unlink(missing_ok=True)
+            return
+        tmp = self.resume_file.with_name(self.resume_file.name + ".tmp")
+        tmp.write_text(json.dumps({"url": self.url, "validator": self.validator, "content_type": self.content_type}))
+        tmp.replace(self.resume_file)
+
+    def take_over(self) -> bool:
+        """6. Continue the part file an earlier process left for this URL: its bytes re-hashed, its
+        validator read back. False (and nothing taken) when there is none to continue."""
+        try:
+            kept = json.loads(self.resume_file.read_text())
+            size = self.path.stat().st_size
+        except (OSError, ValueError):
+            return False
+        if not isinstance(kept, dict) or kept.get("url") != self.url or not kept.get("validator") or not size:
+            return False
+        with open(self.path, "rb") as f:
+            while chunk := f.read(CHUNK_BYTES):
+                self.digest.update(chunk)
+                self.size += len(chunk)
+        self.validator, self.content_type = str(kept["validator"]), kept.get("content_type")
+        return True
 
 
 class Fetcher:
@@ -160,12 +234,17 @@ class Fetcher:
         self.http = urllib3.PoolManager(num_pools=16, maxsize=4, retries=False,
                                         timeout=urllib3.Timeout(connect=self.policy.connect_timeout_s,
                                                                 read=self.policy.read_timeout_s))
+        if not self.policy.allow_private:
+            self.http.pool_classes_by_scheme = {"http": _CheckedHTTPPool, "https": _CheckedHTTPSPool}
 
-    def fetch(self, url: str, part_file: Path, *, deadline: dt.datetime | None = None) -> Fetched:
+    def fetch(self, url: str, part_file: Path, *, deadline: dt.datetime | None = None, resume: bool = False) -> Fetched:
+        """The whole file at ``url`` in ``part_file``; ``resume``: continue what an earlier process left there."""
         check_url(url, allow_private=self.policy.allow_private)
         part_file.parent.mkdir(parents=True, exist_ok=True)
-        progress = _Progress(part_file)
-        progress.restart()
+        progress = _Progress(part_file, url)
+        if not (resume and progress.take_over()):
+            progress.resume_file.unlink(missing_ok=True)
+            progress.restart()
         timeout = None if deadline is None else (deadline - _now()).total_seconds()
         if timeout is not None and timeout <= 0:
             raise FetchError(FetchFailure.DEADLINE, f"the deadline {deadline:%Y-%m-%d %H:%M:%S} UTC had passed before the first try")
@@ -193,6 +272,7 @@ class Fetcher:
             if final is exc:
                 raise
             raise final from exc
+        progress.resume_file.unlink(missing_ok=True)
         return Fetched(part_file, progress.size, progress.digest.hexdigest(), progress.final_url or url,
                        progress.content_type, progress.attempts, progress.resumed_from)
 
@@ -216,6 +296,8 @@ class Fetcher:
             check_url(current, allow_private=self.policy.allow_private)
             try:
                 response = self.http.request("GET", current, headers=headers, redirect=False, preload_content=False)
+            except RefusedPeer as exc:
+                raise FetchError(FetchFailure.REFUSED_ADDRESS, str(exc)) from None
             except urllib3.exceptions.TimeoutError as exc:
                 raise FetchError(FetchFailure.TIMEOUT, f"no answer in time: {exc}", retryable=True) from None
             except urllib3.exceptions.HTTPError as exc:
@@ -265,6 +347,7 @@ class Fetcher:
             expected = int(length) if length and length.isdigit() else None
             progress.validator = _validator(response.headers)
             progress.content_type = content_type
+            progress.keep_validator()
         if expected is not None and expected > self.policy.max_bytes:
             raise FetchError(FetchFailure.TOO_LARGE, f"the file is {expected} bytes, over the cap of {self.policy.max_bytes}")
         with open(progress.path, "ab") as out:
@@ -321,5 +404,5 @@ def _now() -> dt.datetime:
 
 
 def fetch_url(url: str, part_file: Path, *, deadline: dt.datetime | None = None,
-              policy: FetchPolicy | None = None) -> Fetched:
-    return Fetcher(policy).fetch(url, part_file, deadline=deadline)
+              policy: FetchPolicy | None = None, resume: bool = False) -> Fetched:
+    return Fetcher(policy).fetch(url, part_file, deadline=deadline, resume=resume)

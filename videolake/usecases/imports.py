@@ -6,13 +6,15 @@ same ingest as every other way in.
    them all or none; a URL already queued and not finished is not queued twice.
 2. ``fetch_imports`` (a fetch run):
    1. pending imports whose deadline passed are EXPIRED, with the last error they had;
-   2. up to ``limit`` are taken, earliest deadline first, none of a host other runs are busy with;
+   2. up to ``limit`` are taken, earliest deadline first, none of a host other runs are busy with,
+      and held (a lease renewed while the run lives: a killed run lets them go within the lease);
    3. each is fetched into the work folder (``imports/fetch.py``: retries, resume, size checks),
-      ``concurrency`` at once, at most ``per_host`` from one host; a final answer is FAILED, a
-      deadline that passes EXPIRED;
-   4. the fetched files go through ``ingest_sources`` in one batch as ``FetchedFile`` sources
-      (dedup, probe, thumbnails, quarantine); the video's sidecar records the origin URL, its
-      expiry and the generation details;
+      ``concurrency`` at once, at most ``per_host`` from one host, continuing the part file an
+      earlier run left; a final answer is FAILED, a deadline that passes EXPIRED, a transient
+      failure with time left goes back to the queue for a later run;
+   4. the fetched files go through ``ingest_sources`` in chunks while the rest is still fetched,
+      as ``FetchedFile`` sources (dedup, probe, thumbnails, quarantine); the video's sidecar
+      records the origin URL, its expiry and the generation details;
    5. each import's outcome is read back from the run's records: DONE with its video, or FAILED
       (not a video: the quarantine reason); a file whose ingest failed is fetched again later;
    6. the work files go once their imports are settled.
@@ -26,7 +28,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -47,7 +49,7 @@ from videolake.usecases.results import Result
 
 # The generation details an import takes as fields of its own (the CLI's lines, the API's body).
 GENERATION_KEYS = ("provider", "model", "prompt", "parameters", "job_id")
-DEFAULT_LEASE = dt.timedelta(minutes=30)
+DEFAULT_LEASE = dt.timedelta(minutes=2)  # renewed a quarter apart while the run lives
 
 
 @dataclass(frozen=True)
@@ -74,11 +76,14 @@ class ImportView(Result):
     video_id: int | None
     created_at: dt.datetime
     done_at: dt.datetime | None
+    # Open imports: when a run may take it next (a run's hold ends, or a transient failure's wait).
+    waits_until: dt.datetime | None = None
 
     @classmethod
     def of(cls, row: Import) -> ImportView:
         return cls(row.id, row.url, row.state, row.deadline, row.name, row.source, row.attempts, row.bytes_fetched,
-                   row.failure, row.last_error, row.video_id, row.created_at, row.done_at)
+                   row.failure, row.last_error, row.video_id, row.created_at, row.done_at,
+                   row.lease_until if row.state in (ImportState.PENDING, ImportState.FETCHING) else None)
 
 
 @dataclass(frozen=True)
@@ -167,6 +172,42 @@ def _sidecar(row: Import) -> dict[str, Any]:
             "import_id": row.id}
 
 
+def _part_file(work_dir: Path, row: Import) -> Path:
+    """Where ``row`` is fetched to: the same place in every run, so a later one continues it."""
+    return work_dir / row.id / f"{row.name}.part"
+
+
+class _Hold(threading.Thread):
+    """2.2 The run's hold on its imports, renewed a quarter of the lease apart with the bytes
+    fetched so far (read from the part files); a run killed mid-fetch stops renewing it."""
+
+    def __init__(self, store: ImportStore, run_id: str, lease: dt.timedelta, parts: dict[str, Path]) -> None:
+        super().__init__(name="videolake-import-hold", daemon=True)
+        self.store, self.run_id, self.lease, self.parts = store, run_id, lease, parts
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.lease.total_seconds() / 4):
+            sizes = {}
+            for import_id, part in list(self.parts.items()):
+                try:
+                    sizes[import_id] = part.stat().st_size
+                except OSError:
+                    pass
+            try:
+                self.store.renew(self.run_id, utcnow() + self.lease, sizes)
+            except Exception:  # noqa: BLE001 - a catalog hiccup: the next beat tries again
+                continue
+
+    def __enter__(self) -> _Hold:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stopped.set()
+        self.join()
+
+
 def fetch_imports(catalog: Catalog, *, run_id: str, storages: IngestStorages,
                   engine_for: Callable[[StorageBackend | None], IngestEngine], work_dir: Path,
                   policy: FetchPolicy | None = None, limit: int = 50, per_host: int = 4, concurrency: int = 8,
@@ -179,73 +220,113 @@ def fetch_imports(catalog: Catalog, *, run_id: str, storages: IngestStorages,
     expired = store.expire_overdue(now)
     for row in expired:
         log(f"import {row.id} expired unfetched: {row.url[:200]}")
-    # 2.2 Earliest deadline first, a few per host.
+    # 2.2 Earliest deadline first, a few per host, held while the run lives.
     taken = store.claim_due(run_id=run_id, limit=limit, per_host=per_host, lease=lease, now=now)
-    settled: dict[str, Import] = {r.id: r for r in expired}
+    settled: list[str] = [r.id for r in expired]
     if not taken:
-        return _outcome(run_id, 0, store, list(settled))
-    # 2.3 Fetch, ``concurrency`` at once.
+        return _outcome(run_id, 0, store, settled)
     fetcher = Fetcher(policy)
     hosts: dict[str, threading.Semaphore] = {h: threading.Semaphore(per_host) for h in {r.host for r in taken}}
+    parts = {r.id: _part_file(work_dir, r) for r in taken}
 
     def fetch_one(row: Import) -> _Fetched:
-        folder = work_dir / row.id
-        part = folder / f"{row.name}.part"
+        """2.3 One URL, continuing what an earlier run left of it."""
+        part = parts[row.id]
         try:
             with hosts[row.host]:  # at most ``per_host`` at once from one host
-                got = fetcher.fetch(row.url, part, deadline=row.deadline)
+                got = fetcher.fetch(row.url, part, deadline=row.deadline, resume=True)
         except FetchError as exc:
-            shutil.rmtree(folder, ignore_errors=True)
             return _Fetched(row, error=exc, attempts=exc.attempts)
-        final = folder / (row.name or f"{row.id}.mp4")
+        final = part.with_name(row.name or f"{row.id}.mp4")
         part.replace(final)
         return _Fetched(row, final, attempts=got.attempts, size=got.size, sha256=got.sha256, final_url=got.final_url)
 
-    with ThreadPoolExecutor(max(1, min(concurrency, len(taken))), thread_name_prefix="videolake-fetch") as pool:
-        results = list(pool.map(fetch_one, taken))
-    whole = []
-    for r in results:
-        if r.error is None:
-            store.update(r.row.id, attempts=r.row.attempts + r.attempts, bytes_fetched=r.size, sha256=r.sha256,
-                         final_url=r.final_url)
-            whole.append(r)
-            continue
-        state = ImportState.EXPIRED if r.error.failure == FetchFailure.DEADLINE else ImportState.FAILED
-        store.update(r.row.id, expect=[ImportState.FETCHING], state=state, failure=r.error.failure,
-                     last_error=str(r.error), attempts=r.row.attempts + max(1, r.attempts), lease_until=None,
-                     done_at=utcnow())
-        log(f"import {r.row.id} {state}: {r.error}")
-        settled[r.row.id] = r.row
-    # 2.4 The whole files, ingested as one batch.
-    if whole:
-        sources = tuple(FetchedFile(r.path, source=r.row.source or DEFAULT_SOURCE,  # type: ignore[arg-type]
-                                    given_metadata=_sidecar(r.row), url=r.row.url) for r in whole)
-        try:
-            ingest_sources(IngestRequest(sources=sources, thumbnails=True), day or utcnow().date(), run_id=run_id,
-                           storages=storages, engine_for=engine_for, log=log)
-        except Exception as exc:  # noqa: BLE001 - the fetched files are fetched again by a later run
-            for r in whole:
-                store.update(r.row.id, state=ImportState.PENDING, lease_until=None,
-                             last_error=f"ingest failed: {exc}"[:2000])
-                shutil.rmtree(work_dir / r.row.id, ignore_errors=True)
-            raise
-        # 2.5 Each import's outcome, from what the run recorded.
-        by_uri = {f.uri: f for f in catalog.run_files([run_id])}
+    chunk = max(MIN_INGEST_CHUNK, min(MAX_INGEST_CHUNK, len(taken) // 4))
+    with _Hold(store, run_id, lease, parts), \
+            ThreadPoolExecutor(max(1, min(concurrency, len(taken))), thread_name_prefix="videolake-fetch") as pool:
+        outstanding = {pool.submit(fetch_one, row) for row in taken}
+        whole: list[_Fetched] = []
+        # 2.4 Ingest runs while the rest is fetched: a chunk as soon as that many are whole.
+        while outstanding or whole:
+            if outstanding:
+                done, outstanding = wait(outstanding, timeout=0 if len(whole) >= chunk else None,
+                                         return_when=FIRST_COMPLETED)
+                for future in done:
+                    fetched = future.result()
+                    if fetched.error is None:
+                        whole.append(fetched)
+                    else:
+                        _settle_failed(store, fetched, work_dir, log)
+                        settled.append(fetched.row.id)
+            if whole and (len(whole) >= chunk or not outstanding):
+                batch, whole = whole, []
+                settled += _ingest_fetched(catalog, store, batch, run_id=run_id, storages=storages,
+                                           engine_for=engine_for, work_dir=work_dir, day=day, log=log)
+    return _outcome(run_id, len(taken), store, settled)
+
+
+MIN_INGEST_CHUNK, MAX_INGEST_CHUNK = 8, 32
+RETRY_LATER = dt.timedelta(seconds=60)  # a transient failure with time left waits this long for the next run
+
+
+def _settle_failed(store: ImportStore, r: _Fetched, work_dir: Path, log: Callable[[str], None]) -> None:
+    """2.3 A fetch that did not end whole: EXPIRED when the deadline passed, FAILED for a final
+    answer; a transient one with time left goes back to the queue, its part file kept to continue."""
+    error = r.error
+    assert error is not None
+    attempts = r.row.attempts + max(1, r.attempts)
+    now = utcnow()
+    later = now + RETRY_LATER
+    if error.retryable and (r.row.deadline is None or r.row.deadline > later) and attempts < MAX_ATTEMPTS:
+        store.update(r.row.id, expect=[ImportState.FETCHING], state=ImportState.PENDING, failure=error.failure,
+                     last_error=str(error), attempts=attempts, lease_until=later)
+        log(f"import {r.row.id} tried again after {RETRY_LATER.seconds} s: {error}")
+        return
+    state = ImportState.EXPIRED if error.failure == FetchFailure.DEADLINE else ImportState.FAILED
+    store.update(r.row.id, expect=[ImportState.FETCHING], state=state, failure=error.failure, last_error=str(error),
+                 attempts=attempts, lease_until=None, done_at=now)
+    shutil.rmtree(work_dir / r.row.id, ignore_errors=True)
+    log(f"import {r.row.id} {state}: {error}")
+
+
+MAX_ATTEMPTS = 100  # requests over all runs before a URL that keeps failing is given up (FAILED)
+
+
+def _ingest_fetched(catalog: Catalog, store: ImportStore, whole: list[_Fetched], *, run_id: str,
+                    storages: IngestStorages, engine_for: Callable[[StorageBackend | None], IngestEngine],
+                    work_dir: Path, day: dt.date | None, log: Callable[[str], None]) -> list[str]:
+    """2.4–2.6 Whole files through ingest as one batch; each import settled from what the run recorded."""
+    for r in whole:
+        store.update(r.row.id, attempts=r.row.attempts + r.attempts, bytes_fetched=r.size, sha256=r.sha256,
+                     final_url=r.final_url)
+    sources = tuple(FetchedFile(r.path, source=r.row.source or DEFAULT_SOURCE,  # type: ignore[arg-type]
+                                given_metadata=_sidecar(r.row), url=r.row.url) for r in whole)
+    try:
+        ingest_sources(IngestRequest(sources=sources, thumbnails=True), day or utcnow().date(), run_id=run_id,
+                       storages=storages, engine_for=engine_for, log=log)
+    except Exception as exc:  # noqa: BLE001 - the fetched files are fetched again by a later run
         for r in whole:
-            recorded = by_uri.get(FetchedFile(r.path, url=r.row.url).origin_uri)  # type: ignore[arg-type]
-            if recorded is not None and recorded.outcome in (FileOutcome.INGESTED, FileOutcome.DUPLICATE):
-                store.update(r.row.id, state=ImportState.DONE, video_id=recorded.video_id, failure=None,
-                             last_error=None, lease_until=None, done_at=utcnow())
-            elif recorded is not None and recorded.outcome == FileOutcome.QUARANTINED:
-                store.update(r.row.id, state=ImportState.FAILED, failure="not_a_video", lease_until=None,
-                             last_error=f"fetched, but not a usable video: {recorded.detail}", done_at=utcnow())
-            else:  # failed or skipped: tried again by a later run
-                store.update(r.row.id, state=ImportState.PENDING, lease_until=None,
-                             last_error=f"ingest did not keep it: {recorded.detail if recorded else 'no record'}")
-            settled[r.row.id] = r.row
-            # 2.6 The work file goes (ingest stored it, quarantined it, or it is fetched again).
+            store.update(r.row.id, state=ImportState.PENDING, lease_until=None,
+                         last_error=f"ingest failed: {exc}"[:2000])
             shutil.rmtree(work_dir / r.row.id, ignore_errors=True)
-    return _outcome(run_id, len(taken), store, list(settled))
+        raise
+    # 2.5 Each import's outcome, from what the run recorded.
+    uris = {FetchedFile(r.path, url=r.row.url).origin_uri for r in whole}  # type: ignore[arg-type]
+    by_uri = {f.uri: f for f in catalog.run_files([run_id]) if f.uri in uris}
+    for r in whole:
+        recorded = by_uri.get(FetchedFile(r.path, url=r.row.url).origin_uri)  # type: ignore[arg-type]
+        if recorded is not None and recorded.outcome in (FileOutcome.INGESTED, FileOutcome.DUPLICATE):
+            store.update(r.row.id, state=ImportState.DONE, video_id=recorded.video_id, failure=None,
+                         last_error=None, lease_until=None, done_at=utcnow())
+        elif recorded is not None and recorded.outcome == FileOutcome.QUARANTINED:
+            store.update(r.row.id, state=ImportState.FAILED, failure="not_a_video", lease_until=None,
+                         last_error=f"fetched, but not a usable video: {recorded.detail}", done_at=utcnow())
+        else:  # failed or skipped: tried again by a later run
+            store.update(r.row.id, state=ImportState.PENDING, lease_until=None,
+                         last_error=f"ingest did not keep it: {recorded.detail if recorded else 'no record'}")
+        # 2.6 The work file goes (ingest stored it, quarantined it, or it is fetched again).
+        shutil.rmtree(work_dir / r.row.id, ignore_errors=True)
+    return [r.row.id for r in whole]
 
 
 def _outcome(run_id: str, taken: int, store: ImportStore, ids: list[str]) -> ImportRunOutcome:
