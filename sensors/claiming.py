@@ -31,6 +31,12 @@ def claim_and_request(
     except Unavailable as exc:
         return dg.SkipReason(f"{zone}: {exc}")
     batches = landed.batches
+    if landed.url_lists is not None:
+        taken = landed.url_lists
+        if taken.lists:
+            context.log.info(f"{taken.lists} URL lists queued as {taken.queued} imports (the import sensor fetches them)")
+        for why in taken.rejected:
+            context.log.warning(f"URL list quarantined: {why}")
     today = utcnow().date().isoformat()
     cursor = json.dumps(
         {

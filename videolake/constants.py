@@ -251,6 +251,7 @@ JPEG_QUALITY = 85
 # Files in a landing zone that are skipped, never quarantined: uploads in progress and dot files.
 IN_PROGRESS_SUFFIXES = (".part", ".partial", ".tmp", ".crdownload", ".download", ".uploading", ".filepart")
 SIDECAR_SUFFIX = ".json"
+URL_LIST_SUFFIX = ".urls.jsonl"  # a list of URLs to import, dropped in the landing zone
 
 # Content-addressed layout in storage backends.
 VIDEOS_PREFIX = "videos"

@@ -21,9 +21,6 @@ from pipelines.cli.common import existing_catalog, parsed, print_json, table
 from videolake.constants import ExitCode, ImportState
 from videolake.inputs import parse_duration, parse_instant
 from videolake.usecases.errors import InvalidInput
-from videolake.usecases.imports import GENERATION_KEYS
-
-LINE_KEYS = {"url", "expires_at", "expires_in", "name", "source", "metadata", *GENERATION_KEYS}
 MAX_METADATA_BYTES = 1024 * 1024
 MAX_ROUNDS = 1000  # fetch runs one --wait may start (a batch each)
 
@@ -70,41 +67,8 @@ def _metadata_file(path: str | None) -> dict[str, Any] | None:
     return data
 
 
-def _requests_from_lines(text: str, where: str) -> list[Any]:
-    from videolake.usecases.imports import ImportRequest
-
-    out = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"{where} line {n}: not JSON ({exc.msg}); nothing was queued") from None
-        if not isinstance(item, dict) or not isinstance(item.get("url"), str):
-            raise InvalidInput(f"{where} line {n}: an object with a url is needed; nothing was queued")
-        unknown = sorted(set(item) - LINE_KEYS)
-        if unknown:
-            raise InvalidInput(f"{where} line {n}: unknown field(s) {', '.join(unknown)} (known: "
-                               f"{', '.join(sorted(LINE_KEYS))}); nothing was queued")
-        deadline = None
-        try:
-            if item.get("expires_at"):
-                deadline = parse_instant(str(item["expires_at"]))
-            elif item.get("expires_in"):
-                deadline = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=parse_duration(str(item["expires_in"])))
-        except ValueError as exc:
-            raise InvalidInput(f"{where} line {n}: {exc}; nothing was queued") from None
-        details = {k: item[k] for k in GENERATION_KEYS if k in item}
-        if isinstance(item.get("metadata"), dict):
-            details = {**item["metadata"], **details}
-        out.append(ImportRequest(item["url"], deadline=deadline, name=item.get("name"), source=item.get("source"),
-                                 details=details or None))
-    return out
-
-
 def cmd_import(args: argparse.Namespace) -> int:
-    from videolake.usecases.imports import ImportRequest, get_imports, queue_imports
+    from videolake.usecases.imports import ImportRequest, get_imports, queue_imports, requests_from_lines
 
     if not args.urls and not args.from_file:
         raise InvalidInput("name the URLs to import, or --from a JSON Lines file")
@@ -123,7 +87,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 raise InvalidInput(f"--from {args.from_file}: no such file") from None
             except UnicodeDecodeError:
                 raise InvalidInput(f"--from {args.from_file}: not UTF-8 text (JSON Lines are)") from None
-        lines = _requests_from_lines(text, where)
+        lines = requests_from_lines(text, where)
         requests += [ImportRequest(r.url, deadline=r.deadline or deadline, name=r.name, source=r.source or args.source,
                                    details={**(details or {}), **(r.details or {})} or None) for r in lines]
     if not requests:

@@ -81,3 +81,54 @@ def test_the_check_after_a_run_warns_of_a_missed_deadline(flaky, lake):
         [check] = late.get_asset_check_evaluations()
         assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
         assert check.metadata["missed_24h"].value == 1 and "/silent/clip.mp4" in check.metadata["missed_imports"].value
+
+
+def test_a_url_list_dropped_in_the_landing_zone_is_queued_then_fetched(flaky, lake, tmp_path):
+    """``*.urls.jsonl`` copied into the landing zone: the landing sensor's tick queues its imports
+    (the folder names their source) and removes it; a bad list is quarantined with the line that
+    is wrong; a video beside them is claimed as always; the import sensor then fetches them."""
+    import json
+    import os
+    import time
+
+    from sensors import landing_zone_sensor
+
+    base, clip, sha = flaky
+    catalog, resources = lake
+    landing = Path(resources["landing"].url.removeprefix("file://"))
+    (landing / "generator").mkdir(parents=True, exist_ok=True)
+    good = landing / "generator" / "tonight.urls.jsonl"
+    good.write_text("\n".join(json.dumps(line) for line in [
+        {"url": f"{base}/ok/clip.mp4", "expires_in": "2h", "model": "veo-3", "prompt": "fog over a harbour"},
+        {"url": f"{base}/cut/clip.mp4", "expires_in": "3h", "name": "harbour-2.mp4"},
+    ]) + "\n")
+    bad = landing / "typo.urls.jsonl"
+    bad.write_text(json.dumps({"url": f"{base}/ok/clip.mp4?b=1"}) + "\n" + '{"url": "https://x.example/a.mp4", "expire_in": "1h"}\n')
+    (landing / "beside.mp4").write_bytes(clip.read_bytes())
+    old = time.time() - 10
+    for f in (good, bad, landing / "beside.mp4"):
+        os.utime(f, (old, old))
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance, instance_ref=instance.get_ref(), resources=resources,
+                                          definitions=defs)
+        landed = landing_zone_sensor.evaluate_tick(context)
+        [claim] = landed.run_requests  # the video, as always; the lists are not videos
+        assert claim.tags["videolake/files"] == "1"
+        assert not good.exists() and not bad.exists()
+        quarantined = catalog.list_quarantine()
+        [why] = [q for q in quarantined if q.name == "typo.urls.jsonl"]
+        assert why.reason == "bad_url_list" and "line 2: unknown field(s) expire_in" in why.detail
+        result = tick(instance, resources)
+        [request] = result.run_requests
+        assert materialize_day([url_imports], request.partition_key, instance=instance, resources=resources,
+                               tags=request.tags).success
+    from sqlalchemy import select
+
+    from videolake.catalog.models import Import
+
+    with catalog.read() as s:
+        views = list(s.scalars(select(Import)))
+    assert sorted((v.name, v.source, v.state) for v in views) == [
+        ("clip.mp4", "generator", ImportState.DONE), ("harbour-2.mp4", "generator", ImportState.DONE)]
+    [video] = catalog.list_videos()  # the same bytes twice: one video
+    assert video.sha256 == sha and video.source == "generator" and video.sidecar["origin_url"].startswith(base)

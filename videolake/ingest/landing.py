@@ -1,4 +1,5 @@
-"""What is in a landing zone: video candidates, their sidecars, uploads still in progress."""
+"""What is in a landing zone: video candidates, their sidecars, lists of URLs to import
+(``*.urls.jsonl``), uploads still in progress."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -74,6 +75,10 @@ def is_sidecar(key: str) -> bool:
     return key.lower().endswith(c.SIDECAR_SUFFIX)
 
 
+def is_url_list(key: str) -> bool:
+    return key.lower().endswith(c.URL_LIST_SUFFIX)
+
+
 def storable_name(key: str) -> bool:
     """Whether a key can be written to the catalog as it is (valid UTF-8, no NUL)."""
     try:
@@ -130,6 +135,7 @@ class LandingListing:
     sidecars: set[str]
     in_progress: int
     orphan_sidecars: int
+    url_lists: list[ObjectInfo] = field(default_factory=list)  # ``*.urls.jsonl``: imports, not videos
 
     def sidecar_for(self, key: str) -> str | None:
         for candidate in sidecar_candidates(key):
@@ -142,16 +148,19 @@ def list_landing(backend: StorageBackend) -> LandingListing:
     """One pass over the landing zone (paginated by the backend)."""
     videos: list[ObjectInfo] = []
     sidecars: set[str] = set()
+    url_lists: list[ObjectInfo] = []
     in_progress = 0
     for info in backend.list():
         if is_in_progress(info.key):
             in_progress += 1
         elif is_sidecar(info.key) and info.regular:
             sidecars.add(info.key)
+        elif is_url_list(info.key) and info.regular:
+            url_lists.append(info)
         else:
             videos.append(info)
     paired = {s for v in videos for s in sidecar_candidates(v.key) if s in sidecars}
-    return LandingListing(videos, sidecars, in_progress, len(sidecars - paired))
+    return LandingListing(videos, sidecars, in_progress, len(sidecars - paired), url_lists)
 
 
 def find_sidecar(backend: StorageBackend, key: str) -> ObjectInfo | None:

@@ -174,6 +174,16 @@ class LandingWatcher:
                         if key not in writing and size_and_mtime(root / key) == (info.size, info.mtime)}
         return settled - writing, writing
 
+    def complete_url_lists(self, listing: LandingListing) -> list[ObjectInfo]:
+        """The listing's ``*.urls.jsonl`` files that are complete: on a local file system, nobody has
+        them open for writing and they are a settle old (no waiting: a younger one is taken at a later
+        tick); on an object store, every one listed."""
+        if not listing.url_lists or not isinstance(self.landing, LocalBackend):
+            return list(listing.url_lists)
+        writing = open_for_writing(self.landing.root)
+        cutoff = time.time() - self.settings.min_unchanged_seconds
+        return [i for i in listing.url_lists if i.key not in writing and i.mtime <= cutoff and storable_name(i.key)]
+
     def _set_aside_unstorable(self, listing: LandingListing) -> LandingListing:
         """Names the catalog cannot hold (not UTF-8): quarantined at once, so the rest goes on."""
         keep = []

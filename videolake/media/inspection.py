@@ -30,6 +30,7 @@ REASON_ABSURD_DIMENSIONS = "absurd_dimensions"
 REASON_NO_DURATION = "no_duration"
 REASON_UNSAFE_NAME = "unsafe_name"
 REASON_NOT_REGULAR = "not_regular_file"
+REASON_BAD_URL_LIST = "bad_url_list"  # a *.urls.jsonl that cannot be queued as it is
 
 _IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "webp_pipe", "tiff_pipe", "gif_pipe", "svg_pipe"}
 # Text FFmpeg renders as a picture (ANSI art): its "video" is any text file, a note or a log.

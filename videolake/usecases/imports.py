@@ -24,6 +24,7 @@ Nothing half-fetched is ever ingested: only a file the fetcher returned whole re
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import threading
 import uuid
@@ -39,10 +40,13 @@ from videolake.catalog.models import Import, utcnow
 from videolake.catalog.repository import Catalog
 from videolake.constants import DEFAULT_SOURCE, IMPORT_AT_RISK, FetchFailure, FileOutcome, ImportState
 from videolake.imports.fetch import FetchError, Fetcher, FetchPolicy, check_url
-from videolake.inputs import safe_name
+from videolake.inputs import parse_duration, parse_instant, safe_name
+from videolake.ingest.landing import LandedItem, LandingListing, source_for_key
+from videolake.ingest.watcher import LandingWatcher
+from videolake.media.inspection import REASON_BAD_URL_LIST
 from videolake.ingest.engine import IngestEngine
 from videolake.ingest.sources import FetchedFile
-from videolake.storage import StorageBackend
+from videolake.storage import StorageBackend, StorageError
 from videolake.usecases.errors import InvalidInput
 from videolake.usecases.ingest import IngestRequest, IngestStorages, ingest_sources
 from videolake.usecases.results import Result
@@ -121,6 +125,92 @@ def queue_imports(catalog: Catalog, requests: Sequence[ImportRequest], *, now: d
                            name=_file_name(request.url, request.name, import_id), source=request.source,
                            meta=request.details or None, attempts=0, bytes_fetched=0, created_at=now, updated_at=now))
     return [ImportView.of(r) for r in ImportStore(catalog).add_all(rows)]
+
+
+LINE_KEYS = frozenset({"url", "expires_at", "expires_in", "name", "source", "metadata", *GENERATION_KEYS})
+
+
+def requests_from_lines(text: str, where: str, *, source: str | None = None) -> list[ImportRequest]:
+    """The imports of a JSON Lines list (``import --from``, a ``*.urls.jsonl`` dropped in the landing
+    zone): one object per line, blank lines and ``#`` comments skipped; the first bad line says
+    where and why (``InvalidInput``). ``source``: for lines that name none."""
+    out = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"{where} line {n}: not JSON ({exc.msg}); nothing was queued") from None
+        if not isinstance(item, dict) or not isinstance(item.get("url"), str):
+            raise InvalidInput(f"{where} line {n}: an object with a url is needed; nothing was queued")
+        unknown = sorted(set(item) - LINE_KEYS)
+        if unknown:
+            raise InvalidInput(f"{where} line {n}: unknown field(s) {', '.join(unknown)} (known: "
+                               f"{', '.join(sorted(LINE_KEYS))}); nothing was queued")
+        deadline = None
+        try:
+            if item.get("expires_at"):
+                deadline = parse_instant(str(item["expires_at"]))
+            elif item.get("expires_in"):
+                deadline = utcnow() + dt.timedelta(seconds=parse_duration(str(item["expires_in"])))
+        except ValueError as exc:
+            raise InvalidInput(f"{where} line {n}: {exc}; nothing was queued") from None
+        details = {k: item[k] for k in GENERATION_KEYS if k in item}
+        if isinstance(item.get("metadata"), dict):
+            details = {**item["metadata"], **details}
+        out.append(ImportRequest(item["url"], deadline=deadline, name=item.get("name"),
+                                 source=item.get("source") or source, details=details or None))
+    return out
+
+
+MAX_URL_LIST_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class UrlListsTaken(Result):
+    """What one look at the landing zone did with its ``*.urls.jsonl`` files."""
+
+    lists: int  # queued and removed from the zone
+    queued: int  # imports they held (URLs already queued and open count once)
+    rejected: list[str] = field(default_factory=list)  # "key: why", each quarantined
+
+
+def take_landed_url_lists(watcher: LandingWatcher, listing: LandingListing) -> UrlListsTaken:
+    """Every complete ``*.urls.jsonl`` of the listing queued — all its lines or none — and then
+    removed from the zone; one that cannot be queued (not UTF-8, a bad line, a deadline passed, over
+    16 MB, empty) is quarantined with the reason. A list is removed only after its imports are in
+    the catalog: a crash in between leaves it to be taken again, and URLs still open are not
+    queued twice. One that cannot be read now is left for the next look."""
+    lists = queued = 0
+    rejected = []
+    for info in watcher.complete_url_lists(listing):
+        source = source_for_key(info.key, watcher.settings.default_source)
+        item = LandedItem(watcher.landing_uri(info.key), info.key, info.size, info.mtime, source, watcher.zone)
+        try:
+            if info.size > MAX_URL_LIST_BYTES:
+                raise InvalidInput(f"{info.size} bytes, over the {MAX_URL_LIST_BYTES // 2**20} MB a list may be; "
+                                   "split it")
+            with watcher.landing.open(info.key) as fh:
+                raw = fh.read(MAX_URL_LIST_BYTES + 1)
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InvalidInput("not UTF-8 text (JSON Lines are)") from None
+            requests = requests_from_lines(text, item.name, source=source)
+            if not requests:
+                raise InvalidInput("it holds no import")
+            views = queue_imports(watcher.catalog, requests)
+        except InvalidInput as exc:
+            watcher.quarantiner.quarantine_file(item, REASON_BAD_URL_LIST, str(exc), None, None)
+            rejected.append(f"{info.key}: {exc}")
+            continue
+        except (StorageError, OSError):
+            continue  # gone or unreadable right now: the next look tries again
+        watcher.landing.delete(info.key)
+        lists += 1
+        queued += len({v.id for v in views})
+    return UrlListsTaken(lists, queued, rejected)
 
 
 @dataclass(frozen=True)
