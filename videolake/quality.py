@@ -1,16 +1,19 @@
-"""Data-quality rules on the probed catalog, run with Great Expectations 1.x (imported lazily)."""
+"""Data-quality rules on the probed catalog, run with Great Expectations 1.x (it and pandas imported
+lazily: every command and run loads the Definitions, few check the catalog)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import select
 
 from videolake import constants as c
 from videolake.catalog.models import Video
 from videolake.catalog.repository import Catalog
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RULE_SHA256 = "sha256_format"
 RULE_DURATION = "positive_duration"
@@ -38,6 +41,8 @@ class RuleResult:
 
 
 def load_probed_videos(catalog: Catalog) -> pd.DataFrame:
+    import pandas as pd
+
     with catalog.read() as s:
         rows = s.execute(
             select(Video.id, Video.sha256, Video.duration_s, Video.width, Video.height, Video.video_codec, Video.audio_codec)
