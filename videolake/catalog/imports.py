@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from videolake.catalog.models import Import, utcnow
 from videolake.catalog.repository import Catalog
@@ -64,6 +64,17 @@ class ImportStore:
         with self.catalog.write() as s:
             return s.execute(stmt.values(updated_at=utcnow(), **values)).rowcount == 1
 
+    def update_all(self, changes: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Several rows' ``update`` in one transaction (a run settling a chunk: one commit, not one each)."""
+        now = utcnow()
+        table = Import.__table__
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for import_id, values in changes:  # one executemany per set of columns
+            groups.setdefault(tuple(sorted(values)), []).append({"row_id": import_id, "updated_at": now, **values})
+        with self.catalog.write() as s:
+            for rows in groups.values():
+                s.connection().execute(update(table).where(table.c.id == bindparam("row_id")), rows)
+
     def renew(self, run_id: str, until: dt.datetime, fetched: dict[str, int]) -> int:
         """The run still holds its imports until ``until``; ``fetched``: bytes fetched so far per
         import. How many it still holds."""
@@ -100,21 +111,21 @@ class ImportStore:
             candidates = s.scalars(select(Import).where(takeable)
                                    .order_by(Import.deadline.is_(None), Import.deadline, Import.created_at)
                                    .limit(limit * 20)).all()
-            taken: list[Import] = []
+            chosen: list[str] = []
             for row in candidates:
-                if len(taken) >= limit:
+                if len(chosen) >= limit:
                     break
                 if busy[row.host] >= per_host:
                     continue  # other runs already fetch that much from this host
-                moved = s.execute(update(Import).where(Import.id == row.id, takeable).values(
-                    state=ImportState.FETCHING, run_id=run_id, lease_until=now + lease, updated_at=now)).rowcount
-                if moved:
-                    taken.append(row)
-            s.flush()
-            for row in taken:
-                s.refresh(row)
+                chosen.append(row.id)
+            # One compare-and-set for all of them: a row another run took meanwhile is not takeable any more.
+            s.execute(update(Import).where(Import.id.in_(chosen), takeable).values(
+                state=ImportState.FETCHING, run_id=run_id, lease_until=now + lease, updated_at=now))
+            mine = {row.id: row for row in s.scalars(
+                select(Import).where(Import.id.in_(chosen), Import.run_id == run_id, Import.state == ImportState.FETCHING)
+                .execution_options(populate_existing=True))}
             s.expunge_all()
-            return taken
+            return [mine[i] for i in chosen if i in mine]
 
     def due(self, now: dt.datetime) -> tuple[int, dt.datetime | None]:
         """(how many a run could take now, the nearest deadline among them)."""

@@ -315,6 +315,7 @@ def fetch_imports(catalog: Catalog, *, run_id: str, storages: IngestStorages,
     settled: list[str] = [r.id for r in expired]
     if not taken:
         return _outcome(run_id, 0, store, settled)
+    engine_for(None).prewarm_workers()  # ingest's worker processes start while the first files arrive
     fetcher = Fetcher(policy)
     hosts: dict[str, threading.Semaphore] = {h: threading.Semaphore(per_host) for h in {r.host for r in taken}}
     parts = {r.id: _part_file(work_dir, r) for r in taken}
@@ -385,36 +386,40 @@ MAX_ATTEMPTS = 100  # requests over all runs before a URL that keeps failing is 
 def _ingest_fetched(catalog: Catalog, store: ImportStore, whole: list[_Fetched], *, run_id: str,
                     storages: IngestStorages, engine_for: Callable[[StorageBackend | None], IngestEngine],
                     work_dir: Path, day: dt.date | None, log: Callable[[str], None]) -> list[str]:
-    """2.4–2.6 Whole files through ingest as one batch; each import settled from what the run recorded."""
-    for r in whole:
-        store.update(r.row.id, attempts=r.row.attempts + r.attempts, bytes_fetched=r.size, sha256=r.sha256,
-                     final_url=r.final_url)
+    """2.4–2.6 Whole files through ingest as one batch; each import settled from what the run recorded
+    (one catalog transaction for the chunk's fetch figures, one for its outcomes)."""
+    store.update_all([(r.row.id, {"attempts": r.row.attempts + r.attempts, "bytes_fetched": r.size,
+                                  "sha256": r.sha256, "final_url": r.final_url}) for r in whole])
     sources = tuple(FetchedFile(r.path, source=r.row.source or DEFAULT_SOURCE,  # type: ignore[arg-type]
                                 given_metadata=_sidecar(r.row), url=r.row.url) for r in whole)
     try:
         ingest_sources(IngestRequest(sources=sources, thumbnails=True), day or utcnow().date(), run_id=run_id,
                        storages=storages, engine_for=engine_for, log=log)
     except Exception as exc:  # noqa: BLE001 - the fetched files are fetched again by a later run
+        store.update_all([(r.row.id, {"state": ImportState.PENDING, "lease_until": None,
+                                      "last_error": f"ingest failed: {exc}"[:2000]}) for r in whole])
         for r in whole:
-            store.update(r.row.id, state=ImportState.PENDING, lease_until=None,
-                         last_error=f"ingest failed: {exc}"[:2000])
             shutil.rmtree(work_dir / r.row.id, ignore_errors=True)
         raise
     # 2.5 Each import's outcome, from what the run recorded.
     uris = {FetchedFile(r.path, url=r.row.url).origin_uri for r in whole}  # type: ignore[arg-type]
     by_uri = {f.uri: f for f in catalog.run_files([run_id]) if f.uri in uris}
+    settled: list[tuple[str, dict[str, Any]]] = []
     for r in whole:
         recorded = by_uri.get(FetchedFile(r.path, url=r.row.url).origin_uri)  # type: ignore[arg-type]
         if recorded is not None and recorded.outcome in (FileOutcome.INGESTED, FileOutcome.DUPLICATE):
-            store.update(r.row.id, state=ImportState.DONE, video_id=recorded.video_id, failure=None,
-                         last_error=None, lease_until=None, done_at=utcnow())
+            settled.append((r.row.id, {"state": ImportState.DONE, "video_id": recorded.video_id, "failure": None,
+                                       "last_error": None, "lease_until": None, "done_at": utcnow()}))
         elif recorded is not None and recorded.outcome == FileOutcome.QUARANTINED:
-            store.update(r.row.id, state=ImportState.FAILED, failure="not_a_video", lease_until=None,
-                         last_error=f"fetched, but not a usable video: {recorded.detail}", done_at=utcnow())
+            settled.append((r.row.id, {"state": ImportState.FAILED, "failure": "not_a_video", "lease_until": None,
+                                       "last_error": f"fetched, but not a usable video: {recorded.detail}",
+                                       "done_at": utcnow()}))
         else:  # failed or skipped: tried again by a later run
-            store.update(r.row.id, state=ImportState.PENDING, lease_until=None,
-                         last_error=f"ingest did not keep it: {recorded.detail if recorded else 'no record'}")
-        # 2.6 The work file goes (ingest stored it, quarantined it, or it is fetched again).
+            settled.append((r.row.id, {"state": ImportState.PENDING, "lease_until": None, "last_error":
+                                       f"ingest did not keep it: {recorded.detail if recorded else 'no record'}"}))
+    store.update_all(settled)
+    # 2.6 The work files go (ingest stored them, quarantined them, or they are fetched again).
+    for r in whole:
         shutil.rmtree(work_dir / r.row.id, ignore_errors=True)
     return [r.row.id for r in whole]
 
