@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.api import small_set  # noqa: E402
 from bench.common import OUT_DIR  # noqa: E402
 from tests.servers import free_port, stop_pid, wait_for_port  # noqa: E402
-from videolake.imports.fetch import Fetcher, FetchPolicy  # noqa: E402
+from videolake.imports.fetch import Fetcher  # noqa: E402
+from videolake.imports.urls import FetchPolicy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEOLAKE = str(ROOT / ".venv" / "bin" / "videolake")

@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from videolake.imports.fetch import FetchPolicy
+from videolake.imports.urls import FetchPolicy
 
 GiB = 1024**3
 

@@ -53,7 +53,7 @@ def cmd_videos(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from videolake.usecases.storage import catalog_status
+    from videolake.usecases.status import catalog_status
 
     env = environment()
     status = catalog_status(existing_catalog(), {

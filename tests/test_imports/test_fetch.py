@@ -12,7 +12,8 @@ import pytest
 
 from tests.test_imports.conftest import in_seconds
 from videolake.constants import FetchFailure
-from videolake.imports.fetch import FetchError, FetchPolicy, check_url, fetch_url
+from videolake.imports.fetch import fetch_url
+from videolake.imports.urls import FetchError, FetchPolicy, check_url
 
 FAST = FetchPolicy(allow_private=True, wait_initial_s=0.05, wait_max_s=0.3, wait_jitter_s=0.0, max_attempts=5,
                    read_timeout_s=5)

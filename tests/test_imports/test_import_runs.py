@@ -14,7 +14,7 @@ from tests.test_imports.conftest import in_seconds
 from videolake.catalog.imports import ImportStore
 from videolake.catalog.repository import Catalog
 from videolake.constants import ImportState, WriteMode
-from videolake.imports.fetch import FetchPolicy
+from videolake.imports.urls import FetchPolicy
 from videolake.ingest.engine import IngestEngine, IngestSettings
 from videolake.storage import open_backend
 from videolake.usecases.errors import InvalidInput

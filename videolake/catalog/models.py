@@ -56,6 +56,8 @@ class Video(Base):
     """One distinct content (by sha256); duplicates are extra rows in ``landings``."""
 
     __tablename__ = "videos"
+    # Covers `status` (counts, bytes, duration and unprobed per source): an index scan, no row lookups.
+    __table_args__ = (Index("ix_videos_status", "source", "source_type", "size_bytes", "duration_s", "probed_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
@@ -92,7 +94,8 @@ class Replica(Base):
     """A stored copy of a video's content in one backend."""
 
     __tablename__ = "replicas"
-    __table_args__ = (UniqueConstraint("video_id", "backend", name="uq_replicas_video_backend"),)
+    __table_args__ = (UniqueConstraint("video_id", "backend", name="uq_replicas_video_backend"),
+                      Index("ix_replicas_status", "backend", "state", "size_bytes"))  # covers `status`
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
@@ -111,7 +114,8 @@ class Derivative(Base):
     """A file derived from a video (poster, scrub sprite)."""
 
     __tablename__ = "derivatives"
-    __table_args__ = (UniqueConstraint("video_id", "kind", name="uq_derivatives_video_kind"),)
+    __table_args__ = (UniqueConstraint("video_id", "kind", name="uq_derivatives_video_kind"),
+                      Index("ix_derivatives_kind_size", "kind", "size_bytes"))  # covers `status`
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)

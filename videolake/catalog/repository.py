@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from videolake import constants as c
@@ -575,14 +575,22 @@ class Catalog:
 
     def status(self) -> dict[str, Any]:
         with self.read() as s:
-            videos, total_bytes, total_duration = s.execute(
-                select(func.count(Video.id), func.coalesce(func.sum(Video.size_bytes), 0), func.coalesce(func.sum(Video.duration_s), 0.0))
-            ).one()
-            unprobed = s.scalar(select(func.count(Video.id)).where(Video.probed_at.is_(None)))
+            # One pass over the videos (the covering ix_videos_status), the totals summed from it.
+            per_source = s.execute(
+                select(Video.source, Video.source_type, func.count(), func.sum(Video.size_bytes),
+                       func.sum(Video.duration_s), func.sum(case((Video.probed_at.is_(None), 1), else_=0)))
+                .group_by(Video.source, Video.source_type).order_by(Video.source, Video.source_type)
+            ).all()
+            videos = sum(int(n) for _, _, n, _, _, _ in per_source)
+            total_bytes = sum(int(b or 0) for _, _, _, b, _, _ in per_source)
+            total_duration = sum(float(d or 0.0) for _, _, _, _, d, _ in per_source)
+            unprobed = sum(int(u or 0) for *_, u in per_source)
             landings = dict(s.execute(select(Landing.outcome, func.count()).group_by(Landing.outcome)).all())
             quarantined = s.scalar(select(func.count(QuarantineItem.id)))
-            derivatives = dict(s.execute(select(Derivative.kind, func.count()).group_by(Derivative.kind)).all())
-            derivative_bytes = s.scalar(select(func.coalesce(func.sum(Derivative.size_bytes), 0)))
+            per_kind = s.execute(select(Derivative.kind, func.count(), func.sum(Derivative.size_bytes))
+                                 .group_by(Derivative.kind)).all()
+            derivatives = {kind: n for kind, n, _ in per_kind}
+            derivative_bytes = sum(int(b or 0) for _, _, b in per_kind)
             replicas = [
                 {"backend": b, "state": st, "count": int(n), "bytes": int(sz or 0)}
                 for b, st, n, sz in s.execute(
@@ -591,14 +599,8 @@ class Catalog:
                     .order_by(Replica.backend, Replica.state)
                 )
             ]
-            sources = [
-                {"source": src, "source_type": st, "videos": int(n), "bytes": int(sz or 0)}
-                for src, st, n, sz in s.execute(
-                    select(Video.source, Video.source_type, func.count(), func.sum(Video.size_bytes))
-                    .group_by(Video.source, Video.source_type)
-                    .order_by(Video.source)
-                )
-            ]
+            sources = [{"source": src, "source_type": st, "videos": int(n), "bytes": int(sz or 0)}
+                       for src, st, n, sz, _, _ in per_source]
             pending = s.execute(
                 select(LandingFile.zone, LandingFile.state, func.count()).group_by(LandingFile.zone, LandingFile.state)
             ).all()

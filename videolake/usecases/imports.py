@@ -32,24 +32,25 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from videolake.catalog.imports import ImportStore
 from videolake.catalog.models import Import, utcnow
 from videolake.catalog.repository import Catalog
 from videolake.constants import DEFAULT_SOURCE, IMPORT_AT_RISK, FetchFailure, FileOutcome, ImportState
-from videolake.imports.fetch import FetchError, Fetcher, FetchPolicy, check_url
+from videolake.imports.urls import FetchError, FetchPolicy, check_url
 from videolake.inputs import parse_duration, parse_instant, safe_name
-from videolake.ingest.landing import LandedItem, LandingListing, source_for_key
-from videolake.ingest.watcher import LandingWatcher
-from videolake.media.inspection import REASON_BAD_URL_LIST
-from videolake.ingest.engine import IngestEngine
-from videolake.ingest.sources import FetchedFile
-from videolake.storage import StorageBackend, StorageError
+from videolake.storage import StorageError
 from videolake.usecases.errors import InvalidInput
-from videolake.usecases.ingest import IngestRequest, IngestStorages, ingest_sources
 from videolake.usecases.results import Result
+
+if TYPE_CHECKING:  # the ingest side is imported by the functions that fetch: status and queueing need none of it
+    from videolake.ingest.engine import IngestEngine
+    from videolake.ingest.landing import LandingListing
+    from videolake.ingest.watcher import LandingWatcher
+    from videolake.storage import StorageBackend
+    from videolake.usecases.ingest import IngestStorages
 
 # The generation details an import takes as fields of its own (the CLI's lines, the API's body).
 GENERATION_KEYS = ("provider", "model", "prompt", "parameters", "job_id")
@@ -182,6 +183,9 @@ def take_landed_url_lists(watcher: LandingWatcher, listing: LandingListing) -> U
     16 MB, empty) is quarantined with the reason. A list is removed only after its imports are in
     the catalog: a crash in between leaves it to be taken again, and URLs still open are not
     queued twice. One that cannot be read now is left for the next look."""
+    from videolake.ingest.landing import LandedItem, source_for_key
+    from videolake.media.inspection import REASON_BAD_URL_LIST
+
     lists = queued = 0
     rejected = []
     for info in watcher.complete_url_lists(listing):
@@ -315,6 +319,8 @@ def fetch_imports(catalog: Catalog, *, run_id: str, storages: IngestStorages,
     settled: list[str] = [r.id for r in expired]
     if not taken:
         return _outcome(run_id, 0, store, settled)
+    from videolake.imports.fetch import Fetcher  # the HTTP client: only a fetch run needs it
+
     engine_for(None).prewarm_workers()  # ingest's worker processes start while the first files arrive
     fetcher = Fetcher(policy)
     hosts: dict[str, threading.Semaphore] = {h: threading.Semaphore(per_host) for h in {r.host for r in taken}}
@@ -388,6 +394,9 @@ def _ingest_fetched(catalog: Catalog, store: ImportStore, whole: list[_Fetched],
                     work_dir: Path, day: dt.date | None, log: Callable[[str], None]) -> list[str]:
     """2.4–2.6 Whole files through ingest as one batch; each import settled from what the run recorded
     (one catalog transaction for the chunk's fetch figures, one for its outcomes)."""
+    from videolake.ingest.sources import FetchedFile
+    from videolake.usecases.ingest import IngestRequest, ingest_sources
+
     store.update_all([(r.row.id, {"attempts": r.row.attempts + r.attempts, "bytes_fetched": r.size,
                                   "sha256": r.sha256, "final_url": r.final_url}) for r in whole])
     sources = tuple(FetchedFile(r.path, source=r.row.source or DEFAULT_SOURCE,  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ from videolake.archive.scrub import IN_FLIGHT, scrub
 from videolake.catalog.repository import Catalog
 from videolake.storage import StorageBackend, StorageError
 from videolake.usecases.errors import InvalidInput, NotFound, Unavailable
-from videolake.usecases.results import Result, to_data
+from videolake.usecases.results import Result
 
 
 # -- migrate ---------------------------------------------------------------------------------------
@@ -170,19 +170,6 @@ def scrub_storage(catalog: Catalog, backend: StorageBackend, role: str, *, sampl
     return ScrubResult(role, backend.url, checked, min(sample, checked),
                        all(f.problem == IN_FLIGHT for f in findings),
                        [ScrubFinding(f.problem, f.key, f.video_id, f.detail) for f in findings], findings)
-
-
-# -- status ----------------------------------------------------------------------------------------
-def catalog_status(catalog: Catalog, configuration: dict[str, str]) -> dict[str, Any]:
-    """Totals, replicas per backend and state, the landing backlog, URL imports (per state, those at
-    risk of missing their deadline and those that missed it), and the configuration in use."""
-    from videolake.catalog.imports import ImportStore
-    from videolake.usecases.imports import imports_at_risk
-
-    risk = imports_at_risk(catalog, limit=50)
-    imports = {"by_state": ImportStore(catalog).count_by_state(), "at_risk": to_data(risk.at_risk),
-               "missed": to_data(risk.missed)}
-    return {**catalog.status(), "imports": imports, "configuration": dict(configuration)}
 
 
 # -- storage figures -------------------------------------------------------------------------------
