@@ -1,6 +1,5 @@
 """SQLAlchemy models of the catalog: the single source of per-file state."""
 
-from __future__ import annotations
 
 import datetime as dt
 from typing import Any
@@ -85,9 +84,9 @@ class Video(Base):
     probed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     probe_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
-    replicas: Mapped[list[Replica]] = relationship(back_populates="video", cascade="all, delete-orphan")
-    derivatives: Mapped[list[Derivative]] = relationship(back_populates="video", cascade="all, delete-orphan")
-    landings: Mapped[list[Landing]] = relationship(back_populates="video")
+    replicas: Mapped[list["Replica"]] = relationship(back_populates="video", cascade="all, delete-orphan")
+    derivatives: Mapped[list["Derivative"]] = relationship(back_populates="video", cascade="all, delete-orphan")
+    landings: Mapped[list["Landing"]] = relationship(back_populates="video")
 
 
 class Replica(Base):
@@ -245,7 +244,7 @@ class Export(Base):
     manifest_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     gaps: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
 
-    outputs: Mapped[list[ExportOutput]] = relationship(back_populates="export", cascade="all, delete-orphan")
+    outputs: Mapped[list["ExportOutput"]] = relationship(back_populates="export", cascade="all, delete-orphan")
 
 
 class ExportOutput(Base):
