@@ -41,6 +41,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         raise InvalidInput("no such file or folder: " + ", ".join(missing))
     if env.get(Env.WRITE_MODE, "LOCAL").upper() == "LOCAL":  # BOTH and REMOTE fall back when hot is down
         require_storage(env[Env.HOT_STORAGE], "hot storage")
+    from videolake.ingest.parallel import prewarm
+
+    # The worker processes start, and load the media stack, on the other cores while this one loads
+    # Dagster and its instance (the run then finds them ready: the same count, so the same pool).
+    prewarm(int(env.get(Env.WORKERS) or 0) or None)
     instance = dagster_instance()
     today = dt.datetime.now(dt.timezone.utc).date().isoformat()
     source = {"source": args.source} if args.source else {}
