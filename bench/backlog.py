@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -33,10 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import OUT_DIR, clip_set  # noqa: E402
+from bench.common import OUT_DIR, clip_set, scripts_run  # noqa: E402
 from bench.ingest import whole_process  # noqa: E402
-from bench.latency import wait_for  # noqa: E402
-from tests.servers import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS_PAGE = ("{ runsOrError(limit: 25) { ... on Runs { results { runId status creationTime startTime endTime "
@@ -75,30 +71,19 @@ def main() -> int:
     # 2. The daemon.
     clips = sorted(clip_set(args.clips).glob("*.mp4"))
     home = work / "home"
-    port, api_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOLAKE_") and k != "DAGSTER_HOME"}
-    env.update({"VIDEOLAKE_HOME": str(home), "VIDEOLAKE_UI_PORT": str(port), "VIDEOLAKE_API_PORT": str(api_port)})
-    with (work / "run.log").open("w") as out:
-        proc = subprocess.Popen(["./scripts/run"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
     db = home / "catalog.sqlite"
     answers: list[float] = []
     stop = threading.Event()
 
-    def poll_ui() -> None:
+    def poll_ui(port: int) -> None:
         while not stop.wait(2.0):
             try:
                 answers.append(ask(port, RUNS_PAGE))
             except Exception:  # noqa: BLE001 - a timeout counts as the worst answer
                 answers.append(30.0)
 
-    try:
-        wait_for("the UI answers", lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).status == 200,
-                 180)
-        wait_for("the seeded clips are cataloged", lambda: sqlite3.connect(f"file:{db}?mode=ro", uri=True).execute(
-            "SELECT count(*) FROM videos WHERE probed_at IS NOT NULL").fetchone()[0] >= 6, 180)
-        time.sleep(3)
-        poller = threading.Thread(target=poll_ui, daemon=True)
+    with scripts_run(home, work / "run.log") as (port, env):
+        poller = threading.Thread(target=poll_ui, args=(port,), daemon=True)
         poller.start()
         target = home / "landing" / "backlog"
         target.mkdir(parents=True)
@@ -122,13 +107,6 @@ def main() -> int:
                                           json.dumps({"query": '{ runsOrError(filter: {pipelineName: "ingest_job"}) '
                                                       "{ ... on Runs { count } } }"}),
                                           f"http://127.0.0.1:{port}/graphql"], capture_output=True, text=True).stdout)
-    finally:
-        stop.set()
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=90)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
     rate = len(clips) / seconds
     print(f"\nbacklog: {len(clips)} clips cataloged {seconds:.1f} s after they were dropped = {rate:.1f} files/s, "
           f"{rate / baseline:.2f}x the whole-process CLI's {baseline:.1f} files/s (target >= 0.8: "

@@ -75,3 +75,54 @@ def ensure_debian_ffmpeg() -> tuple[str, str]:
 
 def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def user_env(home: Path, **extra: str) -> dict[str, str]:
+    """This process's environment without videolake's and Dagster's variables, for a fresh home."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOLAKE_") and k != "DAGSTER_HOME"}
+    env.update({"VIDEOLAKE_HOME": str(home), **extra})
+    return env
+
+
+def wait_for(what: str, check, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception:  # noqa: BLE001 - not up yet
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{what}: not within {timeout:.0f} s")
+
+
+@contextmanager
+def scripts_run(home: Path, log: Path):
+    """``./scripts/run`` on ``home`` as a user starts it (its own session; UI and API on free
+    ports), up and done with its demo clips; yields ``(ui_port, env)``; stopped with Ctrl-C after."""
+    import signal
+    import sqlite3
+    import urllib.request
+
+    from tests.servers import free_port
+
+    port, api_port = free_port(), free_port()
+    env = user_env(home, VIDEOLAKE_UI_PORT=str(port), VIDEOLAKE_API_PORT=str(api_port))
+    with log.open("w") as out:
+        proc = subprocess.Popen(["./scripts/run"], cwd=BENCH_DIR.parent, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    db = home / "catalog.sqlite"
+    try:
+        wait_for("the UI answers", lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).status == 200,
+                 180)
+        # The demo clips seeded at the first start are ingested first: the measuring starts after them.
+        wait_for("the seeded clips are cataloged", lambda: sqlite3.connect(f"file:{db}?mode=ro", uri=True).execute(
+            "SELECT count(*) FROM videos WHERE probed_at IS NOT NULL").fetchone()[0] >= 6, 180)
+        time.sleep(3)
+        yield port, env
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -31,8 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import OUT_DIR  # noqa: E402
-from tests.servers import free_port  # noqa: E402
+from bench.common import OUT_DIR, scripts_run, wait_for  # noqa: E402
 from videolake.media.samples import make_clip  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,18 +40,6 @@ def graphql(port: int, query: str) -> dict:
                                      headers={"content-type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)["data"]
-
-
-def wait_for(what: str, check, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except Exception:  # noqa: BLE001 - not up yet
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{what}: not within {timeout:.0f} s")
 
 
 def cataloged(db: Path, name: str) -> bool:
@@ -90,23 +75,10 @@ def main() -> int:
     sources = [make_clip(clips / f"drop-{i:02d}.mp4", duration=5, size="640x360", frequency=500 + 7 * i)
                for i in range(args.drops)]
     home = work / "home"
-    port, api_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOLAKE_") and k != "DAGSTER_HOME"}
-    env.update({"VIDEOLAKE_HOME": str(home), "VIDEOLAKE_UI_PORT": str(port), "VIDEOLAKE_API_PORT": str(api_port)})
-    log = work / "run.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(["./scripts/run"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    db = home / "catalog.sqlite"
     landing = home / "landing"
+    db = home / "catalog.sqlite"
     latencies: list[float] = []
-    try:
-        wait_for("the UI answers", lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).status == 200,
-                 180)
-        # The demo clips seeded at the first start are ingested first: the drops start after them.
-        wait_for("the seeded clips are cataloged", lambda: sqlite3.connect(f"file:{db}?mode=ro", uri=True).execute(
-            "SELECT count(*) FROM videos WHERE probed_at IS NOT NULL").fetchone()[0] >= 6, 180)
-        time.sleep(3)
+    with scripts_run(home, work / "run.log") as (port, env):
         print(f"./scripts/run is up (UI :{port}); {args.drops} drops", flush=True)
         for n, source in enumerate(sources):
             time.sleep(rng.uniform(0, 15))
@@ -120,12 +92,6 @@ def main() -> int:
                                 capture_output=True, text=True, check=True)
         videos = json.loads(status.stdout)["videos"]
         runs = [r for r in run_parts(port) if r["status"] == "SUCCESS" and r["startTime"] and r["endTime"]]
-    finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=90)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
     queue = [r["startTime"] - r["creationTime"] for r in runs]
     running = [r["endTime"] - r["startTime"] for r in runs]
     print(f"\ndrop-to-catalog latency over {len(latencies)} drops (./scripts/run: daemon, landing sensor, run queue, "

@@ -14,7 +14,6 @@ command's own start-up) and a Python process that only imports SQLAlchemy. Targe
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
@@ -25,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.api import seed_catalog  # noqa: E402
-from bench.common import OUT_DIR  # noqa: E402
+from bench.common import OUT_DIR, user_env  # noqa: E402
 from bench.segments_query import fill  # noqa: E402
 
 VIDEOLAKE = str(Path(sys.executable).with_name("videolake"))
@@ -48,8 +47,7 @@ def main() -> int:
     args = parser.parse_args()
     home = OUT_DIR / "reads-home"
     shutil.rmtree(home, ignore_errors=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOLAKE_") and k != "DAGSTER_HOME"}
-    env["VIDEOLAKE_HOME"] = str(home)
+    env = user_env(home)
     subprocess.run([VIDEOLAKE, "db", "upgrade"], env=env, check=True, capture_output=True)
     fill(f"sqlite:///{home / 'catalog.sqlite'}", args.videos // 2)
     seed_catalog(home / "catalog.sqlite", args.videos - args.videos // 2, (home / "storage").as_uri())
