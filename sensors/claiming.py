@@ -35,8 +35,8 @@ def claim_and_request(
         taken = landed.url_lists
         if taken.lists:
             context.log.info(f"{taken.lists} URL lists queued as {taken.queued} imports (the import sensor fetches them)")
-        for why in taken.rejected:
-            context.log.warning(f"URL list quarantined: {why}")
+        for why in taken.problems:
+            context.log.warning(f"URL list {why}")
     today = utcnow().date().isoformat()
     cursor = json.dumps(
         {

@@ -174,7 +174,7 @@ class UrlListsTaken(Result):
 
     lists: int  # queued and removed from the zone
     queued: int  # imports they held (URLs already queued and open count once)
-    rejected: list[str] = field(default_factory=list)  # "key: why", each quarantined
+    problems: list[str] = field(default_factory=list)  # "key: why": quarantined, or queued but not removed
 
 
 def take_landed_url_lists(watcher: LandingWatcher, listing: LandingListing) -> UrlListsTaken:
@@ -187,7 +187,7 @@ def take_landed_url_lists(watcher: LandingWatcher, listing: LandingListing) -> U
     from videolake.media.inspection import REASON_BAD_URL_LIST
 
     lists = queued = 0
-    rejected = []
+    problems = []
     for info in watcher.complete_url_lists(listing):
         source = source_for_key(info.key, watcher.settings.default_source)
         item = LandedItem(watcher.landing_uri(info.key), info.key, info.size, info.mtime, source, watcher.zone)
@@ -207,14 +207,17 @@ def take_landed_url_lists(watcher: LandingWatcher, listing: LandingListing) -> U
             views = queue_imports(watcher.catalog, requests)
         except InvalidInput as exc:
             watcher.quarantiner.quarantine_file(item, REASON_BAD_URL_LIST, str(exc), None, None)
-            rejected.append(f"{info.key}: {exc}")
+            problems.append(f"{info.key}: quarantined: {exc}")
             continue
         except (StorageError, OSError):
             continue  # gone or unreadable right now: the next look tries again
-        watcher.landing.delete(info.key)
+        try:
+            watcher.landing.delete(info.key)
+        except (StorageError, OSError) as exc:  # queued all the same; taken again at the next look
+            problems.append(f"{info.key}: queued, but it could not be removed from the landing zone: {exc}")
         lists += 1
         queued += len({v.id for v in views})
-    return UrlListsTaken(lists, queued, rejected)
+    return UrlListsTaken(lists, queued, problems)
 
 
 @dataclass(frozen=True)
