@@ -92,3 +92,24 @@ def test_long_video_sprite_seeks_per_tile(tmp_path):
     assert made.sprite.meta["tiles"] == 12 and times == sorted(times)
     assert times[0] < 15 and times[-1] > 160  # spread over the whole video, not the first keyframes
     assert made.poster.meta["time_s"] is not None
+
+
+def test_a_tile_s_keyframe_is_decoded_alone_and_is_the_one_a_full_decode_gives(tmp_path):
+    """Draining the decoder after the keyframe's packet gives the same frame as decoding on to the
+    next keyframe (the old way, a whole GOP per tile), at the same time."""
+    import av
+
+    from videolake.media.samples import make_clip
+    from videolake.media.thumbnails import _keyframe_at
+
+    clip = make_clip(tmp_path / "gop.mp4", duration=30, size="160x96", audio=False, gop=50,
+                     extra_output_args={"preset": "ultrafast"})
+    with av.open(str(clip)) as fast, av.open(str(clip)) as slow:
+        for container in (fast, slow):
+            container.streams.video[0].codec_context.skip_frame = "NONKEY"
+        for target in (1.0, 9.5, 17.2, 28.0):
+            alone = _keyframe_at(fast, fast.streams.video[0], target)
+            slow.seek(int(target * 1_000_000), backward=True, any_frame=False)
+            reference = next(slow.decode(slow.streams.video[0]))
+            assert alone.pts == reference.pts and alone.key_frame
+            assert (alone.to_ndarray() == reference.to_ndarray()).all()
