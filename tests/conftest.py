@@ -190,11 +190,18 @@ def sqlite_lake(tmp_path) -> Lake:
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch, tmp_path):
-    """No test sees the developer's VIDEOLAKE_* or DAGSTER_HOME settings."""
+    """No test sees the developer's VIDEOLAKE_* or DAGSTER_HOME settings, nor the Dagster instance
+    of a test before it: an instance entered as a context sets a definitions-state storage for the
+    process (a ContextVar) that outlives it, and a later ``materialize`` then failed with
+    "Attempted to resolve undefined DagsterInstance weakref" (seen with tests/test_imports run
+    before tests/test_archive)."""
+    from dagster._core.storage.defs_state.base import set_defs_state_storage
+
     for key in list(os.environ):
         if key.startswith("VIDEOLAKE_") or key == "DAGSTER_HOME":
             monkeypatch.delenv(key)
-    yield
+    with set_defs_state_storage(None):
+        yield
 
 
 def materialize_day(assets: list, day: str, *, instance: dg.DagsterInstance | None = None, **kwargs):

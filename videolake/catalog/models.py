@@ -56,7 +56,9 @@ class Video(Base):
 
     __tablename__ = "videos"
     # Covers `status` (counts, bytes, duration and unprobed per source): an index scan, no row lookups.
-    __table_args__ = (Index("ix_videos_status", "source", "source_type", "size_bytes", "duration_s", "probed_at"),)
+    # ix_videos_size: whether a file of a size could be a duplicate at all (ingest reads a new one once).
+    __table_args__ = (Index("ix_videos_status", "source", "source_type", "size_bytes", "duration_s", "probed_at"),
+                      Index("ix_videos_size", "size_bytes"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)

@@ -573,6 +573,16 @@ class Catalog:
                 stmt = stmt.limit(limit)
             return list(s.scalars(stmt))
 
+    def known_sizes(self, sizes: Iterable[int]) -> set[int]:
+        """The sizes among ``sizes`` some stored video has (ix_videos_size)."""
+        wanted = sorted(set(sizes))
+        found: set[int] = set()
+        with self.read() as s:
+            for start in range(0, len(wanted), 500):
+                found.update(s.scalars(select(Video.size_bytes).where(Video.size_bytes.in_(wanted[start:start + 500]))
+                                       .distinct()))
+        return found
+
     def status(self) -> dict[str, Any]:
         with self.read() as s:
             # One pass over the videos (the covering ix_videos_status), the totals summed from it.

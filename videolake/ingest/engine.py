@@ -243,6 +243,8 @@ class IngestEngine:
                 continue
             landing = self.landing if item.zone is not None else None
             tasks.append(IngestTask(item, landing, hot_writer, self.settings.limits, thumbnails))
+        known = self.catalog.known_sizes(t.item.size for t in tasks) if tasks else set()
+        tasks = [dataclasses.replace(t, new_size=t.item.size not in known) for t in tasks]
         self._add_results(report, rejected, run_id)
         pending: list[IngestOutcome] = []
         # Record while workers carry on; small enough chunks keep the last, serial one short.

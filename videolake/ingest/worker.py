@@ -7,9 +7,11 @@ catalog (the parent process records outcomes in batches) and none raises for a b
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import traceback
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +53,9 @@ class IngestTask:
     hot: StorageBackend
     limits: MediaLimits
     thumbnails: bool = False  # make poster and sprite in the same pass (the whole lineage runs)
+    # No stored video has this size, so it cannot be a duplicate: a local file is read once, copied
+    # into storage while hashed (a possible duplicate is hashed first, and copied only if new).
+    new_size: bool = False
 
 
 @dataclass
@@ -88,6 +93,37 @@ def _file_identity(key: str, path: Path) -> ObjectInfo | None:
     return ObjectInfo(key=key, size=st.st_size, mtime=st.st_mtime, version=file_version(st))
 
 
+STAGE_CHUNK = 1024 * 1024
+
+
+def _staged_copy(path: Path, scratch: Path) -> tuple[Path, str, int]:
+    """``path`` copied into ``scratch`` (the hot storage's own temporary folder: same filesystem,
+    never listed as an object) and hashed on the way, in one read: (the copy, its sha256, its size).
+    Every byte written is the byte hashed; a short write is retried, a full disk raises."""
+    staged = scratch / f"{uuid.uuid4().hex}.ingest.part"
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb", buffering=0) as src:
+        fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        try:
+            while chunk := src.read(STAGE_CHUNK):
+                digest.update(chunk)
+                view = memoryview(chunk)
+                while view:
+                    written = os.write(fd, view)
+                    if written <= 0:
+                        raise OSError(errno.ENOSPC, "no byte could be written")
+                    view = view[written:]
+                size += len(chunk)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                staged.unlink()
+            raise
+        os.close(fd)
+    return staged, digest.hexdigest(), size
+
+
 def _stored_already(hot: StorageBackend, key: str, sha: str, size: int) -> bool:
     """Whether ``hot`` holds exactly these bytes under ``key``: never trusted by the name alone — the
     size must match and the content hash to ``sha`` (a cut-short object from a full disk does not)."""
@@ -112,25 +148,45 @@ def ingest_file(task: IngestTask) -> IngestOutcome:
                 return IngestOutcome(item, STATUS_VANISHED, detail="the file is gone from the landing zone")
             if before.size != item.size or (local and before.mtime != item.mtime):
                 return IngestOutcome(item, STATUS_CHANGED, size=before.size, detail="modified after it was claimed")
-            sha = sha256_file(path)
-            read = _file_identity(item.key, path)
-            if read is None or read.size != before.size or (local and not before.same_object(read)):
-                return IngestOutcome(item, STATUS_CHANGED, size=before.size, detail="modified while it was read")
-            key = video_key(sha)
-            if _stored_already(task.hot, key, sha, before.size):
-                # Same bytes are already stored (a duplicate, or a run that died before cataloging).
-                return IngestOutcome(item, STATUS_STORED, sha, before.size, key, None, already_stored=True,
-                                     read_as=before)
+            # A local file going into local storage is read once: copied into the storage's scratch
+            # folder and hashed on the way (then probed from that private copy, and renamed into
+            # place). Elsewhere it is hashed here and hashed again by the backend as it is stored.
+            scratch = task.hot.scratch_dir() if local and task.new_size and not item.sealed else None
+            staged: Path | None = None
             try:
-                probe, thumbs, thumb_error = _probe_and_thumbnail(path, task.limits, task.thumbnails)
-            except MediaRejected as rejected:
-                return IngestOutcome(item, STATUS_REJECTED, sha, before.size, reason=rejected.reason,
-                                     detail=rejected.detail, read_as=before)
-            try:
+                if scratch is not None:
+                    staged, sha, copied = _staged_copy(path, scratch)
+                else:
+                    sha, copied = sha256_file(path), before.size
+                read = _file_identity(item.key, path)
+                if read is None or read.size != before.size or copied != before.size or (
+                        local and not before.same_object(read)):
+                    return IngestOutcome(item, STATUS_CHANGED, size=before.size, detail="modified while it was read")
+                key = video_key(sha)
+                if _stored_already(task.hot, key, sha, before.size):
+                    # Same bytes are already stored (a duplicate, or a run that died before cataloging).
+                    return IngestOutcome(item, STATUS_STORED, sha, before.size, key, None, already_stored=True,
+                                         read_as=before)
+                try:
+                    probe, thumbs, thumb_error = _probe_and_thumbnail(staged or path, task.limits, task.thumbnails)
+                except MediaRejected as rejected:
+                    return IngestOutcome(item, STATUS_REJECTED, sha, before.size, reason=rejected.reason,
+                                         detail=rejected.detail, read_as=before)
+                content_type = content_type_for(probe.container)
                 linked = item.sealed and local
-                task.hot.put_file(key, path, sha256=sha, content_type=content_type_for(probe.container), link=linked)
-            except ChecksumMismatch as exc:
-                return IngestOutcome(item, STATUS_CHANGED, sha, before.size, detail=f"changed while being stored: {exc}")
+                try:
+                    if staged is not None:
+                        task.hot.put_file(key, staged, sha256=sha, content_type=content_type, move=True)
+                        staged = None  # it is the stored object now
+                    else:
+                        task.hot.put_file(key, path, sha256=sha, content_type=content_type, link=linked)
+                except ChecksumMismatch as exc:
+                    return IngestOutcome(item, STATUS_CHANGED, sha, before.size,
+                                         detail=f"changed while being stored: {exc}")
+            finally:
+                if staged is not None:
+                    with contextlib.suppress(OSError):
+                        staged.unlink()
             if linked:
                 # A hard link changes the file's ctime (part of its version), not its bytes: what is
                 # removed once cataloged is the file as it is now, if still the same inode and mtime.
