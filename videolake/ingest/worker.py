@@ -7,7 +7,6 @@ catalog (the parent process records outcomes in batches) and none raises for a b
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import os
 import traceback
@@ -22,7 +21,7 @@ from videolake.ingest.landing import LandedItem
 from videolake.media.inspection import MediaLimits, MediaRejected, ProbeResult, inspect_video, open_media, probe_container
 from videolake.media.thumbnails import ThumbnailError, ThumbnailSet, make_thumbnails, thumbnails_from_container
 from videolake.storage import ChecksumMismatch, ObjectInfo, ObjectNotFound, StorageBackend, StorageError, sha256_file
-from videolake.storage.local_backend import file_version, same_bytes_version
+from videolake.storage.local_backend import file_version, same_bytes_version, write_all
 from videolake.storage.layout import derivative_key, video_key
 
 STATUS_STORED = "stored"
@@ -108,12 +107,7 @@ def _staged_copy(path: Path, scratch: Path) -> tuple[Path, str, int]:
         try:
             while chunk := src.read(STAGE_CHUNK):
                 digest.update(chunk)
-                view = memoryview(chunk)
-                while view:
-                    written = os.write(fd, view)
-                    if written <= 0:
-                        raise OSError(errno.ENOSPC, "no byte could be written")
-                    view = view[written:]
+                write_all(fd, chunk)
                 size += len(chunk)
         except BaseException:
             os.close(fd)

@@ -52,7 +52,7 @@ def same_bytes_version(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and a.split(":")[:3] == b.split(":")[:3]
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
     """write(2) until every byte is in the file: a short write (a filling disk) is retried, and
     the error that follows it (ENOSPC) raised; never a silently cut-short file."""
     view = memoryview(data)
@@ -166,7 +166,7 @@ class LocalBackend(StorageBackend):
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
             try:
                 while chunk := stream.read(CHUNK_SIZE):
-                    _write_all(fd, chunk)  # every byte reached the file, or OSError (ENOSPC, EIO, …)
+                    write_all(fd, chunk)  # every byte reached the file, or OSError (ENOSPC, EIO, …)
                     digest.update(chunk)
                     size += len(chunk)
                 on_disk = os.fstat(fd).st_size
