@@ -51,7 +51,24 @@ def default_environment(env: Mapping[str, str]) -> dict[str, str]:
     for key in values:
         if env.get(key):
             values[key] = env[key]
+    for key in WHOLE_NUMBERS:
+        try:
+            int(values[key])
+        except ValueError:
+            from videolake.usecases.errors import ConfigurationError
+
+            raise ConfigurationError(f"{key} must be a whole number, not {values[key]!r}") from None
     return values
+
+
+# The variables read as integers (Dagster's EnvVar.int, the API's settings): a typo is named here,
+# once, instead of failing deep inside a run's configuration ("Error in config for job …").
+# VIDEOLAKE_API_WORKERS has its own check (a range), VIDEOLAKE_UPLOAD_EXPIRES_HOURS may be 0.5.
+WHOLE_NUMBERS = (
+    c.ENV_STABLE_AFTER_SECONDS, c.ENV_SETTLE_SECONDS, c.ENV_BATCH_MAX_FILES, c.ENV_WORKERS,
+    c.ENV_ARCHIVE_AFTER_DAYS, c.Env.MAX_UPLOAD_BYTES.value, c.Env.API_FREE_KEY_FAILURES.value,
+    c.Env.IMPORT_PER_HOST.value, c.Env.IMPORT_BATCH.value, c.Env.IMPORT_LEASE_SECONDS.value,
+)
 
 
 def apply_default_environment(env: MutableMapping[str, str] | None = None) -> dict[str, str]:

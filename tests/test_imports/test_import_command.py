@@ -143,3 +143,9 @@ def test_a_run_killed_mid_fetch_is_continued_by_the_next(flaky, env):
     [video] = [v for v in json.loads(cli(env, "videos", "--json").stdout) if v["id"] == imported["video_id"]]
     assert video["sha256"] == sha  # and what was kept is the whole file
     assert not list(imports.glob("*/*"))  # the work files are gone
+
+
+def test_a_setting_that_is_not_a_number_is_named_in_one_line(env):
+    done = cli({**env, "VIDEOLAKE_IMPORT_LEASE_SECONDS": "2m"}, "import", "https://example.com/a.mp4", "--wait")
+    assert done.returncode == 2
+    assert done.stderr.strip() == "videolake: VIDEOLAKE_IMPORT_LEASE_SECONDS must be a whole number, not '2m'"
