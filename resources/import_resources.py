@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from videolake.constants import DEFAULT_IMPORT_LEASE_SECONDS
 from videolake.imports.urls import FetchPolicy
 
 GiB = 1024**3
@@ -18,7 +19,7 @@ class ImportSettingsResource(dg.ConfigurableResource):
     per_host: int = Field(default=4, description="fetches from one host at once")
     concurrency: int = Field(default=8, description="fetches at once in one run")
     max_gb: float = Field(default=20.0, description="the largest file an import may fetch")
-    lease_seconds: int = Field(default=120, description="how long a run holds its imports without renewing the hold")
+    lease_seconds: int = Field(default=DEFAULT_IMPORT_LEASE_SECONDS, description="how long a run holds its imports without renewing the hold")
 
     def policy(self) -> FetchPolicy:
         return FetchPolicy(allow_private=self.allow_private.strip().lower() in ("1", "true", "yes"),

@@ -164,6 +164,7 @@ class ImportState(StrEnum):
     EXPIRED = "expired"  # its deadline passed before the file was whole
 
 
+DEFAULT_IMPORT_LEASE_SECONDS = 120  # a fetch run's hold on its imports, renewed a quarter of it apart
 IMPORT_AT_RISK = dt.timedelta(minutes=10)  # an import not done this close to its deadline is at risk
 
 

@@ -46,7 +46,7 @@ def default_environment(env: Mapping[str, str]) -> dict[str, str]:
         c.Env.IMPORT_ALLOW_PRIVATE.value: "0",
         c.Env.IMPORT_PER_HOST.value: "4",
         c.Env.IMPORT_BATCH.value: "50",
-        c.Env.IMPORT_LEASE_SECONDS.value: "120",
+        c.Env.IMPORT_LEASE_SECONDS.value: str(c.DEFAULT_IMPORT_LEASE_SECONDS),
     }
     for key in values:
         if env.get(key):

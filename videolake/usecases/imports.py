@@ -38,7 +38,14 @@ from urllib.parse import unquote, urlsplit
 from videolake.catalog.imports import ImportStore
 from videolake.catalog.models import Import, utcnow
 from videolake.catalog.repository import Catalog
-from videolake.constants import DEFAULT_SOURCE, IMPORT_AT_RISK, FetchFailure, FileOutcome, ImportState
+from videolake.constants import (
+    DEFAULT_IMPORT_LEASE_SECONDS,
+    DEFAULT_SOURCE,
+    IMPORT_AT_RISK,
+    FetchFailure,
+    FileOutcome,
+    ImportState,
+)
 from videolake.imports.urls import FetchError, FetchPolicy, check_url
 from videolake.inputs import parse_duration, parse_instant, safe_name
 from videolake.storage import StorageError
@@ -54,7 +61,11 @@ if TYPE_CHECKING:  # the ingest side is imported by the functions that fetch: st
 
 # The generation details an import takes as fields of its own (the CLI's lines, the API's body).
 GENERATION_KEYS = ("provider", "model", "prompt", "parameters", "job_id")
-DEFAULT_LEASE = dt.timedelta(minutes=2)  # renewed a quarter apart while the run lives
+DEFAULT_LEASE = dt.timedelta(seconds=DEFAULT_IMPORT_LEASE_SECONDS)  # renewed a quarter apart while the run lives
+MIN_INGEST_CHUNK, MAX_INGEST_CHUNK = 8, 32  # fetched files ingested at once while the rest arrive
+RETRY_LATER = dt.timedelta(seconds=60)  # a transient failure with time left waits this long for the next run
+MAX_ATTEMPTS = 100  # requests over all runs before a URL that keeps failing is given up (FAILED)
+MAX_URL_LIST_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -164,8 +175,6 @@ def requests_from_lines(text: str, where: str, *, source: str | None = None) -> 
                                  source=item.get("source") or source, details=details or None))
     return out
 
-
-MAX_URL_LIST_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -365,9 +374,6 @@ def fetch_imports(catalog: Catalog, *, run_id: str, storages: IngestStorages,
     return _outcome(run_id, len(taken), store, settled)
 
 
-MIN_INGEST_CHUNK, MAX_INGEST_CHUNK = 8, 32
-RETRY_LATER = dt.timedelta(seconds=60)  # a transient failure with time left waits this long for the next run
-
 
 def _settle_failed(store: ImportStore, r: _Fetched, work_dir: Path, log: Callable[[str], None]) -> None:
     """2.3 A fetch that did not end whole: EXPIRED when the deadline passed, FAILED for a final
@@ -388,8 +394,6 @@ def _settle_failed(store: ImportStore, r: _Fetched, work_dir: Path, log: Callabl
     shutil.rmtree(work_dir / r.row.id, ignore_errors=True)
     log(f"import {r.row.id} {state}: {error}")
 
-
-MAX_ATTEMPTS = 100  # requests over all runs before a URL that keeps failing is given up (FAILED)
 
 
 def _ingest_fetched(catalog: Catalog, store: ImportStore, whole: list[_Fetched], *, run_id: str,
