@@ -113,3 +113,22 @@ def test_a_tile_s_keyframe_is_decoded_alone_and_is_the_one_a_full_decode_gives(t
             reference = next(slow.decode(slow.streams.video[0]))
             assert alone.pts == reference.pts and alone.key_frame
             assert (alone.to_ndarray() == reference.to_ndarray()).all()
+
+
+@pytest.mark.parametrize("container", ["mp4", "ts", "mkv"])
+def test_the_ingest_pass_makes_the_sprite_a_fresh_open_makes(tmp_path, container):
+    """Probe and thumbnails share one open file: MPEG-TS and Matroska have no index, so the probe
+    reads to the end, and the sprite once had only the probe's first frame (one tile, not six)."""
+    from pathlib import Path
+
+    from videolake.ingest.worker import _probe_and_thumbnail
+    from videolake.media.samples import make_clip
+
+    clip = make_clip(tmp_path / f"six keyframes.{container}", duration=6, size="320x180", audio=False, gop=25,
+                     extra_output_args={"preset": "ultrafast"})
+    probe, made, error = _probe_and_thumbnail(Path(clip), MediaLimits(), True)
+    alone = make_thumbnails(clip)
+    assert error is None and probe.video_frames == 150
+    assert made.sprite.meta["tiles"] == alone.sprite.meta["tiles"] == 6
+    assert made.sprite.meta["times_s"] == alone.sprite.meta["times_s"]
+    assert made.sprite.data == alone.sprite.data and made.poster.data == alone.poster.data

@@ -205,6 +205,29 @@ def _demux_check(container: Any, v: Any, header_duration: float | None, limits: 
     return video_packets, header_duration or demuxed_duration
 
 
+FIRST_KEYFRAMES_TRIED = 3
+
+
+def _first_frame(container: Any, v: Any) -> Any:
+    """The first frame that decodes, from the first keyframes decoded alone (the decoder would
+    otherwise hold it back for reordering and decode the frames after it first); a stream with no
+    packet flagged a keyframe is decoded from the start as it comes."""
+    from videolake.media.thumbnails import decode_alone
+
+    tried = 0
+    for packet in container.demux(v):
+        if not packet.size or not packet.is_keyframe:  # size 0: the demuxer's end marker
+            continue
+        frames = decode_alone(v.codec_context, packet)
+        if frames:
+            return frames[0]
+        tried += 1
+        if tried >= FIRST_KEYFRAMES_TRIED:
+            break
+    container.seek(0)
+    return next(container.decode(v), None)
+
+
 def probe_container(container: Any, path: Path, size: int, limits: MediaLimits, av: Any) -> tuple[ProbeResult, Any]:
     """Probe an open container; returns the probe and the first decoded video frame."""
     fmt = container.format.name
@@ -239,7 +262,7 @@ def probe_container(container: Any, path: Path, size: int, limits: MediaLimits, 
     # Decode the first frame: proves the stream decodes and gives the display rotation.
     cc.thread_count = 1  # callers parallelise across files
     try:
-        first = next(container.decode(v), None)
+        first = _first_frame(container, v)
     except av.error.FFmpegError as exc:
         raise MediaRejected(REASON_CORRUPT, f"the first video frame does not decode: {exc}") from exc
     if first is None:
