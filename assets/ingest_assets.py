@@ -124,7 +124,7 @@ def ingest_lineage(
                                    log=context.log.info)
         except Unavailable as exc:
             raise dg.Failure(description=str(exc)) from exc
-        engine, report = batch.engine, batch.report
+        engine = batch.engine
         if batch.fallback:
             context.log.warning(batch.fallback)
         for held in batch.held:
@@ -137,14 +137,7 @@ def ingest_lineage(
                 context.log.warning(note)
         yield dg.MaterializeResult(asset_key=INGESTED, metadata=metadata)
         if batch.not_ingested:
-            lines = [f"- {r.name}: {r.detail}" for r in report.failed[:20]] + [f"- {e}" for e in batch.path_errors[:20]]
-            failure = dg.Failure(
-                description=(
-                    f"{batch.not_ingested} files could not be ingested and stay where they are (the rest were "
-                    "recorded):\n" + "\n".join(lines)
-                ),
-                metadata=metadata,
-            )
+            failure = dg.Failure(description=batch.not_ingested_description(), metadata=metadata)
 
     engine = engine or engine_for(None)
     if PROBES in selected:

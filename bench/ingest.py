@@ -4,12 +4,13 @@
     .venv/bin/python bench/ingest.py --large 4 [--large-mb 486] [--rounds 2]
 
 On the same clips, per round (best and median printed):
-  1. the headline: ``videolake ingest`` as a whole process (start-up, imports, Dagster instance,
-     the run: ingest, probe, poster, sprite, catalog, durable; the outcome read back), on a fresh
+  1. the headline: ``videolake ingest`` as a whole process (start-up, imports, the catalog, the
+     run: ingest, probe, poster, sprite, catalog, durable; the outcome read back), on a fresh
      home made by ``videolake db upgrade`` as the README's first steps do. The clips are copied in
      more than the settle (2 s) before the command starts: a file copied in less than that before
      waits out the rest of it once (``VIDEOLAKE_SETTLE_SECONDS``);
-  2. the ingest job alone, in process (imports and instance set-up outside the timer);
+  2. the Dagster ingest job alone, in process (what a daemon's run does; imports and instance
+     set-up outside the timer);
   3. the one-core reference: one Python process pinned to one core doing hash + PyAV probe + one
      keyframe poster (JPEG) + copy per file, the loop timed;
 and once:
@@ -255,12 +256,13 @@ def print_profile(prof: Path) -> None:
     total = max(v[3] for v in stats.stats.values())  # the outermost call's cumulative time
     wanted = {
         "imports (marshal.loads + module code)": ("<frozen importlib._bootstrap>", "_find_and_load"),
-        "Dagster instance": ("instance/factory.py", "create_instance_from_ref"),
-        "the run (execute_in_process)": ("job_definition.py", "execute_in_process"),
+        "catalog opened (engine, schema check)": ("catalog/repository.py", "__init__"),
+        "the runs (run_ingest_lineage)": ("usecases/ingest.py", "run_ingest_lineage"),
         "  ingest use case (ingest_sources)": ("usecases/ingest.py", "ingest_sources"),
         "    waiting for the workers (map_files)": ("ingest/parallel.py", "map_files"),
         "    catalog writes (_record)": ("ingest/engine.py", "_record"),
-        "  Dagster events (handle_new_event)": ("event_methods.py", "handle_new_event"),
+        "  probes and thumbnails still missing": ("ingest/engine.py", "probe_missing"),
+        "outcome read back (ingest_result)": ("usecases/ingest.py", "ingest_result"),
         "landing settle (sleep)": ("~", "<built-in method time.sleep>"),
     }
     print(f"\nwhere the whole process's time goes (cProfile of the main process, {total:.2f} s under the profiler):")
@@ -309,7 +311,7 @@ def main() -> int:
     print(f"{'path':<62} {'best s':>7} {'median s':>9} {'files/s':>8} {'vs shell':>9} {'vs ref':>7}")
     rows = [
         ("videolake ingest, the whole process (the headline)", rounds["whole"]),
-        ("  the ingest job alone, in process", rounds["job"]),
+        ("  the Dagster ingest job alone, in process (the daemon's path)", rounds["job"]),
         ("one-core reference (hash + PyAV probe + poster + copy)", rounds["reference"]),
         ("shell loop (sha256sum + ffprobe + ffmpeg poster + cp)", [shell]),
         ("bare hash + copy (hashlib, one process)", [once["bare"]]),

@@ -40,7 +40,7 @@ from resources import (
     StorageReportResource,
     StorageResource,
 )
-from sensors import catalog_quality_sensor, export_requests_sensor, import_queue_sensor, landing_zone_sensor, segments_sensor
+from sensors import catalog_quality_sensor, catalog_runs_sensor, export_requests_sensor, import_queue_sensor, landing_zone_sensor, segments_sensor
 from videolake import constants as c
 from videolake.settings import default_environment
 
@@ -93,7 +93,8 @@ defs = dg.Definitions(
     assets=[landing_zone, ingest_lineage, import_queue, url_imports, video_exports, archived_videos, retention_sweep, storage_report],
     asset_checks=[catalog_quality_checks, hot_storage_integrity, archive_integrity, imports_on_time],
     jobs=[ingest_job, import_job, export_job, archive_job, integrity_job, catalog_quality_job, retention_job],
-    sensors=[landing_zone_sensor, segments_sensor, export_requests_sensor, catalog_quality_sensor, import_queue_sensor],
+    sensors=[landing_zone_sensor, segments_sensor, export_requests_sensor, catalog_quality_sensor, import_queue_sensor,
+             catalog_runs_sensor],
     schedules=[catalog_quality_nightly, archive_nightly, integrity_nightly, retention_daily],
     resources=build_resources(),
 )

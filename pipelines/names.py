@@ -33,6 +33,7 @@ JOB_CATALOG_QUALITY = "catalog_quality_job"
 SENSOR_LANDING = "landing_zone_sensor"
 SENSOR_SEGMENTS = "segments_sensor"
 SENSOR_CATALOG_QUALITY = "catalog_quality_sensor"
+SENSOR_CATALOG_RUNS = "catalog_runs_sensor"
 PARTITIONS_LANDING_DAYS = "landing_days"  # dynamic: a day is added once it has files
 CHECK_HOT_INTEGRITY = "hot_storage_integrity"
 CHECK_ARCHIVE_INTEGRITY = "archive_integrity"

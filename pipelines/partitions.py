@@ -1,7 +1,7 @@
 """Partitions are days (the landing or recording date), never one per file.
 
 A day is a partition once it has files: the sensors add the days of the batches they claim, the
-CLI the day it ingests into, and the landing sensor's first tick the days the catalog already
+catalog-runs sensor the days `videolake ingest` ran for, and the landing sensor's first tick the days the catalog already
 holds (an instance made before, or a catalog moved in). So the UI shows only days that hold data,
 and a complete day is green, not one of thousands of "missing" days since some start date.
 Backfills select those days as usual. Days are listed in the order they were added: in date

@@ -74,6 +74,12 @@ ZONE_UPLOADS = "uploads"
 ZONE_SEGMENTS = "segments"
 
 
+class RunTrigger(StrEnum):
+    """Who started a run made outside the daemon (Dagster runs also carry a sensor's name)."""
+
+    CLI = "cli"
+
+
 class SourceType(StrEnum):
     """How a video came to be."""
 

@@ -1,4 +1,4 @@
-"""``videolake ingest``: the ingest job over named paths, or over every landing zone, in this process."""
+"""``videolake ingest``: the ingest lineage over named paths, or over every landing zone, in this process."""
 
 from __future__ import annotations
 
@@ -8,16 +8,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipelines import names
 from pipelines.cli.common import backend, environment, print_json, require_storage
-from pipelines.cli.runs import dagster_instance, run_failure, run_job
 from videolake import constants as c
 from videolake.constants import Env, ExitCode
 from videolake.usecases.errors import InvalidInput
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("ingest", help="ingest files now (without paths: every landing zone) through the Dagster job")
+    p = sub.add_parser("ingest", help="ingest files now (without paths: every landing zone), in this process")
     p.add_argument("paths", nargs="*", help="files or folders; outside the landing zone they are copied, never moved")
     p.add_argument("--source", help="source name recorded for these files")
     p.add_argument("--reclaim", action="store_true",
@@ -26,14 +24,20 @@ def register(sub: Any) -> None:
                    help="print the outcome as one JSON object instead of the summary: the counts (files, ingested, "
                         "duplicates, quarantined, skipped, failed), problems (each file not ingested, with why; all "
                         "of them), waiting_for_stability, held_by_other_runs, and the runs with their ids")
-    p.add_argument("--verbose", action="store_true", help="show the Dagster run log")
+    p.add_argument("--verbose", action="store_true", help="show the run's log")
     p.set_defaults(fn=cmd_ingest)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    """The ingest lineage run in this process through the application layer (no Dagster run: its
+    start-up cost a third of a 300-clip ingest); the catalog records each run, and the catalog-runs
+    sensor reports it to Dagster as materializations of the lineage's assets."""
+    import uuid
+
     from pipelines.cli.common import catalog
-    from pipelines.partitions import add_landing_days
-    from videolake.usecases.ingest import IngestRun, ingest_result
+    from videolake.ingest.configured import ConfiguredIngest
+    from videolake.ingest.parallel import prewarm
+    from videolake.usecases.ingest import IngestRequest, ingest_result, run_ingest_lineage
 
     env = environment()
     missing = [p for p in args.paths if not Path(p).expanduser().exists()]
@@ -41,30 +45,29 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         raise InvalidInput("no such file or folder: " + ", ".join(missing))
     if env.get(Env.WRITE_MODE, "LOCAL").upper() == "LOCAL":  # BOTH and REMOTE fall back when hot is down
         require_storage(env[Env.HOT_STORAGE], "hot storage")
-    from videolake.ingest.parallel import prewarm
-
-    # The worker processes start, and load the media stack, on the other cores while this one loads
-    # Dagster and its instance (the run then finds them ready: the same count, so the same pool).
+    # The worker processes start, and load the media stack, on the other cores while this one opens
+    # the catalog and lists the landing zone (the run then finds them ready: the same count, so the same pool).
     prewarm(int(env.get(Env.WORKERS) or 0) or None)
-    instance = dagster_instance()
     today = dt.datetime.now(dt.timezone.utc).date().isoformat()
-    source = {"source": args.source} if args.source else {}
     if args.paths:
-        plan = [(c.ZONE_UPLOADS, today, {"paths": [str(Path(p).expanduser().resolve()) for p in args.paths], **source})]
+        plan = [IngestRequest(paths=tuple(str(Path(p).expanduser().resolve()) for p in args.paths),
+                              source=args.source)]
+        days = [today]
     else:
         # Every landing zone: the uploads (today's partition), then segments per recording day.
-        reclaim = {"reclaim": True} if args.reclaim else {}
-        plan = [(c.ZONE_UPLOADS, today, {**source, **reclaim})]
-        plan += [(c.ZONE_SEGMENTS, day, {"zone": c.ZONE_SEGMENTS, **reclaim}) for day in _segment_days(env, today)]
+        segment_days = _segment_days(env, today)
+        plan = [IngestRequest(source=args.source, reclaim=args.reclaim)]
+        plan += [IngestRequest(zone=c.ZONE_SEGMENTS, reclaim=args.reclaim) for _ in segment_days]
+        days = [today, *segment_days]
+    wired = ConfiguredIngest(env, catalog())
+    storages = wired.storages()
     landing = {c.ZONE_UPLOADS: backend(env[Env.LANDING]).url, c.ZONE_SEGMENTS: backend(env[Env.SEGMENTS_LANDING]).url}
-    add_landing_days(instance, [day for _, day, _ in plan])  # each run's day is a partition first
-    runs = []
-    for zone, day, config in plan:
-        result = run_job(names.JOB_INGEST, op_config={names.OP_INGEST_LINEAGE: {"config": config}},
-                         tags={names.TAG_ZONE: zone}, verbose=args.verbose, partition_key=day, instance=instance)
-        runs.append(IngestRun(zone, day, result.run_id, result.success, run_failure(result, names.OP_INGEST_LINEAGE),
-                              from_paths=bool(args.paths), landing=landing[zone]))
-    outcome = ingest_result(catalog(), runs, requeue_after_seconds=c.DEFAULT_REQUEUE_AFTER_SECONDS)
+    log = (lambda line: print(line, file=sys.stderr)) if args.verbose else (lambda _: None)
+    runs = [run_ingest_lineage(request, dt.date.fromisoformat(day), run_id=str(uuid.uuid4()), trigger=c.RunTrigger.CLI,
+                               landing=landing[request.zone], storages=storages,
+                               engine_for=wired.engine_for(request.zone), log=log)
+            for request, day in zip(plan, days)]
+    outcome = ingest_result(wired.catalog, runs, requeue_after_seconds=c.DEFAULT_REQUEUE_AFTER_SECONDS)
     if args.json:
         print_json(outcome.to_dict())
     else:

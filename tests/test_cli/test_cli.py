@@ -48,11 +48,36 @@ def test_ingest_videos_status_quarantine(cli_env, clips, tmp_path):
     assert quarantined[0]["reason"] == "not_video" and Path(quarantined[0]["quarantined_uri"][7:]).is_file()
     assert "good one.mp4" in cli(cli_env, "videos").stdout
 
-    # The run is recorded in the Dagster instance, so it shows in the UI.
-    with dg.DagsterInstance.from_config(str(tmp_path / "home" / "dagster")) as instance:
-        runs = instance.get_runs()
-        assert [r.tags.get("videolake/trigger") for r in runs] == ["cli"]
-        assert runs[0].status == dg.DagsterRunStatus.SUCCESS
+    # The run is recorded in the catalog; the catalog-runs sensor reports it to Dagster (the UI).
+    from pipelines.definitions import defs
+    from resources import CatalogResource
+    from sensors import catalog_quality_sensor, catalog_runs_sensor
+    from videolake.settings import default_environment
+
+    resources = {"catalog": CatalogResource(url=default_environment(cli_env)["VIDEOLAKE_CATALOG_URL"])}
+    with dg.instance_for_test() as instance:
+        def tick(sensor, cursor=None):
+            context = dg.build_sensor_context(instance=instance, instance_ref=instance.get_ref(), cursor=cursor,
+                                              resources=resources, definitions=defs)
+            return sensor.evaluate_tick(context)
+
+        reported = tick(catalog_runs_sensor)
+        assert reported.cursor  # (with no run requested, evaluate_tick calls the result empty; the daemon reports it)
+        for request in reported.dynamic_partitions_requests:
+            instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+        assert len(reported.asset_events) == 3  # ingested_videos, video_probes, video_thumbnails: one day
+        day = reported.asset_events[0].partition
+        assert instance.get_dynamic_partitions("landing_days") == [day]
+        for event in reported.asset_events:
+            instance.report_runless_asset_event(event)  # as the daemon does with a tick's events
+        [ingested] = instance.fetch_materializations(dg.AssetKey("ingested_videos"), limit=5).records
+        meta = ingested.asset_materialization.metadata
+        assert ingested.partition_key == day and meta["ingested"].value == 1 and meta["quarantined"].value == 1
+        assert meta["triggers"].value == ["cli"] and meta["run_ids"].value == [report["run_id"]]
+        # Reported once: the next tick has nothing, and the quality checks see the new probes.
+        again = tick(catalog_runs_sensor, reported.cursor)
+        assert not again.asset_events and "no ingest run" in again.skip_message
+        assert tick(catalog_quality_sensor).run_requests
 
 
 def test_ingest_named_paths_and_errors(cli_env, clips, tmp_path):
@@ -95,15 +120,27 @@ def test_cli_on_postgresql_catalog_and_postgres_dagster_instance(cli_env, clips,
     done = cli(env, "ingest")
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(cli(env, "videos", "--json").stdout)[0]["name"] == "cam.mp4"
+    (tmp_path / "home" / "retention.yaml").write_text("default: {keep_days: 30}\n")
+    planned = cli(env, "retention", "plan", "--json")  # a command that runs its Dagster job in process
+    assert planned.returncode == 0, planned.stdout + planned.stderr
     previous = {k: os.environ.get(k) for k in env if k.startswith("DAGSTER_PG_")}
     os.environ.update({k: v for k, v in env.items() if k.startswith("DAGSTER_PG_")})
     try:
+        from pipelines.definitions import defs
+        from resources import CatalogResource
+        from sensors import catalog_runs_sensor
+
         with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
             assert type(instance.run_storage).__name__ == "PostgresRunStorage"
             runs = instance.get_runs()
             assert len(runs) == 1 and runs[0].status == dg.DagsterRunStatus.SUCCESS
+            # The ingest, made outside Dagster on the PostgreSQL catalog, reported into this instance.
+            context = dg.build_sensor_context(instance=instance, instance_ref=instance.get_ref(), definitions=defs,
+                                              resources={"catalog": CatalogResource(url=env["VIDEOLAKE_CATALOG_URL"])})
+            for event in catalog_runs_sensor.evaluate_tick(context).asset_events:
+                instance.report_runless_asset_event(event)
             records = instance.fetch_materializations(dg.AssetKey("ingested_videos"), limit=5).records
-            assert len(records) == 1
+            assert len(records) == 1 and records[0].asset_materialization.metadata["ingested"].value == 1
     finally:
         for k, v in previous.items():
             if v is None:

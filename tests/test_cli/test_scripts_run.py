@@ -84,8 +84,11 @@ def test_a_fresh_start_ticks_cleanly_and_stops_without_tracebacks(tmp_path, clip
         assert {"landing_zone_sensor", "segments_sensor", "export_requests_sensor"} <= set(ticks)
         # The asset's partitions are the days that hold data (today's seeds), all materialized: green,
         # not "Missing (2525)" days since 2020.
-        node = _graphql(port, '{ assetNodeOrError(assetKey: {path: ["ingested_videos"]}) { ... on AssetNode { '
-                              "partitionKeys partitionStats { numMaterialized numPartitions numFailed } } } }")
+        # (The catalog holds the videos a moment before the run's materialization is written: waited for.)
+        query = ('{ assetNodeOrError(assetKey: {path: ["ingested_videos"]}) { ... on AssetNode { '
+                 "partitionKeys partitionStats { numMaterialized numPartitions numFailed } } } }")
+        node = _wait("the seeds' run materialized its day", lambda: (lambda n: n if n["assetNodeOrError"][
+            "partitionStats"]["numMaterialized"] else None)(_graphql(port, query)), 60, log)
         today = time.strftime("%Y-%m-%d", time.gmtime())
         assert node["assetNodeOrError"]["partitionKeys"] == [today]
         assert node["assetNodeOrError"]["partitionStats"] == {"numMaterialized": 1, "numPartitions": 1, "numFailed": 0}

@@ -330,6 +330,23 @@ class RunFile(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class IngestRunRecord(Base):
+    """An ingest run made outside Dagster (``videolake ingest``): its summary, which the catalog-runs
+    sensor reports to Dagster as materializations of the ingest lineage, in ``id`` order (its cursor)."""
+
+    __tablename__ = "ingest_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(64), unique=True)
+    trigger: Mapped[str] = mapped_column(String(64))  # who ran it: "cli"
+    zone: Mapped[str] = mapped_column(String(32))
+    day: Mapped[str] = mapped_column(String(10))  # the landing day (a partition key of the lineage)
+    success: Mapped[bool] = mapped_column(Boolean)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)  # counts, bytes, seconds, probes and thumbnails made
+    started_at: Mapped[dt.datetime] = mapped_column()
+    finished_at: Mapped[dt.datetime] = mapped_column()
+
+
 class RetentionPlanItem(Base):
     """One object a retention run planned to delete (and, applied, deleted unless it is in the failures)."""
 

@@ -20,6 +20,7 @@ from videolake.catalog.locks import catalog_lock
 from videolake.catalog.models import (
     AuditEvent,
     Derivative,
+    IngestRunRecord,
     Landing,
     LandingFile,
     QuarantineItem,
@@ -539,6 +540,17 @@ class Catalog:
     def run_files(self, run_ids: Sequence[str]) -> list[RunFile]:
         with self.read() as s:
             return list(s.scalars(select(RunFile).where(RunFile.run_id.in_(list(run_ids))).order_by(RunFile.id)))
+
+    def record_ingest_run(self, run: IngestRunRecord) -> None:
+        """An ingest run made outside Dagster, for the catalog-runs sensor to report."""
+        with self.write() as s:
+            s.add(run)
+
+    def ingest_runs_after(self, after_id: int, limit: int) -> list[IngestRunRecord]:
+        """Ingest runs recorded outside Dagster after ``after_id``, oldest first (one page)."""
+        with self.read() as s:
+            stmt = select(IngestRunRecord).where(IngestRunRecord.id > after_id).order_by(IngestRunRecord.id).limit(limit)
+            return list(s.scalars(stmt))
 
     def record_retention_run(self, run: RetentionRun, items: Sequence[dict[str, Any]], chunk: int = 10_000) -> None:
         """A retention run's summary and every item of its plan, in one transaction (on PostgreSQL
