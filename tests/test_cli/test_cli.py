@@ -417,6 +417,10 @@ def test_expected_refusals_are_one_line_with_the_traceback_behind_verbose(cli_en
     assert line.startswith("videolake: hot storage cannot be reached, nothing was ingested (landed files are untouched): "
                            "s3://videolake-hot/x")
 
+    sideways = cli({**cli_env, "VIDEOLAKE_WRITE_MODE": "SIDEWAYS"}, "ingest")
+    assert sideways.returncode == 2 and landed.exists()
+    assert sideways.stderr == "videolake: VIDEOLAKE_WRITE_MODE must be LOCAL, REMOTE or BOTH, not 'SIDEWAYS'\n"
+
     for args in (["hold", "release", "999"], ["export", "status", "exp-nope"], ["videos", "--limit", "many"]):
         refused = cli(cli_env, *args)
         assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr

@@ -14,6 +14,7 @@ from videolake.constants import Env, WriteMode
 from videolake.ingest.engine import IngestEngine, IngestSettings
 from videolake.segments.naming import SegmentTemplate
 from videolake.storage import StorageBackend, open_backend
+from videolake.usecases.errors import ConfigurationError
 from videolake.usecases.ingest import IngestStorages
 
 ARCHIVE_TRANSFERS = 8  # parallel replica copies within a run (the archive resource's default)
@@ -27,6 +28,14 @@ def ingest_settings(values: Mapping[str, str]) -> IngestSettings:
         batch_max_files=int(values[Env.BATCH_MAX_FILES]),
         workers=int(values[Env.WORKERS]) or None,
     )
+
+
+def configured_write_mode(values: Mapping[str, str]) -> WriteMode:
+    """VIDEOLAKE_WRITE_MODE; a value that is none of the modes is a configuration error (exit 2)."""
+    try:
+        return parse_write_mode(values.get(Env.WRITE_MODE))
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
 
 
 @dataclass
@@ -46,7 +55,7 @@ class ConfiguredIngest:
         return self._backends[key]
 
     def storages(self) -> IngestStorages:
-        mode = parse_write_mode(self.values[Env.WRITE_MODE])
+        mode = configured_write_mode(self.values)
         archive = open_backend(self.values[Env.ARCHIVE_STORAGE]) if mode is not WriteMode.LOCAL else None
         return IngestStorages(hot=self.backend(Env.HOT_STORAGE), archive=archive, mode=mode,
                               transfers=ARCHIVE_TRANSFERS)
