@@ -74,18 +74,21 @@ def test_repeated_failures_are_slowed_down_audited_and_never_show_the_key(tmp_pa
 
 def _slowed_and_audited(api) -> None:
     guesses = [f"vlk_guess-{i:04d}-secretpart" for i in range(6)]
+    assert httpx.get(f"{api.base}/api/v1/videos", headers={"X-API-Key": api.keys["read"]}).status_code == 200  # warm
     times = []
     for guess in guesses:
         started = time.monotonic()
         resp = httpx.get(f"{api.base}/api/v1/videos", headers={"X-API-Key": guess}, timeout=30)
         times.append(time.monotonic() - started)
         assert resp.status_code == 401
-    assert max(times[:3]) < 0.2, times  # a typo or two costs nothing
-    assert times[-1] >= 0.9 and times[-1] > times[3] >= 0.2, times  # then each failure waits longer (doubling)
-    # A valid key from the same client still passes at once.
+    # A typo or two costs nothing (the median: the first failure also writes its audit row), then each
+    # failure waits longer, doubling from 0.25 s; the lower bounds are the server's own sleeps.
+    assert sorted(times[:3])[1] < 0.25, times
+    assert times[3] >= 0.25 and times[4] >= 0.5 and times[5] >= 1.0, times
+    # A valid key from the same client still passes at once (the next failure would wait 2 s).
     started = time.monotonic()
     assert httpx.get(f"{api.base}/api/v1/videos", headers={"X-API-Key": api.keys["read"]}).status_code == 200
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 1.0
     audit = cli(api.env, "audit", "--json")
     events = [e for e in json.loads(audit.stdout) if e["action"] == "api_key_refused"]
     assert events and events[0]["detail"]["client"] == "127.0.0.1" and events[0]["detail"]["path"] == "/api/v1/videos"

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from sqlalchemy import func, select
@@ -162,10 +161,19 @@ def test_a_sweep_killed_midway_is_finished_by_the_next_one(tmp_path):
         w.video(days_old=100 + i % 5, size=200)
     keep = w.video(days_old=1)
     script = f"""
-import datetime as dt, videolake.retention.sweep as sw
+import datetime as dt, time, videolake.retention.sweep as sw
 from videolake.catalog.repository import Catalog
 from videolake.retention.policy import parse_policy
 sw.BATCH = 10
+delete_objects, calls = sw.RetentionSweep._delete_objects, []
+def killed_in_the_third_batch(self, items, report):
+    done = delete_objects(self, items, report)
+    calls.append(1)
+    if len(calls) == 3:  # its objects are gone, its rows not yet: the worst moment to die
+        print("mid-batch", flush=True)
+        time.sleep(600)
+    return done
+sw.RetentionSweep._delete_objects = killed_in_the_third_batch
 sweep = sw.RetentionSweep(Catalog({w.catalog.url!r}), parse_policy("default: {{keep_days: 90}}\\nmax_delete_share: 1\\n"),
                           {w.hot.url!r})
 print("planned", flush=True)
@@ -173,11 +181,11 @@ sweep.apply(sweep.plan(dt.datetime(2026, 11, 21, tzinfo=dt.timezone.utc)))
 """
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "planned"
-    time.sleep(0.4)
+    assert proc.stdout.readline().strip() == "mid-batch"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     left = w.ids()
-    assert keep in left and 1 < len(left) < 601, len(left)  # killed midway
+    assert keep in left and len(left) == 601 - 2 * 10, len(left)  # two batches gone, the third killed midway
     sweep = w.sweep("default: {keep_days: 90}\nmax_delete_share: 1\n")
     report = sweep.apply(sweep.plan(AS_OF))
     assert report.failures == [] and w.ids() == {keep}
