@@ -78,6 +78,7 @@ class RunTrigger(StrEnum):
     """Who started a run made outside the daemon (Dagster runs also carry a sensor's name)."""
 
     CLI = "cli"
+    API = "api"  # an upload received by `videolake api` (plain or resumable), ingested in the API's workers
 
 
 class SourceType(StrEnum):

@@ -59,6 +59,10 @@ def test_new_content_is_201_after_ingest_and_known_content_200_with_the_same_vid
     assert video["sidecar"]["parameters"] == {"seed": 4} and video["poster_uri"] and video["sprite_uri"]
     assert [r["state"] for r in video["replicas"]] == ["verified"]
     assert first.headers["location"].endswith(f"/api/v1/videos/{video['id']}")
+    with sqlite3.connect(api.home / "catalog.sqlite") as db:  # for the catalog-runs sensor to tell Dagster
+        runs = db.execute("SELECT trigger, zone, success, summary FROM ingest_runs").fetchall()
+    assert [(t, z, ok, json.loads(summary)["ingested"], json.loads(summary)["thumbnailed"])
+            for t, z, ok, summary in runs] == [("api", "uploads", 1, 1, 1)], runs
     second = upload(client, clip, name="renamed.mp4")  # no wait: known content is answered at once
     assert second.status_code == 200, second.text
     assert second.json()["video"]["id"] == video["id"] and second.json()["upload"]["duplicate"] is True

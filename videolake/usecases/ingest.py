@@ -225,6 +225,28 @@ def ingest_sources(request: IngestRequest, day: dt.date, *, run_id: str, storage
 
 
 # -- the whole lineage, outside Dagster -------------------------------------------------------------
+def record_ingest_run(batch: IngestedBatch, zone: str, day: dt.date, *, run_id: str, trigger: str,
+                      started: dt.datetime, probed: int = 0, probe_errors: int = 0, thumbnailed: int = 0,
+                      thumbnail_errors: int = 0) -> str | None:
+    """An ingest made outside a Dagster run (the CLI, an API upload), recorded with its summary for
+    the catalog-runs sensor, which reports such runs to Dagster folded per asset and landing day. A run
+    that found nothing to do is not recorded. ``probed`` and ``thumbnailed`` count the passes over
+    videos ingested before (the run's own new videos are probed and thumbnailed as they are stored).
+    Returns why the run failed (files that could not be ingested), or None."""
+    from videolake.catalog.models import IngestRunRecord, utcnow
+
+    error = batch.not_ingested_description() if batch.not_ingested else None
+    summary = {**batch.report.summary(), "path_errors": len(batch.path_errors), "probed": probed,
+               "probe_errors": probe_errors, "thumbnailed": len(batch.new_video_ids) + thumbnailed,
+               "thumbnail_errors": thumbnail_errors, "stored_on": batch.stored_on,
+               "write_mode": batch.write_mode.value}
+    if summary["files"] or summary["path_errors"] or probed or thumbnailed:
+        batch.engine.catalog.record_ingest_run(IngestRunRecord(
+            run_id=run_id, trigger=trigger, zone=zone, day=day.isoformat(), success=error is None,
+            summary=summary, started_at=started, finished_at=utcnow()))
+    return error
+
+
 def run_ingest_lineage(request: IngestRequest, day: dt.date, *, run_id: str, trigger: str, landing: str,
                        storages: IngestStorages, engine_for: Callable[[StorageBackend | None], IngestEngine],
                        log: Callable[[str], None] = lambda _: None) -> IngestRun:
@@ -241,7 +263,7 @@ def run_ingest_lineage(request: IngestRequest, day: dt.date, *, run_id: str, tri
        it found nothing to do.
     Returns the run: failed, with why, when storage was down or files could not be ingested.
     """
-    from videolake.catalog.models import IngestRunRecord, utcnow
+    from videolake.catalog.models import utcnow
 
     started = utcnow()
     # 1. Ingest.
@@ -258,14 +280,8 @@ def run_ingest_lineage(request: IngestRequest, day: dt.date, *, run_id: str, tri
     probes = batch.engine.probe_missing(day)
     thumbnails = batch.engine.thumbnails_missing(day)
     # 3. The run, recorded.
-    error = batch.not_ingested_description() if batch.not_ingested else None
-    summary = {**batch.report.summary(), "path_errors": len(batch.path_errors), "probed": probes.processed,
-               "probe_errors": len(probes.errors), "thumbnailed": len(batch.new_video_ids) + thumbnails.processed,
-               "thumbnail_errors": len(thumbnails.errors), "stored_on": batch.stored_on,
-               "write_mode": batch.write_mode.value}
-    if summary["files"] or summary["path_errors"] or probes.processed or thumbnails.processed:  # a run that found nothing is not news
-        batch.engine.catalog.record_ingest_run(IngestRunRecord(
-            run_id=run_id, trigger=trigger, zone=request.zone, day=day.isoformat(), success=error is None,
-            summary=summary, started_at=started, finished_at=utcnow()))
+    error = record_ingest_run(batch, request.zone, day, run_id=run_id, trigger=trigger, started=started,
+                              probed=probes.processed, probe_errors=len(probes.errors),
+                              thumbnailed=thumbnails.processed, thumbnail_errors=len(thumbnails.errors))
     return IngestRun(request.zone, day.isoformat(), run_id, error is None, error, from_paths=bool(request.paths),
                      landing=landing)

@@ -25,13 +25,13 @@ from videolake.catalog.models import Upload, utcnow
 from videolake.catalog.repository import Catalog
 from videolake.catalog.uploads import UploadStore
 from videolake.catalog.video_search import id_for_name
-from videolake.constants import DEFAULT_SOURCE, FileOutcome, UploadProtocol, UploadState
+from videolake.constants import DEFAULT_SOURCE, FileOutcome, RunTrigger, UploadProtocol, UploadState
 from videolake.ingest.engine import IngestEngine
 from videolake.ingest.sources import SpooledUpload
 from videolake.ingest.spool import SpooledFile, UploadSpool
 from videolake.storage import StorageBackend
 from videolake.usecases.errors import Expired, InvalidInput, NotFound, Unavailable, WrongState
-from videolake.usecases.ingest import IngestRequest, IngestStorages, ingest_sources
+from videolake.usecases.ingest import IngestRequest, IngestStorages, ingest_sources, record_ingest_run
 from videolake.usecases.results import Result
 
 API_SOURCE = "api"  # the source name of videos uploaded through the API, unless the upload names one
@@ -186,12 +186,14 @@ def ingest_upload(catalog: Catalog, upload_id: str, *, spool: UploadSpool, stora
                            detail=f"video_id {row.alias!r} already names video {named}")
             raise WrongState(f"video_id {row.alias!r} already names video {named}, whose content differs; "
                              "choose another video_id (nothing was stored)")
-    run_id = f"upload-{upload_id}"
+    run_id = f"upload-{upload_id}-{uuid.uuid4().hex[:8]}"  # per attempt: a failed upload is ingested again
     source = SpooledUpload(spool.backend, row.spool_key, upload_id, source=row.source or DEFAULT_SOURCE,
                            given_metadata=row.meta)
+    request, started, day = IngestRequest(sources=(source,), thumbnails=True), utcnow(), day or utcnow().date()
     try:
-        ingest_sources(IngestRequest(sources=(source,), thumbnails=True), day or utcnow().date(), run_id=run_id,
-                       storages=storages, engine_for=engine_for)
+        batch = ingest_sources(request, day, run_id=run_id, storages=storages, engine_for=engine_for)
+        # Dagster learns of it from the catalog (the catalog-runs sensor), as of a `videolake ingest`.
+        record_ingest_run(batch, request.zone, day, run_id=run_id, trigger=RunTrigger.API, started=started)
     except Unavailable as exc:
         store.update(upload_id, state=UploadState.FAILED, detail=str(exc))
         raise
