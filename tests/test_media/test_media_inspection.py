@@ -132,3 +132,51 @@ def test_the_ingest_pass_makes_the_sprite_a_fresh_open_makes(tmp_path, container
     assert made.sprite.meta["tiles"] == alone.sprite.meta["tiles"] == 6
     assert made.sprite.meta["times_s"] == alone.sprite.meta["times_s"]
     assert made.sprite.data == alone.sprite.data and made.poster.data == alone.poster.data
+
+
+@pytest.mark.parametrize("shape", ["b-frames and audio", "more keyframes than tiles", "fragmented"])
+def test_keyframes_read_by_the_index_make_the_thumbnails_demuxing_makes(tmp_path, shape):
+    """An MP4 with a full index has its keyframes read by seeking to each (no other packet read):
+    the same tiles at the same times, the same poster, byte for byte, as demuxing every packet."""
+    from pathlib import Path
+
+    from videolake.media.inspection import open_media, probe_container
+    from videolake.media.samples import make_clip
+    from videolake.media.thumbnails import indexed_keyframes, thumbnails_from_container
+
+    args = {"preset": "ultrafast"}
+    duration, gop, max_tiles = 5, 25, 100
+    if shape == "more keyframes than tiles":
+        duration, gop, max_tiles = 12, 11, 10  # 28 keyframes, 10 tiles kept; the poster's (1.32 s) is not one
+    if shape == "fragmented":
+        args = {**args, "movflags": "frag_keyframe+empty_moov"}
+    clip = Path(make_clip(tmp_path / "clip.mp4", duration=duration, size="320x180", gop=gop, extra_output_args=args))
+
+    def thumbnails(from_index: bool):  # type: ignore[no-untyped-def]
+        with open_media(clip) as (container, size, av):
+            probe, first = probe_container(container, clip, size, MediaLimits(), av)
+            keys = indexed_keyframes(container, container.streams.video[0], probe.duration_s)
+            made = thumbnails_from_container(container, first_frame=first, max_tiles=max_tiles, from_index=from_index)
+            return keys, made
+
+    keys, by_index = thumbnails(True)
+    _, by_demuxing = thumbnails(False)
+    assert keys is not None and len(keys) == -(-duration * 25 // gop)  # the index path was taken
+    assert by_index.sprite.meta == by_demuxing.sprite.meta and by_index.sprite.meta["tiles"] == min(len(keys), max_tiles)
+    assert by_index.poster.meta == by_demuxing.poster.meta
+    if shape == "more keyframes than tiles":
+        assert by_index.poster.meta["time_s"] == 1.32 and 1.32 not in by_index.sprite.meta["times_s"]
+    assert by_index.sprite.data == by_demuxing.sprite.data and by_index.poster.data == by_demuxing.poster.data
+
+
+def test_containers_without_an_index_are_demuxed(tmp_path):
+    from pathlib import Path
+
+    from videolake.media.inspection import open_media, probe_container
+    from videolake.media.samples import make_clip
+    from videolake.media.thumbnails import indexed_keyframes
+
+    clip = Path(make_clip(tmp_path / "clip.ts", duration=3, size="320x180", gop=25, extra_output_args={"preset": "ultrafast"}))
+    with open_media(clip) as (container, size, av):
+        probe, _ = probe_container(container, clip, size, MediaLimits(), av)
+        assert indexed_keyframes(container, container.streams.video[0], probe.duration_s) is None

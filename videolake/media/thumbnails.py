@@ -81,6 +81,40 @@ def _keyframe_at(container: Any, stream: Any, target_s: float) -> Any:
     return None
 
 
+def indexed_keyframes(container: Any, stream: Any, duration: float) -> list[int] | None:
+    """The keyframes' timestamps (the index's, in ``stream.time_base``) of an MP4-family file whose
+    index covers its ``duration`` (within 2 s), in file order; None for other containers, an
+    unknown duration, or an index that stops short (fewer entries than frames, or a fragmented file
+    indexed only in part)."""
+    if not container.format.name.startswith("mov,mp4") or not duration or not stream.time_base:
+        return None
+    entries = stream.index_entries
+    if not entries or (stream.frames and len(entries) < stream.frames):
+        return None
+    if float((entries[-1].timestamp - entries[0].timestamp) * stream.time_base) < duration - 2.0:
+        return None
+    keys = [e.timestamp for e in entries if e.is_keyframe and not e.is_discard]
+    return keys or None
+
+
+def _indexed_keyframe(container: Any, stream: Any, timestamp: int) -> Any:
+    """The keyframe packet the index lists at ``timestamp``: a forward seek lands on it exactly (the
+    first keyframe at or after it), with no packet before it read."""
+    container.seek(timestamp, stream=stream, backward=False, any_frame=False)
+    for packet in container.demux(stream):
+        if packet.size and packet.is_keyframe:  # size 0: the demuxer's end marker
+            return packet
+    return None
+
+
+def _spread(keys: list[int], count: int) -> set[int]:
+    """At most ``count`` of ``keys`` spread evenly: the ones the sprite keeps of all its keyframes."""
+    if len(keys) <= count:
+        return set(keys)
+    step = len(keys) / count
+    return {keys[int(i * step)] for i in range(count)}
+
+
 def make_thumbnails(path: str | Path, **params: Any) -> ThumbnailSet:
     """Open ``path`` and make its poster and sprite."""
     import av
@@ -105,11 +139,15 @@ def thumbnails_from_container(
     columns: int = c.SPRITE_COLUMNS,
     quality: int = c.JPEG_QUALITY,
     long_video_seconds: float = 120.0,
+    from_index: bool = True,
 ) -> ThumbnailSet:
     """Poster and sprite from an open container: one keyframe pass, or one seek per tile when long.
 
     ``first_frame`` is a frame already decoded from the start (by the probe), reused as the
-    first keyframe; decoding then carries on from where the probe stopped.
+    first keyframe. An MP4-family file with a full index (``from_index``) has its keyframes read by
+    seeking to each one the index lists (at most ``max_tiles`` of them, and the poster's): none of the
+    other packets is read (demuxing all of a 5 s clip's ≈ 360 packets took ≈ 1.2 ms of its ≈ 15).
+    Other containers are demuxed from the start, the keyframe packets alone decoded.
     """
     import av
     import numpy as np
@@ -133,14 +171,15 @@ def thumbnails_from_container(
     time_base = stream.time_base
     seen_pts: set[int] = set()
 
-    def consider(frame: Any) -> None:
+    def consider(frame: Any, as_tile: bool = True) -> None:
         nonlocal best
         if frame.pts in seen_pts or not frame.key_frame:
             return
         seen_pts.add(frame.pts)
         t = float(frame.pts * time_base) if frame.pts is not None and time_base else 0.0
-        tile = tile_scaler.reformat(frame, width=tile_w, height=tile_h, format="rgb24", interpolation="AREA")
-        tiles.append((t, tile.to_ndarray()))
+        if as_tile:
+            tile = tile_scaler.reformat(frame, width=tile_w, height=tile_h, format="rgb24", interpolation="AREA")
+            tiles.append((t, tile.to_ndarray()))
         distance = abs(t - poster_target)
         if best is None or distance < best[0]:
             poster_frame = poster_scaler.reformat(frame, width=poster_w, height=poster_h, format="rgb24")
@@ -152,6 +191,18 @@ def thumbnails_from_container(
                 frame = _keyframe_at(container, stream, duration * (i + 0.5) / max_tiles)
                 if frame is not None:
                     consider(frame)
+        elif (keys := indexed_keyframes(container, stream, duration) if from_index else None) is not None:
+            if first_frame is not None:
+                consider(first_frame)  # its packet is passed over below, not decoded again
+            # Index timestamps are decode times: shifted by the first keyframe's to compare with the poster's.
+            shift = keys[0] - (first_frame.pts if first_frame is not None and first_frame.pts is not None else keys[0])
+            poster_key = min(keys, key=lambda k: abs(float((k - shift) * time_base) - poster_target))
+            as_tiles = _spread(keys, max_tiles)  # the tiles the demuxing path would keep of all keyframes
+            for timestamp in sorted({*as_tiles, poster_key}):
+                packet = _indexed_keyframe(container, stream, timestamp)
+                if packet is not None and packet.pts not in seen_pts:
+                    for frame in decode_alone(stream.codec_context, packet):
+                        consider(frame, as_tile=timestamp in as_tiles)
         else:
             if first_frame is not None:
                 consider(first_frame)  # its packet is passed over below, not decoded again
