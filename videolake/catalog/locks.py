@@ -38,13 +38,27 @@ def sqlite_lock_path(engine: Engine, name: str) -> Path | None:
 
 @contextmanager
 def file_lock(path: Path) -> Iterator[None]:
+    """``flock(2)`` on ``path``, taken through a turnstile (a second flock, ``<path>.turnstile``, held
+    while waiting and let go once the lock is held). flock alone is not fair: a holder that lets go
+    and asks again at once (a retention sweep, batch after batch) could overtake a waiter every
+    time, and a legal hold asked for during a long sweep waited for the whole sweep. Through the
+    turnstile, the one already waiting holds the gate, so the holder's next turn comes after its."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    gate = os.open(path.with_name(f"{path.name}.turnstile"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(gate, fcntl.LOCK_EX)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+    finally:
+        os.close(gate)  # closing releases the flock
+    try:
         yield
     finally:
-        os.close(fd)  # closing releases the flock
+        os.close(fd)
 
 
 @contextmanager
