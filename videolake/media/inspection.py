@@ -155,16 +155,26 @@ def open_media(path: str | Path) -> Iterator[tuple[Any, int, Any]]:
         yield container, size, av
 
 
-def _indexed_data_end(container: Any) -> tuple[int, int] | None:
-    """(end of the last indexed packet, video packets) for MP4-family files with a full index."""
+def full_index(container: Any, stream: Any) -> Any:
+    """The index entries of ``stream`` in an MP4-family file, or None where the container has no
+    index (MPEG-TS, Matroska) or it holds fewer entries than the stream's frames (fragmented or
+    incomplete): then the packets themselves are read."""
     if not container.format.name.startswith("mov,mp4"):
         return None
+    entries = stream.index_entries
+    if not entries or (stream.frames and len(entries) < stream.frames):
+        return None
+    return entries
+
+
+def _indexed_data_end(container: Any) -> tuple[int, int] | None:
+    """(end of the last indexed packet, video packets) for MP4-family files with a full index."""
     end = 0
     video_packets = 0
     for stream in container.streams:
-        entries = stream.index_entries
-        if not entries or (stream.frames and len(entries) < stream.frames):
-            return None  # fragmented or incomplete index: read the packets instead
+        entries = full_index(container, stream)
+        if entries is None:
+            return None
         end = max(end, max(e.pos + e.size for e in entries))
         if stream.type == "video":
             video_packets = len(entries)

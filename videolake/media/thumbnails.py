@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from videolake import constants as c
+from videolake.media.inspection import full_index
 
 
 class ThumbnailError(Exception):
@@ -86,10 +87,8 @@ def indexed_keyframes(container: Any, stream: Any, duration: float) -> list[int]
     index covers its ``duration`` (within 2 s), in file order; None for other containers, an
     unknown duration, or an index that stops short (fewer entries than frames, or a fragmented file
     indexed only in part)."""
-    if not container.format.name.startswith("mov,mp4") or not duration or not stream.time_base:
-        return None
-    entries = stream.index_entries
-    if not entries or (stream.frames and len(entries) < stream.frames):
+    entries = full_index(container, stream) if duration and stream.time_base else None
+    if entries is None:
         return None
     if float((entries[-1].timestamp - entries[0].timestamp) * stream.time_base) < duration - 2.0:
         return None
