@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipelines.cli.common import environment
+from pipelines.cli.common import environment, whole_number
 from videolake.constants import Env, ExitCode
 
 
@@ -23,7 +23,7 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("seed-demo", help="put generated sample clips into the local landing zone")
     p.add_argument("--if-empty", action="store_true")
-    p.add_argument("--count", type=int, default=6)
+    p.add_argument("--count", type=whole_number(1), default=6)
     p.set_defaults(fn=cmd_seed_demo)
 
 

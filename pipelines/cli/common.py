@@ -93,6 +93,24 @@ def parsed(parse: Callable[[str], T], text: str, flag: str) -> T:
         raise InvalidInput(f"{flag} {exc}") from exc
 
 
+def whole_number(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type`` for a count or a port: a whole number in [minimum, maximum] (else exit 2, one line)."""
+    import argparse
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            wanted = f"{minimum} to {maximum}" if maximum is not None else f"{minimum} or more"
+            raise argparse.ArgumentTypeError(f"{value} is out of range: it must be {wanted}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
 def redact(url: str) -> str:
     try:
         from sqlalchemy.engine import make_url

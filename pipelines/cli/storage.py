@@ -7,7 +7,7 @@ import sys
 import uuid
 from typing import Any
 
-from pipelines.cli.common import backend, catalog, environment, existing_catalog, parsed, print_json
+from pipelines.cli.common import backend, catalog, environment, existing_catalog, parsed, print_json, whole_number
 from videolake.constants import Env, ExitCode
 from videolake.display import human_bytes, shorten
 from videolake.inputs import parse_day
@@ -31,8 +31,8 @@ def register(sub: Any) -> None:
     mode.add_argument("--move", dest="mode", action="store_const", const="move",
                       help="delete each source copy once its copy on --to is verified")
     mode.add_argument("--copy", dest="mode", action="store_const", const="copy", help="keep both (default: $VIDEOLAKE_MIGRATION)")
-    p.add_argument("--transfers", type=int, default=8, help="videos copied in parallel")
-    p.add_argument("--batch", type=int, default=50, help="verified copies recorded per catalog transaction")
+    p.add_argument("--transfers", type=whole_number(1), default=8, help="videos copied in parallel")
+    p.add_argument("--batch", type=whole_number(1), default=50, help="verified copies recorded per catalog transaction")
     p.add_argument("--dry-run", action="store_true", help="only say what would be copied")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true")
@@ -40,7 +40,7 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("scrub", help="run the integrity checks now: storage against the catalog, a sample re-hashed")
     p.add_argument("--storage", choices=["hot", "archive", "all"], default="all")
-    p.add_argument("--sample", type=int, default=20, help="objects re-read in full and re-hashed per storage")
+    p.add_argument("--sample", type=whole_number(0), default=20, help="objects re-read in full and re-hashed per storage")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_scrub)
 
@@ -124,8 +124,6 @@ def cmd_scrub(args: argparse.Namespace) -> int:
     from videolake.archive.scrub import IN_FLIGHT
     from videolake.usecases.storage import scrub_storage
 
-    if args.sample < 0:
-        raise InvalidInput("--sample must be 0 or more")
     env = environment()
     catalog = existing_catalog()
     targets = {"hot": (env[Env.HOT_STORAGE], names.ASSET_INGESTED_VIDEOS, names.CHECK_HOT_INTEGRITY),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pipelines.cli.common import environment, existing_catalog, print_json, redact, table
+from pipelines.cli.common import environment, existing_catalog, print_json, redact, table, whole_number
 from videolake.constants import Env, ExitCode
 from videolake.display import human_bytes, shorten
 
@@ -13,7 +13,7 @@ from videolake.display import human_bytes, shorten
 def register(sub: Any) -> None:
     p = sub.add_parser("videos", help="list cataloged videos")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--limit", type=int)
+    p.add_argument("--limit", type=whole_number(1))
     p.add_argument("--source")
     p.set_defaults(fn=cmd_videos)
 
@@ -23,11 +23,11 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("quarantine", help="files that were moved aside, with the reason")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--limit", type=int)
+    p.add_argument("--limit", type=whole_number(1))
     p.set_defaults(fn=cmd_quarantine)
 
     p = sub.add_parser("audit", help="the audit trail: deletions, holds, verified copies")
-    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--limit", type=whole_number(1), default=100)
     p.add_argument("--action", help="e.g. retention_* or hold_added")
     p.add_argument("--video", type=int)
     p.add_argument("--json", action="store_true")

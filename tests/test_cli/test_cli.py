@@ -421,10 +421,14 @@ def test_expected_refusals_are_one_line_with_the_traceback_behind_verbose(cli_en
     assert sideways.returncode == 2 and landed.exists()
     assert sideways.stderr == "videolake: VIDEOLAKE_WRITE_MODE must be LOCAL, REMOTE or BOTH, not 'SIDEWAYS'\n"
 
-    for args in (["hold", "release", "999"], ["export", "status", "exp-nope"], ["videos", "--limit", "many"]):
+    for args in (["hold", "release", "999"], ["export", "status", "exp-nope"], ["videos", "--limit", "many"],
+                 ["videos", "--limit", "-3"], ["audit", "--limit", "0"], ["migrate", "--to", "file:///x", "--transfers", "0"],
+                 ["seed-demo", "--count", "-1"]):
         refused = cli(cli_env, *args)
         assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
         assert "Traceback" not in refused.stderr
+    negative = cli(cli_env, "videos", "--limit", "-3")
+    assert negative.stdout == "" and "--limit: -3 is out of range: it must be 1 or more" in negative.stderr
 
 
 def test_read_commands_elsewhere_say_there_is_no_catalog_and_create_none(cli_env, tmp_path):
