@@ -69,6 +69,10 @@ from videolake.storage import ObjectInfo, StorageBackend, StorageError, open_bac
 from videolake.storage.local_backend import LocalBackend
 
 RECORD_CHUNK = 200
+# Outcomes are also recorded once this many bytes are stored: a run of large files is then made
+# durable, cataloged and removed from the landing zone file by file while the workers go on,
+# instead of all of it (a syncfs of every byte, then the removals) after the last one.
+RECORD_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -247,14 +251,16 @@ class IngestEngine:
         tasks = [dataclasses.replace(t, new_size=t.item.size not in known) for t in tasks]
         self._add_results(report, rejected, run_id)
         pending: list[IngestOutcome] = []
+        pending_bytes = 0
         # Record while workers carry on; small enough chunks keep the last, serial one short.
         chunk = max(25, min(RECORD_CHUNK, len(tasks) // 3))
         try:
             for outcome in map_files(ingest_file, tasks, self.settings.workers, min_items=self.settings.pool_min_items):
                 pending.append(outcome)
-                if len(pending) >= chunk:
+                pending_bytes += (outcome.size or 0) if outcome.status == STATUS_STORED else 0
+                if len(pending) >= chunk or pending_bytes >= RECORD_BYTES:
                     self._add_results(report, self._record(pending, landing_date, run_id), run_id)
-                    pending = []
+                    pending, pending_bytes = [], 0
             if pending:
                 self._add_results(report, self._record(pending, landing_date, run_id), run_id)
         except BaseException:
