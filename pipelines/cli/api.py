@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.cli import common
-from pipelines.cli.common import environment, existing_catalog, operator, parsed, print_json, table, whole_number
+from pipelines.cli.common import environment, existing_catalog, operator, parsed, print_json, table
 from videolake.constants import Env, ExitCode
 from videolake.usecases.errors import InvalidInput, Unavailable
 
@@ -30,7 +30,7 @@ def register(sub: Any) -> None:
         p = sub.add_parser(name, help=text)
         p.add_argument("--host", default="127.0.0.1", help="listen address (loopback by default)")
         p.add_argument("--port", type=int, default=8080, help="TCP port (0 picks a free one)")
-        p.add_argument("--workers", type=whole_number(1), default=None,
+        p.add_argument("--workers", type=int, default=None,
                        help=f"processes answering requests, one per core is best (default: {Env.API_WORKERS} or 1)")
         # How the supervisor of --workers N starts each worker on the socket it holds.
         p.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)
