@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -93,18 +94,16 @@ def parsed(parse: Callable[[str], T], text: str, flag: str) -> T:
         raise InvalidInput(f"{flag} {exc}") from exc
 
 
-def whole_number(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
-    """An argparse ``type`` for a count or a port: a whole number in [minimum, maximum] (else exit 2, one line)."""
-    import argparse
+def whole_number(minimum: int) -> Callable[[str], int]:
+    """An argparse ``type`` for a count: a whole number no smaller than ``minimum`` (else exit 2, one line)."""
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < minimum or (maximum is not None and value > maximum):
-            wanted = f"{minimum} to {maximum}" if maximum is not None else f"{minimum} or more"
-            raise argparse.ArgumentTypeError(f"{value} is out of range: it must be {wanted}")
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is out of range: it must be {minimum} or more")
         return value
 
     parse.__name__ = "whole number"
