@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from videolake.storage.local_backend import LocalBackend
+from videolake.storage.local_backend import LocalBackend, start_writeback
 
 PART_SUFFIX = ".part"
 
@@ -108,29 +108,6 @@ class UploadSpool:
 
 
 WRITEBACK_STEP_BYTES = 1024 * 1024
-
-
-def _load_sync_file_range():  # type: ignore[no-untyped-def]
-    try:
-        import ctypes
-        import ctypes.util
-
-        fn = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).sync_file_range
-        fn.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-        return fn
-    except (OSError, AttributeError):
-        return None
-
-
-_sync_file_range = _load_sync_file_range()
-_SYNC_FILE_RANGE_WRITE = 2
-
-
-def start_writeback(fd: int, offset: int, length: int) -> None:
-    """Start writing these bytes to the disk now, without waiting (sync_file_range(2)); the final
-    fsync then waits for what is left instead of for the whole file. Durability is still that fsync's."""
-    if _sync_file_range is not None:
-        _sync_file_range(fd, offset, length, _SYNC_FILE_RANGE_WRITE)
 
 
 class SpoolWriter:

@@ -21,7 +21,7 @@ from videolake.ingest.landing import LandedItem
 from videolake.media.inspection import MediaLimits, MediaRejected, ProbeResult, inspect_video, open_media, probe_container
 from videolake.media.thumbnails import ThumbnailError, ThumbnailSet, make_thumbnails, thumbnails_from_container
 from videolake.storage import ChecksumMismatch, ObjectInfo, ObjectNotFound, StorageBackend, StorageError, sha256_file
-from videolake.storage.local_backend import file_version, same_bytes_version, write_all
+from videolake.storage.local_backend import file_version, same_bytes_version, start_writeback, write_all
 from videolake.storage.layout import derivative_key, video_key
 
 STATUS_STORED = "stored"
@@ -93,15 +93,20 @@ def _file_identity(key: str, path: Path) -> ObjectInfo | None:
 
 
 STAGE_CHUNK = 1024 * 1024
+STAGE_WRITEBACK_BYTES = 8 * 1024 * 1024
 
 
 def _staged_copy(path: Path, scratch: Path) -> tuple[Path, str, int]:
     """``path`` copied into ``scratch`` (the hot storage's own temporary folder: same filesystem,
     never listed as an object) and hashed on the way, in one read: (the copy, its sha256, its size).
-    Every byte written is the byte hashed; a short write is retried, a full disk raises."""
+    Every byte written is the byte hashed; a short write is retried, a full disk raises.
+
+    A large file's writeback is started every 8 MiB as it is copied, so the disk writes it while
+    this worker probes and thumbnails it (and others work); the group commit's sync before it is
+    cataloged then waits for what is left, not for the whole file (4 x 536 MB: that sync took 1.1 s)."""
     staged = scratch / f"{uuid.uuid4().hex}.ingest.part"
     digest = hashlib.sha256()
-    size = 0
+    size = flushed = 0
     with open(path, "rb", buffering=0) as src:
         fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         try:
@@ -109,6 +114,9 @@ def _staged_copy(path: Path, scratch: Path) -> tuple[Path, str, int]:
                 digest.update(chunk)
                 write_all(fd, chunk)
                 size += len(chunk)
+                if size - flushed >= STAGE_WRITEBACK_BYTES:
+                    start_writeback(fd, flushed, size - flushed)
+                    flushed = size
         except BaseException:
             os.close(fd)
             with contextlib.suppress(OSError):
