@@ -106,7 +106,6 @@ def whole_number(minimum: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"{value} is out of range: it must be {minimum} or more")
         return value
 
-    parse.__name__ = "whole number"
     return parse
 
 

@@ -31,15 +31,21 @@ _SYNC_FILE_RANGE_WRITE = 2
 
 
 @functools.cache
-def _libc_function(name: str) -> Any:
-    """A libc function by name, looked up on first use; None where this libc lacks it (not Linux)."""
+def _libc() -> ctypes.CDLL | None:
+    """The C library, loaded on first use (``find_library`` runs a subprocess: not at import)."""
     try:
         import ctypes.util
 
-        fn = getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True), name)
-    except (OSError, AttributeError):
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
         return None
-    if name == "sync_file_range":
+
+
+@functools.cache
+def _sync_file_range() -> Any:
+    """libc's sync_file_range(2), typed, or None where it lacks it (not Linux)."""
+    fn = getattr(_libc(), "sync_file_range", None)
+    if fn is not None:
         fn.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
     return fn
 
@@ -69,7 +75,7 @@ def write_all(fd: int, data: bytes) -> None:
 def start_writeback(fd: int, offset: int, length: int) -> None:
     """Start writing these bytes to the disk now, without waiting (sync_file_range(2)); the final
     fsync then waits for what is left instead of for the whole file. Durability is still that fsync's."""
-    sync_file_range = _libc_function("sync_file_range")
+    sync_file_range = _sync_file_range()
     if sync_file_range is not None:
         sync_file_range(fd, offset, length, _SYNC_FILE_RANGE_WRITE)
 
@@ -146,7 +152,7 @@ class LocalBackend(StorageBackend):
         self.root.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            syncfs = _libc_function("syncfs")
+            syncfs = getattr(_libc(), "syncfs", None)
             if syncfs is None:
                 os.sync()  # reports no errors: only where syncfs(2) is missing (not Linux)
                 return
