@@ -12,6 +12,8 @@ every 2 s meanwhile.
    read-only on the catalog) that counts all of them as landed (a video each).
 3. Meanwhile a GraphQL query of the runs page (the 25 latest runs with their status, times and
    tags) every 2 s, each timed.
+4. The parts: each ingest run of the backlog with its files, when it was created, started and
+   ended, from the end of the copy.
 Targets: backlog throughput ≥ 0.8× the baseline's files per second; every runs-page answer ≤ 2 s.
 """
 
@@ -103,14 +105,25 @@ def main() -> int:
         seconds = time.monotonic() - dropped
         stop.set()
         poller.join()
+        query = ('{ runsOrError(filter: {pipelineName: "ingest_job"}) { ... on Runs { results { runId status '
+                 "creationTime startTime endTime tags { key value } } } } }")
         runs = json.loads(subprocess.run(["curl", "-s", "-X", "POST", "-H", "content-type: application/json", "-d",
-                                          json.dumps({"query": '{ runsOrError(filter: {pipelineName: "ingest_job"}) '
-                                                      "{ ... on Runs { count } } }"}),
-                                          f"http://127.0.0.1:{port}/graphql"], capture_output=True, text=True).stdout)
+                                          json.dumps({"query": query}), f"http://127.0.0.1:{port}/graphql"],
+                                         capture_output=True, text=True).stdout)["data"]["runsOrError"]["results"]
+    # 4. Where the time went, run by run (times from the drop; the epoch is the wall clock's).
+    dropped_wall = time.time() - (time.monotonic() - dropped)
+    backlog_runs = sorted((r for r in runs if r["creationTime"] >= dropped_wall - (dropped - copy_started) - 1),
+                          key=lambda r: r["creationTime"])
+    print("\nrun   files  created  started  ended   queued  running  (seconds from the end of the copy)")
+    for r in backlog_runs:
+        tags = {t["key"]: t["value"] for t in r["tags"]}
+        at = [(r[k] or float("nan")) - dropped_wall for k in ("creationTime", "startTime", "endTime")]
+        print(f"{r['runId'][:8]}  {tags.get('videolake/files', '?'):>4}  {at[0]:7.1f}  {at[1]:7.1f}  {at[2]:6.1f}  "
+              f"{at[1] - at[0]:6.1f}  {at[2] - at[1]:7.1f}")
     rate = len(clips) / seconds
     print(f"\nbacklog: {len(clips)} clips cataloged {seconds:.1f} s after they were dropped = {rate:.1f} files/s, "
           f"{rate / baseline:.2f}x the whole-process CLI's {baseline:.1f} files/s (target >= 0.8: "
-          f"{'met' if rate / baseline >= 0.8 else 'NOT met'}); {runs['data']['runsOrError']['count']} ingest runs")
+          f"{'met' if rate / baseline >= 0.8 else 'NOT met'}); {len(backlog_runs)} ingest runs")
     print(f"runs page during the backlog: {len(answers)} answers, median {statistics.median(answers):.2f} s, "
           f"max {max(answers):.2f} s (target <= 2 s: {'met' if max(answers) <= 2 else 'NOT met'})")
     (OUT_DIR / "backlog-results.json").write_text(json.dumps({"seconds": seconds, "clips": len(clips),

@@ -96,6 +96,34 @@ def wait_for(what: str, check, timeout: float) -> None:
     raise SystemExit(f"{what}: not within {timeout:.0f} s")
 
 
+def _default_signals() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _stop_left_behind(home: Path) -> None:
+    """Every process still naming ``home`` (a daemon, a run, a code server), stopped: one left
+    would tick against the next benchmark's home of the same name and take its files."""
+    import signal
+
+    deadline = time.monotonic() + 20
+    while True:
+        left = subprocess.run(["pgrep", "-f", str(home)], capture_output=True, text=True).stdout.split()
+        if not left:
+            return
+        if time.monotonic() > deadline:
+            print(f"stopping {len(left)} processes ./scripts/run left behind", flush=True)
+            for pid in left:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            return
+        time.sleep(0.5)
+
+
 @contextmanager
 def scripts_run(home: Path, log: Path):
     """``./scripts/run`` on ``home`` as a user starts it (its own session; UI and API on free
@@ -109,8 +137,11 @@ def scripts_run(home: Path, log: Path):
     port, api_port = free_port(), free_port()
     env = user_env(home, VIDEOLAKE_UI_PORT=str(port), VIDEOLAKE_API_PORT=str(api_port))
     with log.open("w") as out:
+        # Ctrl-C works as in a terminal: a benchmark started in the background by a shell inherits
+        # SIGINT ignored, and a shell cannot trap a signal ignored at its start, so ./scripts/run
+        # would never stop its daemon, which would then claim the next run's files from the same home.
         proc = subprocess.Popen(["./scripts/run"], cwd=BENCH_DIR.parent, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=_default_signals)
     db = home / "catalog.sqlite"
     try:
         wait_for("the UI answers", lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).status == 200,
@@ -126,3 +157,4 @@ def scripts_run(home: Path, log: Path):
             proc.wait(timeout=90)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+        _stop_left_behind(home)
