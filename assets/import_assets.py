@@ -62,9 +62,8 @@ def url_imports(
                                    zone=c.ZONE_UPLOADS, target=target)
 
     outcome = fetch_imports(catalog.catalog(), run_id=context.run_id, storages=storages, engine_for=engine_for,
-                            work_dir=imports.folder(), policy=imports.policy(), limit=imports.batch_size,
-                            per_host=imports.per_host, concurrency=imports.concurrency, lease=imports.lease(),
-                            day=dt.date.fromisoformat(context.partition_key), log=context.log.info)
+                            settings=imports.settings(), day=dt.date.fromisoformat(context.partition_key),
+                            log=context.log.info)
     rows = [f"| {v.state} | {v.url[:80]} | {v.video_id or ''} | {(v.last_error or '')[:120]} |" for v in outcome.imports[:50]]
     return dg.MaterializeResult(metadata={
         "taken": outcome.taken, "done": outcome.done, "failed": outcome.failed, "expired": outcome.expired,

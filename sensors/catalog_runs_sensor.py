@@ -1,6 +1,7 @@
 """Report ingest runs made outside Dagster (``videolake ingest`` runs the lineage in its own
-process) as materializations of the lineage's assets, so that the asset graph, its day partitions
-and the catalog-quality sensor see them.
+process, ``videolake import --wait`` its fetch runs, the API its uploads' ingest) as
+materializations of the lineage's assets, and of url_imports for fetch runs, so that the asset
+graph, its day partitions and the catalog-quality sensor see them.
 
 Per tick: the runs the catalog recorded since the cursor (one page, oldest first), folded into one
 materialization per asset and landing day — never one per file, nor one per run. The cursor is the
@@ -18,14 +19,17 @@ from resources import CatalogResource
 RUNS_PER_TICK = 500
 RUN_IDS_SHOWN = 50
 COUNTS = ("files", "ingested", "duplicates", "quarantined", "skipped", "failed", "bytes_ingested")
+IMPORT_COUNTS = {"taken": "imports_taken", "done": "imports_done", "failed": "imports_failed",
+                 "expired": "imports_expired", "pending": "imports_pending"}  # url_imports' figures: a fetch run's
 
 
 @dg.sensor(
     name=names.SENSOR_CATALOG_RUNS,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Reports ingest runs made outside Dagster (videolake ingest) as materializations of "
-                "ingested_videos, video_probes and video_thumbnails, one per landing day.",
+    description="Reports ingest runs made outside Dagster (videolake ingest, import --wait, API uploads) as "
+                "materializations of ingested_videos, video_probes and video_thumbnails (and url_imports for "
+                "fetch runs), one per landing day.",
 )
 def catalog_runs_sensor(context: dg.SensorEvaluationContext, catalog: CatalogResource) -> dg.SensorResult | dg.SkipReason:
     after = int(context.cursor) if context.cursor else 0
@@ -37,6 +41,13 @@ def catalog_runs_sensor(context: dg.SensorEvaluationContext, catalog: CatalogRes
         by_day[run.day].append(run)
     events: list[dg.AssetMaterialization] = []
     for day, day_runs in sorted(by_day.items()):
+        fetches = [r for r in day_runs if IMPORT_COUNTS["taken"] in r.summary]
+        if fetches:
+            events.append(_url_imports(day, fetches))
+        # A fetch run that ingested nothing (every link failed or expired) changed none of the lineage.
+        day_runs = [r for r in day_runs if r not in fetches or r.summary.get("files")]
+        if not day_runs:
+            continue
         summaries = [r.summary for r in day_runs]
         common = {
             "runs": dg.MetadataValue.int(len(day_runs)),
@@ -62,3 +73,15 @@ def catalog_runs_sensor(context: dg.SensorEvaluationContext, catalog: CatalogRes
         cursor=str(runs[-1].id),
         dynamic_partitions_requests=[dg.AddDynamicPartitionsRequest(names.PARTITIONS_LANDING_DAYS, new_days)] if new_days else None,
     )
+
+
+def _url_imports(day: str, runs: list) -> dg.AssetMaterialization:
+    """The day's fetch runs made outside Dagster, as one materialization of url_imports."""
+    return dg.AssetMaterialization(
+        names.ASSET_URL_IMPORTS, partition=day,
+        description=f"{len(runs)} fetch runs outside Dagster ({', '.join(sorted({r.trigger for r in runs}))})",
+        metadata={"runs": dg.MetadataValue.int(len(runs)),
+                  "run_ids": dg.MetadataValue.json([r.run_id for r in runs][:RUN_IDS_SHOWN]),
+                  "failed_runs": dg.MetadataValue.int(sum(not r.success for r in runs)),
+                  **{figure: dg.MetadataValue.int(sum(int(r.summary.get(key, 0)) for r in runs))
+                     for figure, key in IMPORT_COUNTS.items()}})

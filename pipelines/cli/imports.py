@@ -3,8 +3,9 @@
     videolake import URL... [--expires-in 1h | --expires-at T] [--metadata FILE] [--name N] [--source S] [--wait]
     videolake import --from list.jsonl [--wait]
 
-Queued in the catalog; with ``--wait`` this command runs the fetch runs itself (they show in the
-UI) until its imports are settled, and says for each one whether it was kept in time.
+Queued in the catalog; with ``--wait`` this command runs the fetch runs itself (no Dagster run: the
+catalog records them, and the catalog-runs sensor reports them to the UI) until its imports are
+settled, and says for each one whether it was kept in time.
 """
 
 from __future__ import annotations
@@ -114,24 +115,31 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def _fetch_until_settled(catalog: Any, ids: list[str], *, verbose: bool) -> None:
-    """Fetch runs, in this process, until none of ``ids`` is pending or fetching (each run takes a batch)."""
-    from pipelines import names
-    from pipelines.cli.runs import dagster_instance, run_failure, run_job
-    from pipelines.partitions import add_landing_days
-    from videolake.usecases.errors import Failed
-    from videolake.usecases.imports import get_imports
+    """Fetch runs, in this process and without a Dagster run (as ``videolake ingest``), until none of
+    ``ids`` is pending or fetching; each run takes a batch and is recorded in the catalog, which the
+    catalog-runs sensor reports to Dagster."""
+    import uuid
 
-    instance = dagster_instance()
+    from pipelines.cli.common import environment, require_storage
+    from videolake import constants as c
+    from videolake.constants import Env, RunTrigger
+    from videolake.imports.run_settings import FetchRunSettings
+    from videolake.ingest.configured import ConfiguredIngest, configured_write_mode
+    from videolake.usecases.imports import fetch_imports, get_imports
+
+    env = environment()
+    if configured_write_mode(env) is c.WriteMode.LOCAL:  # BOTH and REMOTE fall back when hot is down
+        require_storage(env[Env.HOT_STORAGE], "hot storage")
+    settings = FetchRunSettings.from_values(env)
+    wired = ConfiguredIngest(env, catalog)
+    storages, engine_for = wired.storages(), wired.engine_for(c.ZONE_UPLOADS)
+    log = (lambda line: print(line, file=sys.stderr)) if verbose else (lambda _: None)
     for _ in range(MAX_ROUNDS):
         open_ids = [v.id for v in get_imports(catalog, ids) if v.state in (ImportState.PENDING, ImportState.FETCHING)]
         if not open_ids:
             return
-        today = dt.datetime.now(dt.timezone.utc).date().isoformat()
-        add_landing_days(instance, [today])
-        result = run_job(names.JOB_IMPORT, op_config={}, tags={}, verbose=verbose, partition_key=today,
-                         instance=instance)
-        if not result.success:
-            raise Failed(f"the fetch run failed: {run_failure(result, names.ASSET_URL_IMPORTS)}")
+        fetch_imports(catalog, run_id=str(uuid.uuid4()), storages=storages, engine_for=engine_for, settings=settings,
+                      day=dt.datetime.now(dt.timezone.utc).date(), trigger=RunTrigger.CLI, log=log)
         still = [v for v in get_imports(catalog, open_ids) if v.state in (ImportState.PENDING, ImportState.FETCHING)]
         if len(still) == len(open_ids) and not _wait_for_next_try(still):
             return  # nothing moved, and nothing will before its deadline: say where they are

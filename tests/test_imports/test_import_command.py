@@ -42,6 +42,43 @@ def test_import_one_url_with_generation_details_and_wait(flaky, env, tmp_path):
     assert video["replicas"] and video["replicas"][0]["state"] == "verified"
 
 
+def test_the_fetch_runs_are_recorded_and_reported_to_dagster_without_a_run(flaky, env, tmp_path):
+    """``import --wait`` makes no Dagster run: each fetch run is recorded in the catalog (what its
+    imports became, what its ingest did), and the catalog-runs sensor reports it as url_imports and
+    the ingest lineage for the day."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from resources import CatalogResource
+    from sensors import catalog_runs_sensor
+    from videolake.catalog.repository import Catalog
+
+    base, clip, _ = flaky
+    listing = tmp_path / "two.urls.jsonl"
+    listing.write_text(json.dumps({"url": f"{base}/ok/clip.mp4", "expires_in": "1h"}) + "\n"
+                       + json.dumps({"url": f"{base}/gone/clip.mp4", "expires_in": "1h"}) + "\n")
+    done = cli(env, "import", "--from", str(listing), "--wait")
+    assert done.returncode == 3, done.stdout + done.stderr  # one kept, one not
+    home = Path(env["VIDEOLAKE_HOME"])
+    assert not (home / "dagster").exists()  # no Dagster instance was opened, so no run was made
+    url = f"sqlite:///{home / 'catalog.sqlite'}"
+    [run] = Catalog(url).ingest_runs_after(0, 10)
+    assert run.trigger == "cli" and run.zone == "uploads" and run.success  # a 404 is the import's outcome
+    assert {k: run.summary[k] for k in ("imports_taken", "imports_done", "imports_failed", "files", "ingested")} == {
+        "imports_taken": 2, "imports_done": 1, "imports_failed": 1, "files": 1, "ingested": 1}
+    assert run.summary["bytes_ingested"] == clip.stat().st_size
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance, instance_ref=instance.get_ref(), definitions=defs,
+                                          resources={"catalog": CatalogResource(url=url)})
+        result = catalog_runs_sensor.evaluate_tick(context)
+    events = {e.asset_key.to_user_string(): e for e in result.asset_events}
+    assert set(events) == {"url_imports", "ingested_videos", "video_probes", "video_thumbnails"}
+    figures = {k: events["url_imports"].metadata[k].value for k in ("runs", "taken", "done", "failed", "expired")}
+    assert figures == {"runs": 1, "taken": 2, "done": 1, "failed": 1, "expired": 0}
+    assert events["ingested_videos"].metadata["ingested"].value == 1
+    assert events["url_imports"].partition == run.day
+
+
 def test_a_list_with_bad_links_says_which_were_not_kept(flaky, env, tmp_path):
     base, _, _ = flaky
     listing = tmp_path / "batch.urls.jsonl"

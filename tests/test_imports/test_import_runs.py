@@ -14,6 +14,7 @@ from tests.test_imports.conftest import in_seconds
 from videolake.catalog.imports import ImportStore
 from videolake.catalog.repository import Catalog
 from videolake.constants import ImportState, WriteMode
+from videolake.imports.run_settings import FetchRunSettings
 from videolake.imports.urls import FetchPolicy
 from videolake.ingest.engine import IngestEngine, IngestSettings
 from videolake.storage import open_backend
@@ -34,10 +35,11 @@ def lake(cli_env, tmp_path):
 
     def run(**kwargs):
         settings = IngestSettings(workers=1)
-        return fetch_imports(catalog, run_id=kwargs.pop("run_id", "run-1"),
-                             storages=IngestStorages(hot=hot, archive=None, mode=WriteMode.LOCAL),
+        run_id = kwargs.pop("run_id", "run-1")
+        fetch = FetchRunSettings(work_dir=home / "imports", policy=kwargs.pop("policy", FAST), **kwargs)
+        return fetch_imports(catalog, run_id=run_id, storages=IngestStorages(hot=hot, archive=None, mode=WriteMode.LOCAL),
                              engine_for=lambda target: IngestEngine(catalog, target or hot, quarantine, settings=settings),
-                             work_dir=home / "imports", policy=kwargs.pop("policy", FAST), **kwargs)
+                             settings=fetch)
 
     return catalog, run, home
 

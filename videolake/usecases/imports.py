@@ -18,11 +18,14 @@ same ingest as every other way in.
    5. each import's outcome is read back from the run's records: DONE with its video, or FAILED
       (not a video: the quarantine reason); a file whose ingest failed is fetched again later;
    6. the work files go once their imports are settled.
+   7. a run made outside Dagster (``videolake import --wait``) is recorded in the catalog, its
+      imports' outcomes and its ingest counts, for the catalog-runs sensor to report to Dagster.
 Nothing half-fetched is ever ingested: only a file the fetcher returned whole reaches step 4.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import shutil
@@ -39,14 +42,15 @@ from videolake.catalog.imports import ImportStore
 from videolake.catalog.models import Import, utcnow
 from videolake.catalog.repository import Catalog
 from videolake.constants import (
-    DEFAULT_IMPORT_LEASE_SECONDS,
     DEFAULT_SOURCE,
     IMPORT_AT_RISK,
     FetchFailure,
     FileOutcome,
+    ZONE_UPLOADS,
     ImportState,
 )
-from videolake.imports.urls import FetchError, FetchPolicy, check_url
+from videolake.imports.run_settings import FetchRunSettings
+from videolake.imports.urls import FetchError, check_url
 from videolake.inputs import parse_duration, parse_instant, safe_name
 from videolake.storage import StorageError
 from videolake.usecases.errors import InvalidInput
@@ -57,15 +61,18 @@ if TYPE_CHECKING:  # the ingest side is imported by the functions that fetch: st
     from videolake.ingest.landing import LandingListing
     from videolake.ingest.watcher import LandingWatcher
     from videolake.storage import StorageBackend
-    from videolake.usecases.ingest import IngestStorages
+    from videolake.usecases.ingest import IngestedBatch, IngestStorages
 
 # The generation details an import takes as fields of its own (the CLI's lines, the API's body).
 GENERATION_KEYS = ("provider", "model", "prompt", "parameters", "job_id")
-DEFAULT_LEASE = dt.timedelta(seconds=DEFAULT_IMPORT_LEASE_SECONDS)  # renewed a quarter apart while the run lives
 MIN_INGEST_CHUNK, MAX_INGEST_CHUNK = 8, 32  # fetched files ingested at once while the rest arrive
 RETRY_LATER = dt.timedelta(seconds=60)  # a transient failure with time left waits this long for the next run
 MAX_ATTEMPTS = 100  # requests over all runs before a URL that keeps failing is given up (FAILED)
 MAX_URL_LIST_BYTES = 16 * 1024 * 1024
+# What a run outside Dagster records of its ingest (summed over its chunks) and of its imports.
+RUN_COUNTS = ("files", "ingested", "duplicates", "quarantined", "skipped", "failed", "bytes_ingested", "bytes_landed",
+              "seconds", "thumbnailed")
+RUN_IMPORT_STATES = (ImportState.DONE, ImportState.FAILED, ImportState.EXPIRED, ImportState.PENDING)
 
 
 @dataclass(frozen=True)
@@ -315,26 +322,57 @@ class _Hold(threading.Thread):
 
 
 def fetch_imports(catalog: Catalog, *, run_id: str, storages: IngestStorages,
-                  engine_for: Callable[[StorageBackend | None], IngestEngine], work_dir: Path,
-                  policy: FetchPolicy | None = None, limit: int = 50, per_host: int = 4, concurrency: int = 8,
-                  lease: dt.timedelta = DEFAULT_LEASE, day: dt.date | None = None,
+                  engine_for: Callable[[StorageBackend | None], IngestEngine], settings: FetchRunSettings,
+                  day: dt.date | None = None, trigger: str | None = None,
                   log: Callable[[str], None] = lambda _: None) -> ImportRunOutcome:
-    """2. One fetch run (steps in the module's docstring)."""
+    """2. One fetch run (steps in the module's docstring). A run made outside Dagster names its
+    ``trigger`` (``videolake import --wait``: the CLI) and is recorded in the catalog with its
+    summary, for the catalog-runs sensor to report (step 2.7)."""
+    started = utcnow()
+    ledger = _RunLedger()
+    try:
+        outcome = _fetch_run(catalog, run_id=run_id, storages=storages, engine_for=engine_for, settings=settings,
+                             day=day, log=log, ledger=ledger)
+    except BaseException:
+        if trigger is not None:  # what it did before it stopped; the stop itself is what the caller hears
+            with contextlib.suppress(Exception):
+                _record_run(catalog, run_id, trigger, day or started.date(), started, ledger, stopped=True)
+        raise
+    if trigger is not None:
+        _record_run(catalog, run_id, trigger, day or started.date(), started, ledger)
+    return outcome
+
+
+@dataclass
+class _RunLedger:
+    """What a run touched, for its record: the imports it expired or took, its ingest chunks."""
+
+    import_ids: list[str] = field(default_factory=list)
+    taken: int = 0
+    batches: list[IngestedBatch] = field(default_factory=list)
+
+
+def _fetch_run(catalog: Catalog, *, run_id: str, storages: IngestStorages,
+               engine_for: Callable[[StorageBackend | None], IngestEngine], settings: FetchRunSettings,
+               day: dt.date | None, log: Callable[[str], None], ledger: _RunLedger) -> ImportRunOutcome:
     store = ImportStore(catalog)
     now = utcnow()
+    work_dir, per_host, lease = settings.work_dir, settings.per_host, settings.lease
     # 2.1 Deadlines passed before any run took them.
     expired = store.expire_overdue(now)
     for row in expired:
         log(f"import {row.id} expired unfetched: {row.url[:200]}")
     # 2.2 Earliest deadline first, a few per host, held while the run lives.
-    taken = store.claim_due(run_id=run_id, limit=limit, per_host=per_host, lease=lease, now=now)
+    taken = store.claim_due(run_id=run_id, limit=settings.batch_size, per_host=per_host, lease=lease, now=now)
     settled: list[str] = [r.id for r in expired]
+    ledger.import_ids += settled + [r.id for r in taken]
+    ledger.taken = len(taken)
     if not taken:
         return _outcome(run_id, 0, store, settled)
     from videolake.imports.fetch import Fetcher  # the HTTP client: only a fetch run needs it
 
     engine_for(None).prewarm_workers()  # ingest's worker processes start while the first files arrive
-    fetcher = Fetcher(policy)
+    fetcher = Fetcher(settings.policy)
     hosts: dict[str, threading.Semaphore] = {h: threading.Semaphore(per_host) for h in {r.host for r in taken}}
     parts = {r.id: _part_file(work_dir, r) for r in taken}
 
@@ -352,7 +390,7 @@ def fetch_imports(catalog: Catalog, *, run_id: str, storages: IngestStorages,
 
     chunk = max(MIN_INGEST_CHUNK, min(MAX_INGEST_CHUNK, len(taken) // 4))
     with _Hold(store, run_id, lease, parts), \
-            ThreadPoolExecutor(max(1, min(concurrency, len(taken))), thread_name_prefix="videolake-fetch") as pool:
+            ThreadPoolExecutor(max(1, min(settings.concurrency, len(taken))), thread_name_prefix="videolake-fetch") as pool:
         outstanding = {pool.submit(fetch_one, row) for row in taken}
         whole: list[_Fetched] = []
         # 2.4 Ingest runs while the rest is fetched: a chunk as soon as that many are whole.
@@ -370,7 +408,8 @@ def fetch_imports(catalog: Catalog, *, run_id: str, storages: IngestStorages,
             if whole and (len(whole) >= chunk or not outstanding):
                 batch, whole = whole, []
                 settled += _ingest_fetched(catalog, store, batch, run_id=run_id, storages=storages,
-                                           engine_for=engine_for, work_dir=work_dir, day=day, log=log)
+                                           engine_for=engine_for, work_dir=work_dir, day=day, log=log,
+                                           batches=ledger.batches)
     return _outcome(run_id, len(taken), store, settled)
 
 
@@ -398,9 +437,11 @@ def _settle_failed(store: ImportStore, r: _Fetched, work_dir: Path, log: Callabl
 
 def _ingest_fetched(catalog: Catalog, store: ImportStore, whole: list[_Fetched], *, run_id: str,
                     storages: IngestStorages, engine_for: Callable[[StorageBackend | None], IngestEngine],
-                    work_dir: Path, day: dt.date | None, log: Callable[[str], None]) -> list[str]:
-    """2.4–2.6 Whole files through ingest as one batch; each import settled from what the run recorded
-    (one catalog transaction for the chunk's fetch figures, one for its outcomes)."""
+                    work_dir: Path, day: dt.date | None, log: Callable[[str], None],
+                    batches: list[IngestedBatch]) -> list[str]:
+    """2.4–2.6 Whole files through ingest as one batch (appended to ``batches``); each import settled
+    from what the run recorded (one catalog transaction for the chunk's fetch figures, one for its
+    outcomes)."""
     from videolake.ingest.sources import FetchedFile
     from videolake.usecases.ingest import IngestRequest, ingest_sources
 
@@ -409,8 +450,8 @@ def _ingest_fetched(catalog: Catalog, store: ImportStore, whole: list[_Fetched],
     sources = tuple(FetchedFile(r.path, source=r.row.source or DEFAULT_SOURCE,  # type: ignore[arg-type]
                                 given_metadata=_sidecar(r.row), url=r.row.url) for r in whole)
     try:
-        ingest_sources(IngestRequest(sources=sources, thumbnails=True), day or utcnow().date(), run_id=run_id,
-                       storages=storages, engine_for=engine_for, log=log)
+        batches.append(ingest_sources(IngestRequest(sources=sources, thumbnails=True), day or utcnow().date(),
+                                      run_id=run_id, storages=storages, engine_for=engine_for, log=log))
     except Exception as exc:  # noqa: BLE001 - the fetched files are fetched again by a later run
         store.update_all([(r.row.id, {"state": ImportState.PENDING, "lease_until": None,
                                       "last_error": f"ingest failed: {exc}"[:2000]}) for r in whole])
@@ -438,6 +479,32 @@ def _ingest_fetched(catalog: Catalog, store: ImportStore, whole: list[_Fetched],
     for r in whole:
         shutil.rmtree(work_dir / r.row.id, ignore_errors=True)
     return [r.row.id for r in whole]
+
+
+def _record_run(catalog: Catalog, run_id: str, trigger: str, day: dt.date, started: dt.datetime,
+                ledger: _RunLedger, *, stopped: bool = False) -> None:
+    """2.7 A run outside Dagster, recorded when it took or expired any import: the ingest counts of
+    its chunks and what became of its imports (read back from the catalog), in one row the
+    catalog-runs sensor reports as materializations of url_imports and of the ingest lineage. The
+    run succeeded when it did its work (``stopped``: it did not) and ingest lost no file; an import
+    that failed or expired is that import's outcome, counted, not the run's failure."""
+    from videolake.catalog.models import IngestRunRecord
+
+    if not ledger.import_ids:
+        return
+    mine, batches = ImportStore(catalog).get_all(ledger.import_ids), ledger.batches
+    summary: dict[str, Any] = {k: 0 for k in RUN_COUNTS}
+    for batch in batches:
+        for key, value in batch.report.summary().items():
+            if key in summary:
+                summary[key] += value
+        summary["thumbnailed"] += len(batch.new_video_ids)
+    states = [row.state for row in mine]
+    summary |= {"imports_taken": ledger.taken, **{f"imports_{state}": states.count(state) for state in RUN_IMPORT_STATES},
+                "stored_on": batches[-1].stored_on if batches else None}
+    catalog.record_ingest_run(IngestRunRecord(
+        run_id=run_id, trigger=trigger, zone=ZONE_UPLOADS, day=day.isoformat(),
+        success=not stopped and not summary["failed"], summary=summary, started_at=started, finished_at=utcnow()))
 
 
 def _outcome(run_id: str, taken: int, store: ImportStore, ids: list[str]) -> ImportRunOutcome:
