@@ -233,7 +233,7 @@ DERIVATIVE_POSTER, DERIVATIVE_SPRITE = DerivativeKind.POSTER, DerivativeKind.SPR
 DEFAULT_STABLE_AFTER_SECONDS = 0  # the age rule, off: on network file systems set e.g. 60
 DEFAULT_SETTLE_SECONDS = 2  # a local file unchanged this long, with no process writing it, is complete
 # Files per ingest run. Each run is a process that starts Dagster (2–5 s here, more while other runs
-# use the cores): 3,000 clips went 0.65× the CLI's pace in 6 runs of 500, 0.88–1.01× in 2 of 1,500.
+# use the cores): 3,000 clips went 0.65–0.78× the CLI's pace in 6 runs of 500, 0.88–1.01× in 2 of 1,500.
 DEFAULT_BATCH_MAX_FILES = 1500
 DEFAULT_BATCH_MAX_BYTES = 20 * 1024**3
 DEFAULT_MAX_BATCHES_PER_TICK = 100
