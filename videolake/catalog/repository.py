@@ -68,6 +68,10 @@ class HeldClaims:
     since: dt.datetime
 
 
+# key -> (row id, size, mtime, state, claimant): a zone's files as the catalog holds them.
+KnownLanding = dict[str, tuple[int, int, float, str, str | None]]
+
+
 @dataclass(frozen=True)
 class ObservationSummary:
     listed: int
@@ -159,20 +163,35 @@ class Catalog:
             s.execute(select(1))
 
     # -- landing-zone bookkeeping (sensor) -----------------------------------------------------
-    def observe_landing(
-        self, zone: str, listing: Iterable[ListedFile], tick: int, chunk: int = 5000
-    ) -> ObservationSummary:
-        """Record a full listing of ``zone``: new files, changed files and vanished ones."""
+    def known_landing(self, zone: str) -> KnownLanding:
+        """What the catalog holds of ``zone``'s files, to read *before* listing the zone (see
+        ``observe_landing``)."""
         table = LandingFile.__table__
-        now = utcnow()
         with self.read() as s:
-            known = {
+            return {
                 row.key: (row.id, row.size_bytes, row.mtime, row.state, row.claimed_by)
                 for row in s.execute(
                     select(table.c.id, table.c.key, table.c.size_bytes, table.c.mtime, table.c.state,
                            table.c.claimed_by).where(table.c.zone == zone)
                 )
             }
+
+    def observe_landing(
+        self, zone: str, listing: Iterable[ListedFile], tick: int, chunk: int = 5000,
+        known: KnownLanding | None = None,
+    ) -> ObservationSummary:
+        """Record a full listing of ``zone``: new files, changed files and vanished ones.
+
+        ``known`` is ``known_landing`` read before the zone was listed (read here when not given,
+        which only a caller whose zone no run changes may rely on). The order matters: a run
+        removes a landed file first and its row after, so with rows read before the listing a file
+        listed but unknown is a new file. Read after the listing, it could also be one a run just
+        ingested and removed, which would be recorded as new and claimed a second time.
+        """
+        table = LandingFile.__table__
+        now = utcnow()
+        if known is None:
+            known = self.known_landing(zone)
         inserts: list[dict[str, Any]] = []
         changes: list[dict[str, Any]] = []
         changed_keys: set[str] = set()

@@ -88,6 +88,7 @@ class LandingWatcher:
         """Record the zone's listing and claim stable files; segments are batched per recording day
         (``day`` restricts the claim to one)."""
         now = now or utcnow()
+        known = self.catalog.known_landing(self.zone)  # before the listing: see Catalog.observe_landing
         listing = list_landing(self.landing)
         if any(not storable_name(v.key) for v in listing.videos):
             listing = self._set_aside_unstorable(listing)
@@ -99,7 +100,7 @@ class LandingWatcher:
             return days[key]
 
         summary = self.catalog.observe_landing(
-            self.zone, (ListedFile(v.key, v.size, v.mtime) for v in listing.videos), tick
+            self.zone, (ListedFile(v.key, v.size, v.mtime) for v in listing.videos), tick, known=known
         )
         local = isinstance(self.landing, LocalBackend)
         settled: set[str] = set()
