@@ -45,7 +45,7 @@ def catalog_runs_sensor(context: dg.SensorEvaluationContext, catalog: CatalogRes
         if fetches:
             events.append(_url_imports(day, fetches))
         # A fetch run that ingested nothing (every link failed or expired) changed none of the lineage.
-        day_runs = [r for r in day_runs if r not in fetches or r.summary.get("files")]
+        day_runs = [r for r in day_runs if IMPORT_COUNTS["taken"] not in r.summary or r.summary.get("files")]
         if not day_runs:
             continue
         summaries = [r.summary for r in day_runs]

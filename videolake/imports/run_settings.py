@@ -13,7 +13,7 @@ from videolake.constants import DEFAULT_IMPORT_LEASE_SECONDS, Env
 from videolake.imports.urls import FetchPolicy
 
 GiB = 1024**3
-MIN_LEASE_SECONDS = 4  # renewed a quarter apart: shorter would renew faster than a catalog write
+MIN_LEASE_SECONDS = 4  # the shortest hold a run takes on its imports (renewed a quarter of it apart)
 DEFAULT_BATCH_SIZE = 50
 DEFAULT_PER_HOST = 4
 DEFAULT_CONCURRENCY = 8
