@@ -96,13 +96,6 @@ def wait_for(what: str, check, timeout: float) -> None:
     raise SystemExit(f"{what}: not within {timeout:.0f} s")
 
 
-def _default_signals() -> None:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
 def _stop_left_behind(home: Path) -> None:
     """Every process still naming ``home`` (a daemon, a run, a code server), stopped: one left
     would tick against the next benchmark's home of the same name and take its files."""
@@ -132,16 +125,14 @@ def scripts_run(home: Path, log: Path):
     import sqlite3
     import urllib.request
 
-    from tests.servers import free_port
+    from tests.servers import default_signals, free_port
 
     port, api_port = free_port(), free_port()
     env = user_env(home, VIDEOLAKE_UI_PORT=str(port), VIDEOLAKE_API_PORT=str(api_port))
     with log.open("w") as out:
-        # Ctrl-C works as in a terminal: a benchmark started in the background by a shell inherits
-        # SIGINT ignored, and a shell cannot trap a signal ignored at its start, so ./scripts/run
-        # would never stop its daemon, which would then claim the next run's files from the same home.
+        # Ctrl-C must reach the daemon: one left running would claim the next round's files.
         proc = subprocess.Popen(["./scripts/run"], cwd=BENCH_DIR.parent, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True, preexec_fn=_default_signals)
+                                start_new_session=True, preexec_fn=default_signals)
     db = home / "catalog.sqlite"
     try:
         wait_for("the UI answers", lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).status == 200,

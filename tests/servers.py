@@ -23,6 +23,14 @@ from pathlib import Path
 LOOPBACK = "127.0.0.1"
 
 
+def default_signals() -> None:
+    """For ``preexec_fn``: SIGINT and SIGTERM as in a terminal. A process started from a background
+    shell inherits SIGINT ignored, and a shell cannot trap a signal ignored at its start, so
+    ``./scripts/run`` would never pass Ctrl-C on to its daemon."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from videolake.constants import Env
+from videolake.constants import Env, WriteMode
 from videolake.usecases.errors import ConfigurationError, InvalidInput, Unavailable
 
 T = TypeVar("T")
@@ -61,6 +61,15 @@ def require_catalog() -> None:
         raise InvalidInput(f"no catalog at {url.database} (from {where}): run videolake from the folder that holds "
                            "its .videolake, or set VIDEOLAKE_HOME to that .videolake folder (or VIDEOLAKE_CATALOG_URL "
                            "to the catalog); `videolake ingest` or `videolake db upgrade` creates a new one")
+
+
+def require_ingest_target(env: dict[str, str]) -> None:
+    """Where new videos must go to hot storage (write mode LOCAL), that it can be reached; BOTH and
+    REMOTE fall back when hot storage is down. A write mode that is none of them is a configuration error."""
+    from videolake.ingest.configured import configured_write_mode
+
+    if configured_write_mode(env) is WriteMode.LOCAL:
+        require_storage(env[Env.HOT_STORAGE], "hot storage")
 
 
 def require_storage(url: str, role: str) -> None:

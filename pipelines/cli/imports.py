@@ -120,16 +120,15 @@ def _fetch_until_settled(catalog: Any, ids: list[str], *, verbose: bool) -> None
     catalog-runs sensor reports to Dagster."""
     import uuid
 
-    from pipelines.cli.common import environment, require_storage
+    from pipelines.cli.common import environment, require_ingest_target
     from videolake import constants as c
-    from videolake.constants import Env, RunTrigger
+    from videolake.constants import RunTrigger
     from videolake.imports.run_settings import FetchRunSettings
-    from videolake.ingest.configured import ConfiguredIngest, configured_write_mode
+    from videolake.ingest.configured import ConfiguredIngest
     from videolake.usecases.imports import fetch_imports, get_imports
 
     env = environment()
-    if configured_write_mode(env) is c.WriteMode.LOCAL:  # BOTH and REMOTE fall back when hot is down
-        require_storage(env[Env.HOT_STORAGE], "hot storage")
+    require_ingest_target(env)
     settings = FetchRunSettings.from_values(env)
     wired = ConfiguredIngest(env, catalog)
     storages, engine_for = wired.storages(), wired.engine_for(c.ZONE_UPLOADS)

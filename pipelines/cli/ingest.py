@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipelines.cli.common import backend, environment, print_json, require_storage
+from pipelines.cli.common import backend, environment, print_json, require_ingest_target
 from videolake import constants as c
 from videolake.constants import Env, ExitCode
 from videolake.usecases.errors import InvalidInput
@@ -35,7 +35,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     import uuid
 
     from pipelines.cli.common import catalog
-    from videolake.ingest.configured import ConfiguredIngest, configured_write_mode
+    from videolake.ingest.configured import ConfiguredIngest
     from videolake.ingest.parallel import prewarm
     from videolake.usecases.ingest import IngestRequest, ingest_result, run_ingest_lineage
 
@@ -43,8 +43,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not Path(p).expanduser().exists()]
     if missing:
         raise InvalidInput("no such file or folder: " + ", ".join(missing))
-    if configured_write_mode(env) is c.WriteMode.LOCAL:  # BOTH and REMOTE fall back when hot is down
-        require_storage(env[Env.HOT_STORAGE], "hot storage")
+    require_ingest_target(env)
     # The worker processes start, and load the media stack, on the other cores while this one opens
     # the catalog and lists the landing zone (the run then finds them ready: the same count, so the same pool).
     prewarm(int(env.get(Env.WORKERS) or 0) or None)

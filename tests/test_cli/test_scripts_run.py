@@ -19,14 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port
+from tests.servers import default_signals, free_port
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _default_signals() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _graphql(port: int, query: str) -> dict:
@@ -64,7 +59,7 @@ def test_a_fresh_start_ticks_cleanly_and_stops_without_tracebacks(tmp_path, clip
     log = tmp_path / "run.log"
     with log.open("w") as out:
         proc = subprocess.Popen(["./scripts/run"], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True, preexec_fn=_default_signals)
+                                start_new_session=True, preexec_fn=default_signals)
     try:
         _wait("the UI answers", lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).status == 200,
               180, log)

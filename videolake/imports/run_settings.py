@@ -20,7 +20,7 @@ DEFAULT_CONCURRENCY = 8
 DEFAULT_MAX_GB = 20.0
 
 
-def truthy(value: str) -> bool:
+def _truthy(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes")
 
 
@@ -39,7 +39,7 @@ class FetchRunSettings:
               lease_seconds: int = DEFAULT_IMPORT_LEASE_SECONDS) -> FetchRunSettings:
         """From the settings as written (``allow_private`` "1", "true" or "yes"; sizes in GB)."""
         return cls(work_dir=Path(work_dir).expanduser(),
-                   policy=FetchPolicy(allow_private=truthy(allow_private), max_bytes=int(max_gb * GiB)),
+                   policy=FetchPolicy(allow_private=_truthy(allow_private), max_bytes=int(max_gb * GiB)),
                    batch_size=batch_size, per_host=per_host, concurrency=concurrency,
                    lease=dt.timedelta(seconds=max(MIN_LEASE_SECONDS, lease_seconds)))
 
