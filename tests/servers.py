@@ -210,6 +210,9 @@ class S3Server:
         return name
 
 
+SEAWEEDFS_MAX_VOLUMES = 2000
+
+
 def weed_binary() -> str:
     candidate = Path(sys.executable).with_name("weed")
     if candidate.exists():
@@ -243,6 +246,11 @@ def start_seaweedfs(work_dir: Path) -> S3Server:
         f"-master.port={ports['master']}", f"-volume.port={ports['volume']}", f"-filer.port={ports['filer']}",
         f"-s3.port={ports['s3']}", f"-admin.port={ports['admin']}", f"-s3.config={work_dir / 's3.json'}",
         "-webdav=false", "-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.telemetry=false",
+        # Each bucket is a collection that takes a volume of its own. Left at 0, weed allows free disk
+        # space / 1 GiB volumes, so on a fuller disk a suite that makes a bucket per test runs out
+        # ("No writable volumes and no free volumes left" -> InternalError on PutObject). Volume
+        # files grow as written, so a high cap costs nothing.
+        f"-volume.max={SEAWEEDFS_MAX_VOLUMES}",
     ]
     env = {**os.environ, "TMPDIR": str(work_dir)}  # keeps its seaweedfs-*.sock files out of /tmp
     proc = subprocess.Popen(cmd, stdout=open(work_dir / "weed.out", "wb"), stderr=subprocess.STDOUT, env=env,
