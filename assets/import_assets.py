@@ -79,7 +79,7 @@ MISSED_WINDOW = dt.timedelta(hours=24)
                 description="No import is at risk of missing its deadline (not done, due within 10 minutes) and "
                             "none missed its deadline in the last 24 hours.")
 def imports_on_time(catalog: CatalogResource) -> dg.AssetCheckResult:
-    from videolake.usecases.imports import imports_at_risk
+    from videolake.usecases.import_views import imports_at_risk
 
     now = dt.datetime.now(dt.timezone.utc)
     risk = imports_at_risk(catalog.catalog(), now)

@@ -171,6 +171,9 @@ class ImportState(StrEnum):
     EXPIRED = "expired"  # its deadline passed before the file was whole
 
 
+OPEN_IMPORT_STATES = (ImportState.PENDING, ImportState.FETCHING)  # not settled yet
+
+
 DEFAULT_IMPORT_LEASE_SECONDS = 120  # a fetch run's hold on its imports, renewed a quarter of it apart
 IMPORT_AT_RISK = dt.timedelta(minutes=10)  # an import not done this close to its deadline is at risk
 

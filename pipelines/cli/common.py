@@ -27,25 +27,39 @@ def environment() -> dict[str, str]:
 
 def catalog():  # type: ignore[no-untyped-def]
     """The catalog (created when new): for commands that may start one (ingest, adopt)."""
-    from sqlalchemy.exc import DBAPIError
-
-    from videolake.catalog.database import CatalogConfigError
     from videolake.catalog.repository import Catalog
 
-    url = environment()[Env.CATALOG_URL]
-    try:
-        return Catalog(url)
-    except CatalogConfigError as exc:
-        raise ConfigurationError(str(exc)) from exc
-    except Exception as exc:  # noqa: BLE001 - driver errors vary
-        raise Unavailable(one_line(exc) if isinstance(exc, DBAPIError) else
-                          f"cannot open the catalog at {redact(url)}: {one_line(exc)}") from exc
+    return _opened(Catalog)
 
 
 def existing_catalog():  # type: ignore[no-untyped-def]
     """The catalog, for a command that reads or changes what is in it (see ``require_catalog``)."""
     require_catalog()
     return catalog()
+
+
+def existing_catalog_reader():  # type: ignore[no-untyped-def]
+    """The catalog for a command that only reads it (``status``, ``videos``, ``segments``): Core
+    tables, no ORM, so the look costs a fraction of the start-up (see ``catalog.tables``)."""
+    from videolake.catalog.database import CatalogReader
+
+    require_catalog()
+    return _opened(CatalogReader)
+
+
+def _opened(kind):  # type: ignore[no-untyped-def]
+    from sqlalchemy.exc import DBAPIError
+
+    from videolake.catalog.database import CatalogConfigError
+
+    url = environment()[Env.CATALOG_URL]
+    try:
+        return kind(url)
+    except CatalogConfigError as exc:
+        raise ConfigurationError(str(exc)) from exc
+    except Exception as exc:  # noqa: BLE001 - driver errors vary
+        raise Unavailable(one_line(exc) if isinstance(exc, DBAPIError) else
+                          f"cannot open the catalog at {redact(url)}: {one_line(exc)}") from exc
 
 
 def require_catalog() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from pipelines import names
 from pipelines.cli import common
-from pipelines.cli.common import environment, existing_catalog, parsed, print_json, table
+from pipelines.cli.common import environment, existing_catalog, existing_catalog_reader, parsed, print_json, table
 from pipelines.cli.runs import run_job
 from videolake.constants import Env, ExitCode, ExportStatus
 from videolake.inputs import parse_duration, parse_instant
@@ -64,7 +64,7 @@ def cmd_segments(args: argparse.Namespace) -> int:
     from videolake.usecases.footage import footage_coverage
 
     start, end = parsed(parse_instant, args.start, "--start"), parsed(parse_instant, args.end, "--end")
-    coverage = footage_coverage(existing_catalog(), args.camera, start, end)
+    coverage = footage_coverage(existing_catalog_reader(), args.camera, start, end)
     if args.json:
         print_json(coverage.to_dict())
         return ExitCode.OK

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pipelines.cli.common import environment, existing_catalog, print_json, redact, table, whole_number
+from pipelines.cli.common import (
+    environment,
+    existing_catalog,
+    existing_catalog_reader,
+    print_json,
+    redact,
+    table,
+    whole_number,
+)
 from videolake.constants import Env, ExitCode
 from videolake.display import human_bytes, shorten
 
@@ -37,7 +45,7 @@ def register(sub: Any) -> None:
 def cmd_videos(args: argparse.Namespace) -> int:
     from videolake.usecases.videos import list_videos
 
-    videos = list_videos(existing_catalog(), limit=args.limit, source=args.source)
+    videos = list_videos(existing_catalog_reader(), limit=args.limit, source=args.source)
     if args.json:
         print_json([v.to_dict() for v in videos])
         return ExitCode.OK
@@ -56,7 +64,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from videolake.usecases.status import catalog_status
 
     env = environment()
-    status = catalog_status(existing_catalog(), {
+    status = catalog_status(existing_catalog_reader(), {
         "home": env[Env.HOME],
         "landing": env[Env.LANDING],
         "hot_storage": env[Env.HOT_STORAGE],

@@ -8,7 +8,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool, QueuePool
 
@@ -127,6 +127,19 @@ def get_engine(raw_url: str) -> Engine:
         upgrade_schema(raw_url, engine)
         _migrated.add(raw_url)
     return engine
+
+
+class CatalogReader:
+    """The catalog opened for reading through SQLAlchemy Core (``videolake.catalog.tables``): what a
+    command that only looks needs, without the ORM (``Catalog`` adds sessions and every write)."""
+
+    def __init__(self, url: str, engine: Engine | None = None) -> None:
+        self.url = url
+        self.engine = engine or get_engine(url)
+
+    def connect(self) -> Connection:
+        """A connection, for ``with``: each statement reads what is committed when it runs."""
+        return self.engine.connect()
 
 
 def _alembic_config(schema: str | None):  # type: ignore[no-untyped-def]

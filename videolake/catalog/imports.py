@@ -17,9 +17,8 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from videolake.catalog.models import Import, utcnow
 from videolake.catalog.repository import Catalog
+from videolake.constants import OPEN_IMPORT_STATES as OPEN_STATES
 from videolake.constants import ImportState
-
-OPEN_STATES = (ImportState.PENDING, ImportState.FETCHING)
 
 
 def _takeable(now: dt.datetime) -> Any:
@@ -133,20 +132,3 @@ class ImportStore:
             count, earliest = s.execute(select(func.count(Import.id), func.min(Import.deadline))
                                         .where(_takeable(now))).one()
             return int(count), earliest
-
-    def count_by_state(self) -> dict[str, int]:
-        with self.catalog.read() as s:
-            return {state: int(n) for state, n in s.execute(select(Import.state, func.count(Import.id))
-                                                            .group_by(Import.state))}
-
-    def at_risk(self, now: dt.datetime, within: dt.timedelta, *, limit: int = 1000) -> list[Import]:
-        """Not done, with a deadline within ``within`` from now."""
-        with self.catalog.read() as s:
-            return list(s.scalars(select(Import).where(Import.state.in_(list(OPEN_STATES)), Import.deadline >= now,
-                                                       Import.deadline < now + within)
-                                  .order_by(Import.deadline).limit(limit)))
-
-    def missed(self, *, limit: int = 1000) -> list[Import]:
-        with self.catalog.read() as s:
-            return list(s.scalars(select(Import).where(Import.state == ImportState.EXPIRED)
-                                  .order_by(Import.deadline.desc()).limit(limit)))

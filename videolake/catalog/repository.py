@@ -10,18 +10,17 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, case, delete, func, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from videolake import constants as c
 from videolake.catalog.claimants import is_dead
-from videolake.catalog.database import get_engine
+from videolake.catalog.database import CatalogReader
 from videolake.catalog.locks import catalog_lock
 from videolake.catalog.models import (
     AuditEvent,
     Derivative,
     IngestRunRecord,
-    Landing,
     LandingFile,
     QuarantineItem,
     Replica,
@@ -135,12 +134,11 @@ def new_batch_id() -> str:
     return f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:10]}"
 
 
-class Catalog:
+class Catalog(CatalogReader):
     """The catalog database: per-file state of everything videolake knows."""
 
     def __init__(self, url: str, engine: Engine | None = None) -> None:
-        self.url = url
-        self.engine = engine or get_engine(url)
+        super().__init__(url, engine)
         self._write_engine = self.engine.execution_options(sqlite_immediate=True)
 
     @contextmanager
@@ -613,49 +611,3 @@ class Catalog:
                 found.update(s.scalars(select(Video.size_bytes).where(Video.size_bytes.in_(wanted[start:start + 500]))
                                        .distinct()))
         return found
-
-    def status(self) -> dict[str, Any]:
-        with self.read() as s:
-            # One pass over the videos (the covering ix_videos_status), the totals summed from it.
-            per_source = s.execute(
-                select(Video.source, Video.source_type, func.count(), func.sum(Video.size_bytes),
-                       func.sum(Video.duration_s), func.sum(case((Video.probed_at.is_(None), 1), else_=0)))
-                .group_by(Video.source, Video.source_type).order_by(Video.source, Video.source_type)
-            ).all()
-            videos = sum(int(n) for _, _, n, _, _, _ in per_source)
-            total_bytes = sum(int(b or 0) for _, _, _, b, _, _ in per_source)
-            total_duration = sum(float(d or 0.0) for _, _, _, _, d, _ in per_source)
-            unprobed = sum(int(u or 0) for *_, u in per_source)
-            landings = dict(s.execute(select(Landing.outcome, func.count()).group_by(Landing.outcome)).all())
-            quarantined = s.scalar(select(func.count(QuarantineItem.id)))
-            per_kind = s.execute(select(Derivative.kind, func.count(), func.sum(Derivative.size_bytes))
-                                 .group_by(Derivative.kind)).all()
-            derivatives = {kind: n for kind, n, _ in per_kind}
-            derivative_bytes = sum(int(b or 0) for _, _, b in per_kind)
-            replicas = [
-                {"backend": b, "state": st, "count": int(n), "bytes": int(sz or 0)}
-                for b, st, n, sz in s.execute(
-                    select(Replica.backend, Replica.state, func.count(), func.sum(Replica.size_bytes))
-                    .group_by(Replica.backend, Replica.state)
-                    .order_by(Replica.backend, Replica.state)
-                )
-            ]
-            sources = [{"source": src, "source_type": st, "videos": int(n), "bytes": int(sz or 0)}
-                       for src, st, n, sz, _, _ in per_source]
-            pending = s.execute(
-                select(LandingFile.zone, LandingFile.state, func.count()).group_by(LandingFile.zone, LandingFile.state)
-            ).all()
-        return {
-            "videos": int(videos),
-            "bytes": int(total_bytes),
-            "duration_s": round(float(total_duration), 3),
-            "unprobed": int(unprobed or 0),
-            "landings": {k: int(v) for k, v in landings.items()},
-            "quarantined": int(quarantined or 0),
-            "derivatives": {k: int(v) for k, v in derivatives.items()},
-            "derivative_bytes": int(derivative_bytes or 0),
-            "replicas": replicas,
-            "sources": sources,
-            "landing_backlog": [{"zone": z, "state": st, "files": int(n)} for z, st, n in pending],
-        }
-

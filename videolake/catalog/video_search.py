@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, or_, select
 
-from videolake.catalog.models import Derivative, Replica, Video, VideoAlias
-from videolake.catalog.repository import Catalog
+from videolake.catalog import tables
+from videolake.catalog.database import CatalogReader
 
-VIDEOS, REPLICAS, DERIVATIVES = Video.__table__, Replica.__table__, Derivative.__table__
+VIDEOS, REPLICAS, DERIVATIVES = tables.videos, tables.replicas, tables.derivatives
 
 
 class VideoRecord:
@@ -36,7 +36,7 @@ class VideoRecord:
 # What a video's view shows: every column but the raw probe (kilobytes of ffprobe output per video).
 SHOWN = [c for c in VIDEOS.c if c.name not in ("probe", "probe_error")]
 _VIDEO_BY_ID = select(*SHOWN).where(VIDEOS.c.id == bindparam("video_id"))
-ALIAS_TARGET = select(VideoAlias.__table__.c.video_id).where(VideoAlias.__table__.c.alias == bindparam("alias"))
+ALIAS_TARGET = select(tables.video_aliases.c.video_id).where(tables.video_aliases.c.alias == bindparam("alias"))
 _REPLICAS_OF = select(REPLICAS).where(REPLICAS.c.video_id.in_(bindparam("ids", expanding=True))).order_by(REPLICAS.c.id)
 _DERIVATIVES_OF = (select(DERIVATIVES).where(DERIVATIVES.c.video_id.in_(bindparam("ids", expanding=True)))
                    .order_by(DERIVATIVES.c.id))
@@ -54,8 +54,8 @@ def _records(conn: Any, rows: list[Any]) -> list[VideoRecord]:
     return [VideoRecord(r, replicas[r.id], derivatives[r.id]) for r in rows]
 
 
-def video_record(catalog: Catalog, video_id: int) -> VideoRecord | None:
-    with catalog.engine.connect() as conn:
+def video_record(catalog: CatalogReader, video_id: int) -> VideoRecord | None:
+    with catalog.connect() as conn:
         row = conn.execute(_VIDEO_BY_ID, {"video_id": video_id}).first()
         return _records(conn, [row])[0] if row is not None else None
 
@@ -68,14 +68,26 @@ def id_for_name(name: str, aliased: int | None) -> int | None:
     return int(name) if name.isdigit() and len(name) < 19 else None
 
 
-def named_video_record(catalog: Catalog, name: str) -> VideoRecord | None:
+def named_video_record(catalog: CatalogReader, name: str) -> VideoRecord | None:
     """The video a client's name (its alias first, else the catalog's id) names, on one connection."""
-    with catalog.engine.connect() as conn:
+    with catalog.connect() as conn:
         video_id = id_for_name(name, conn.scalar(ALIAS_TARGET, {"alias": name}))
         if video_id is None:
             return None
         row = conn.execute(_VIDEO_BY_ID, {"video_id": video_id}).first()
         return _records(conn, [row])[0] if row is not None else None
+
+
+def list_video_records(catalog: CatalogReader, *, limit: int | None = None,
+                       source: str | None = None) -> list[VideoRecord]:
+    """Videos in the order they were cataloged (oldest first), of one source or all, up to ``limit``."""
+    stmt = select(*SHOWN).order_by(VIDEOS.c.id)
+    if source:
+        stmt = stmt.where(VIDEOS.c.source == source)
+    if limit:
+        stmt = stmt.limit(limit)
+    with catalog.connect() as conn:
+        return _records(conn, list(conn.execute(stmt)))
 
 
 @dataclass(frozen=True)
@@ -96,26 +108,26 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search_videos(catalog: Catalog, filters: VideoFilters, *, before_id: int | None, limit: int) -> list[VideoRecord]:
+def search_videos(catalog: CatalogReader, filters: VideoFilters, *, before_id: int | None, limit: int) -> list[VideoRecord]:
     """Up to ``limit`` videos matching ``filters`` with ids below ``before_id``, newest first."""
     stmt = select(*SHOWN)
     f = filters
     conditions = [
-        Video.id < before_id if before_id is not None else None,
-        Video.source == f.source if f.source else None,
-        Video.source_type == f.source_type if f.source_type else None,
-        Video.video_codec == f.codec if f.codec else None,
-        Video.duration_s >= f.min_duration_s if f.min_duration_s is not None else None,
-        Video.duration_s <= f.max_duration_s if f.max_duration_s is not None else None,
-        Video.size_bytes >= f.min_size_bytes if f.min_size_bytes is not None else None,
-        Video.size_bytes <= f.max_size_bytes if f.max_size_bytes is not None else None,
-        Video.ingested_at >= f.created_after if f.created_after is not None else None,
-        Video.ingested_at < f.created_before if f.created_before is not None else None,
+        VIDEOS.c.id < before_id if before_id is not None else None,
+        VIDEOS.c.source == f.source if f.source else None,
+        VIDEOS.c.source_type == f.source_type if f.source_type else None,
+        VIDEOS.c.video_codec == f.codec if f.codec else None,
+        VIDEOS.c.duration_s >= f.min_duration_s if f.min_duration_s is not None else None,
+        VIDEOS.c.duration_s <= f.max_duration_s if f.max_duration_s is not None else None,
+        VIDEOS.c.size_bytes >= f.min_size_bytes if f.min_size_bytes is not None else None,
+        VIDEOS.c.size_bytes <= f.max_size_bytes if f.max_size_bytes is not None else None,
+        VIDEOS.c.ingested_at >= f.created_after if f.created_after is not None else None,
+        VIDEOS.c.ingested_at < f.created_before if f.created_before is not None else None,
     ]
     stmt = stmt.where(*[c for c in conditions if c is not None])
     if f.text:
         pattern = f"%{_escape_like(f.text)}%"
-        stmt = stmt.where(or_(Video.name.ilike(pattern, escape="\\"),
-                              Video.sidecar["prompt"].as_string().ilike(pattern, escape="\\")))
-    with catalog.engine.connect() as conn:
-        return _records(conn, list(conn.execute(stmt.order_by(Video.id.desc()).limit(limit))))
+        stmt = stmt.where(or_(VIDEOS.c.name.ilike(pattern, escape="\\"),
+                              VIDEOS.c.sidecar["prompt"].as_string().ilike(pattern, escape="\\")))
+    with catalog.connect() as conn:
+        return _records(conn, list(conn.execute(stmt.order_by(VIDEOS.c.id.desc()).limit(limit))))

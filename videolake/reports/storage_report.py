@@ -69,10 +69,10 @@ def build_report(catalog: Catalog, quotas: dict[str, int], as_of: dt.datetime | 
     by_day = (objects.groupby(["backend", "day"])["bytes"].sum().reset_index() if not objects.empty
               else pd.DataFrame(columns=["backend", "day", "bytes"]))
     runway = _runway(objects, quotas, as_of)
-    from videolake.catalog.imports import ImportStore
+    from videolake.catalog import summaries
 
-    store = ImportStore(catalog)
-    imports = {**store.count_by_state(), "at_risk": len(store.at_risk(as_of, c.IMPORT_AT_RISK))}
+    imports = {**summaries.imports_by_state(catalog),
+               "at_risk": len(summaries.imports_at_risk(catalog, as_of, c.IMPORT_AT_RISK))}
     return StorageReport(objects, group("backend"), group("source"), group("camera"), by_day, runway, as_of, imports)
 
 

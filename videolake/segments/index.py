@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from videolake.catalog.models import Segment, Video
-from videolake.catalog.repository import Catalog
+from videolake.catalog import tables
+from videolake.catalog.database import CatalogReader
+
+SEGMENTS, VIDEOS = tables.segments.c, tables.videos.c
 
 
 @dataclass(frozen=True)
@@ -38,14 +40,14 @@ class SegmentQueryError(ValueError):
     pass
 
 
-def longest_segment_seconds(catalog: Catalog, camera_id: str) -> float:
-    with catalog.read() as s:
-        value = s.scalar(select(func.max(Segment.duration_s)).where(Segment.camera_id == camera_id))
+def longest_segment_seconds(catalog: CatalogReader, camera_id: str) -> float:
+    with catalog.connect() as conn:
+        value = conn.scalar(select(func.max(SEGMENTS.duration_s)).where(SEGMENTS.camera_id == camera_id))
     return float(value or 0.0)
 
 
 def find_segments(
-    catalog: Catalog, camera_id: str, start: dt.datetime, end: dt.datetime, *, max_segment_s: float | None = None
+    catalog: CatalogReader, camera_id: str, start: dt.datetime, end: dt.datetime, *, max_segment_s: float | None = None
 ) -> list[SegmentHit]:
     """Segments of ``camera_id`` overlapping [start, end), ordered by start.
 
@@ -59,15 +61,15 @@ def find_segments(
     lower = start - dt.timedelta(seconds=max_segment_s)
     stmt = (
         select(
-            Segment.id, Segment.video_id, Segment.camera_id, Segment.start_at, Segment.end_at,
-            Video.sha256, Video.video_codec, Video.width, Video.height,
+            SEGMENTS.id, SEGMENTS.video_id, SEGMENTS.camera_id, SEGMENTS.start_at, SEGMENTS.end_at,
+            VIDEOS.sha256, VIDEOS.video_codec, VIDEOS.width, VIDEOS.height,
         )
-        .join(Video, Video.id == Segment.video_id)
-        .where(Segment.camera_id == camera_id, Segment.start_at >= lower, Segment.start_at < end, Segment.end_at > start)
-        .order_by(Segment.start_at, Segment.id)
+        .join(tables.videos, VIDEOS.id == SEGMENTS.video_id)
+        .where(SEGMENTS.camera_id == camera_id, SEGMENTS.start_at >= lower, SEGMENTS.start_at < end, SEGMENTS.end_at > start)
+        .order_by(SEGMENTS.start_at, SEGMENTS.id)
     )
-    with catalog.read() as s:
-        return [SegmentHit(*row) for row in s.execute(stmt)]
+    with catalog.connect() as conn:
+        return [SegmentHit(*row) for row in conn.execute(stmt)]
 
 
 def coverage_gaps(hits: list[SegmentHit], start: dt.datetime, end: dt.datetime, tolerance_s: float = 0.5) -> list[Gap]:
@@ -86,9 +88,9 @@ def coverage_gaps(hits: list[SegmentHit], start: dt.datetime, end: dt.datetime, 
     return gaps
 
 
-def known_cameras(catalog: Catalog) -> list[str]:
-    with catalog.read() as s:
-        return list(s.scalars(select(Segment.camera_id).distinct().order_by(Segment.camera_id)))
+def known_cameras(catalog: CatalogReader) -> list[str]:
+    with catalog.connect() as conn:
+        return list(conn.scalars(select(SEGMENTS.camera_id).distinct().order_by(SEGMENTS.camera_id)))
 
 
 class UnknownCamera(SegmentQueryError):
@@ -103,20 +105,20 @@ class UnknownCamera(SegmentQueryError):
                          + (listed or "none yet"))
 
 
-def require_cameras(catalog: Catalog, cameras: list[str]) -> None:
+def require_cameras(catalog: CatalogReader, cameras: list[str]) -> None:
     """Raise ``UnknownCamera`` unless every one of ``cameras`` has segments in the catalog."""
-    with catalog.read() as s:
-        present = set(s.scalars(select(Segment.camera_id).where(Segment.camera_id.in_(cameras)).distinct()))
+    with catalog.connect() as conn:
+        present = set(conn.scalars(select(SEGMENTS.camera_id).where(SEGMENTS.camera_id.in_(cameras)).distinct()))
     unknown = [camera for camera in cameras if camera not in present]
     if unknown:
         raise UnknownCamera(unknown, known_cameras(catalog))
 
 
-def footage_extent(catalog: Catalog, camera_id: str) -> tuple[dt.datetime, dt.datetime] | None:
+def footage_extent(catalog: CatalogReader, camera_id: str) -> tuple[dt.datetime, dt.datetime] | None:
     """When the camera's cataloged footage begins and ends (None: it has none)."""
-    with catalog.read() as s:
-        first, last = s.execute(select(func.min(Segment.start_at), func.max(Segment.end_at))
-                                .where(Segment.camera_id == camera_id)).one()
+    with catalog.connect() as conn:
+        first, last = conn.execute(select(func.min(SEGMENTS.start_at), func.max(SEGMENTS.end_at))
+                                .where(SEGMENTS.camera_id == camera_id)).one()
     if first is None:
         return None
     utc = dt.timezone.utc

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from videolake.catalog.repository import Catalog
+from videolake.catalog.database import CatalogReader
 from videolake.segments.index import (
     UnknownCamera,
     coverage_gaps,
@@ -48,7 +48,7 @@ class Coverage(Result):
     gaps: list[GapView]
 
 
-def footage_coverage(catalog: Catalog, camera: str, start: dt.datetime, end: dt.datetime) -> Coverage:
+def footage_coverage(catalog: CatalogReader, camera: str, start: dt.datetime, end: dt.datetime) -> Coverage:
     if end <= start:
         raise InvalidInput(f"the end {end.isoformat()} is not after the start {start.isoformat()}")
     try:

@@ -43,7 +43,6 @@ from videolake.catalog.models import Import, utcnow
 from videolake.catalog.repository import Catalog
 from videolake.constants import (
     DEFAULT_SOURCE,
-    IMPORT_AT_RISK,
     FetchFailure,
     FileOutcome,
     ZONE_UPLOADS,
@@ -54,6 +53,7 @@ from videolake.imports.urls import FetchError, check_url
 from videolake.inputs import parse_duration, parse_instant, safe_name
 from videolake.storage import StorageError
 from videolake.usecases.errors import InvalidInput
+from videolake.usecases.import_views import ImportView
 from videolake.usecases.results import Result
 
 if TYPE_CHECKING:  # the ingest side is imported by the functions that fetch: status and queueing need none of it
@@ -82,31 +82,6 @@ class ImportRequest:
     name: str | None = None
     source: str | None = None
     details: dict[str, Any] | None = None  # provider, model, prompt, parameters, job_id, anything else
-
-
-@dataclass(frozen=True)
-class ImportView(Result):
-    id: str
-    url: str
-    state: str
-    deadline: dt.datetime | None
-    name: str | None
-    source: str | None
-    attempts: int
-    bytes_fetched: int
-    failure: str | None
-    last_error: str | None
-    video_id: int | None
-    created_at: dt.datetime
-    done_at: dt.datetime | None
-    # Open imports: when a run may take it next (a run's hold ends, or a transient failure's wait).
-    waits_until: dt.datetime | None = None
-
-    @classmethod
-    def of(cls, row: Import) -> ImportView:
-        return cls(row.id, row.url, row.state, row.deadline, row.name, row.source, row.attempts, row.bytes_fetched,
-                   row.failure, row.last_error, row.video_id, row.created_at, row.done_at,
-                   row.lease_until if row.state in (ImportState.PENDING, ImportState.FETCHING) else None)
 
 
 @dataclass(frozen=True)
@@ -247,21 +222,6 @@ class DueImports(Result):
 def due_imports(catalog: Catalog, now: dt.datetime | None = None) -> DueImports:
     count, earliest = ImportStore(catalog).due(now or utcnow())
     return DueImports(count, earliest)
-
-
-@dataclass(frozen=True)
-class ImportRisk(Result):
-    """Imports not done whose deadline is within 10 minutes, and those whose deadline was missed."""
-
-    at_risk: list[ImportView]
-    missed: list[ImportView]
-
-
-def imports_at_risk(catalog: Catalog, now: dt.datetime | None = None, *, limit: int = 1000) -> ImportRisk:
-    store = ImportStore(catalog)
-    now = now or utcnow()
-    return ImportRisk([ImportView.of(r) for r in store.at_risk(now, IMPORT_AT_RISK, limit=limit)],
-                      [ImportView.of(r) for r in store.missed(limit=limit)])
 
 
 def get_imports(catalog: Catalog, ids: Sequence[str]) -> list[ImportView]:

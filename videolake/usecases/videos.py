@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from videolake.catalog.models import QuarantineItem, Video
-from videolake.catalog.repository import Catalog
+from videolake.catalog.database import CatalogReader
 from videolake.constants import DerivativeKind, ReplicaState
 from videolake.usecases.errors import InvalidInput, NotFound, Unavailable
 from videolake.usecases.results import Result, uri
+
+if TYPE_CHECKING:  # listing and getting read the Core tables: the ORM is loaded only by what needs it
+    from videolake.catalog.models import QuarantineItem, Video
+    from videolake.catalog.repository import Catalog
 
 
 @dataclass(frozen=True)
@@ -69,11 +72,14 @@ class VideoView(Result):
         )
 
 
-def list_videos(catalog: Catalog, *, limit: int | None = None, source: str | None = None) -> list[VideoView]:
-    return [VideoView.of(v) for v in catalog.list_videos(limit=limit, source=source)]
+def list_videos(catalog: CatalogReader, *, limit: int | None = None, source: str | None = None) -> list[VideoView]:
+    """Videos in the order they were cataloged, of one source or all."""
+    from videolake.catalog.video_search import list_video_records
+
+    return [VideoView.of(v) for v in list_video_records(catalog, limit=limit, source=source)]  # type: ignore[arg-type]
 
 
-def get_named_video(catalog: Catalog, name: str) -> VideoView:
+def get_named_video(catalog: CatalogReader, name: str) -> VideoView:
     """The video a client names: the alias it gave at upload, else the catalog's id."""
     from videolake.catalog.video_search import named_video_record
 
@@ -83,7 +89,7 @@ def get_named_video(catalog: Catalog, name: str) -> VideoView:
     return VideoView.of(video)  # type: ignore[arg-type]
 
 
-def get_video(catalog: Catalog, video_id: int) -> VideoView:
+def get_video(catalog: CatalogReader, video_id: int) -> VideoView:
     from videolake.catalog.video_search import video_record
 
     video = video_record(catalog, video_id)
@@ -141,7 +147,7 @@ def decode_cursor(cursor: str) -> int:
     return int(value)
 
 
-def search_video_page(catalog: Catalog, filters: Any, *, cursor: str | None = None, limit: int = 50) -> VideoPage:
+def search_video_page(catalog: CatalogReader, filters: Any, *, cursor: str | None = None, limit: int = 50) -> VideoPage:
     """A page of videos matching ``filters`` (a ``VideoFilters``), newest first."""
     from videolake.catalog.video_search import search_videos
 
