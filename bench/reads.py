@@ -2,7 +2,10 @@
 processes on a catalog of 100,000 videos (SQLite), median of 5, beside floors measured in the
 same run.
 
-    .venv/bin/python bench/reads.py [--videos 100000] [--runs 5]
+    .venv/bin/python bench/reads.py [--videos 100000] [--runs 5] [--against REV]
+
+``--against REV`` times the same commands of an earlier commit too (a git worktree of it put first on
+``PYTHONPATH``), run for run interleaved with this code's, on the same catalog.
 
 The catalog: half recording segments (100 cameras of continuous 10 s segments, as
 ``bench/segments_query.py`` loads them), half videos with a verified replica, a poster and a
@@ -27,6 +30,7 @@ from bench.api import seed_catalog  # noqa: E402
 from bench.common import OUT_DIR, user_env  # noqa: E402
 from bench.segments_query import fill  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[1]
 VIDEOLAKE = str(Path(sys.executable).with_name("videolake"))
 TARGET_S = 0.4
 
@@ -40,10 +44,19 @@ def timed_runs(cmd: list[str], env: dict[str, str], runs: int) -> list[float]:
     return out
 
 
+def baseline_tree(rev: str) -> Path:
+    """A worktree of ``rev`` to run the baseline's code from."""
+    tree = OUT_DIR / "reads-baseline"
+    subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True)
+    subprocess.run(["git", "worktree", "add", "--detach", str(tree), rev], cwd=ROOT, check=True, capture_output=True)
+    return tree
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--videos", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--against", metavar="REV", help="an earlier commit to time beside this code")
     args = parser.parse_args()
     home = OUT_DIR / "reads-home"
     shutil.rmtree(home, ignore_errors=True)
@@ -59,13 +72,27 @@ def main() -> int:
         "floor: videolake --help": [VIDEOLAKE, "--help"],
         "floor: python -c 'import sqlalchemy'": [sys.executable, "-c", "import sqlalchemy"],
     }
+    # Both codes through PYTHONPATH, so both pay for the same longer module search path.
+    codes = {"this code": {**env, "PYTHONPATH": str(ROOT)}}
+    tree = baseline_tree(args.against) if args.against else None
+    if tree is not None:
+        codes[args.against] = {**env, "PYTHONPATH": str(tree)}
     print(f"{args.videos} videos in the catalog; {args.runs} runs each (whole processes)")
-    print(f"{'command':<44} {'best s':>7} {'median s':>9}  target")
-    for name, cmd in commands.items():
-        runs = timed_runs(cmd, env, args.runs)
-        median = statistics.median(runs)
-        verdict = "" if name.startswith("floor") else ("met" if median <= TARGET_S else "NOT met")
-        print(f"{name:<44} {min(runs):>7.2f} {median:>9.2f}  {verdict}", flush=True)
+    header = "".join(f" {label[:12]:>12} best {'median':>7}" for label in codes)
+    print(f"{'command':<44}{header}  target")
+    try:
+        for name, cmd in commands.items():
+            times: dict[str, list[float]] = {label: [] for label in codes}
+            for _ in range(args.runs):  # interleaved, so both codes meet the same machine
+                for label, code_env in codes.items():
+                    times[label] += timed_runs(cmd, code_env, 1)
+            median = statistics.median(times["this code"])
+            verdict = "" if name.startswith("floor") else ("met" if median <= TARGET_S else "NOT met")
+            figures = "".join(f" {min(t):>17.2f} {statistics.median(t):>7.2f}" for t in times.values())
+            print(f"{name:<44}{figures}  {verdict}", flush=True)
+    finally:
+        if tree is not None:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True)
     shutil.rmtree(home, ignore_errors=True)
     return 0
 
