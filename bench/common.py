@@ -14,6 +14,7 @@ from videolake.media.ffmpeg_tools import ffmpeg_executable
 from videolake.media.samples import PATTERNS, make_clip
 
 BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
 OUT_DIR = BENCH_DIR / "out"
 
 
@@ -149,3 +150,17 @@ def scripts_run(home: Path, log: Path):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         _stop_left_behind(home)
+
+
+def baseline_tree(rev: str, name: str) -> Path:
+    """A git worktree of ``rev`` (``OUT_DIR/name``), to run an earlier commit's code beside this one:
+    put it first on ``PYTHONPATH`` and the venv's ``videolake`` runs that code. Remove it with
+    ``remove_baseline_tree``."""
+    tree = OUT_DIR / name
+    remove_baseline_tree(tree)
+    subprocess.run(["git", "worktree", "add", "--detach", str(tree), rev], cwd=REPO, check=True, capture_output=True)
+    return tree
+
+
+def remove_baseline_tree(tree: Path) -> None:
+    subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO, capture_output=True)

@@ -1,6 +1,6 @@
 """Ingest as users run it: the whole ``videolake ingest`` process, next to the baselines, same run.
 
-    .venv/bin/python bench/ingest.py [--clips 300] [--rounds 3] [--workers 0] [--profile]
+    .venv/bin/python bench/ingest.py [--clips 300] [--rounds 3] [--workers 0] [--profile] [--against REV]
     .venv/bin/python bench/ingest.py --large 4 [--large-mb 486] [--rounds 2]
 
 On the same clips, per round (best and median printed):
@@ -20,6 +20,8 @@ Targets: the whole process >= 20x the shell loop and >= 1.3x the one-core refere
 ``--large N``: instead, N distinct large videos (486 MB each by default): the whole ``videolake
 ingest`` next to a bare hash + copy + fsync of the same bytes in one process, same run (target:
 >= 0.95x its throughput).
+``--against REV`` also times the whole process of an earlier commit's code in every round (a git
+worktree of it first on ``PYTHONPATH``, and this code then through ``PYTHONPATH`` too).
 ``--profile`` also prints where the whole process's time goes (cProfile of the main process,
 and per-file CPU in a worker: hash, probe, thumbnails, store).
 """
@@ -39,7 +41,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import OUT_DIR, clip_set, ensure_debian_ffmpeg, folder_bytes, timed  # noqa: E402
+from bench.common import (  # noqa: E402
+    OUT_DIR,
+    REPO,
+    baseline_tree,
+    clip_set,
+    ensure_debian_ffmpeg,
+    folder_bytes,
+    remove_baseline_tree,
+    timed,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTLE_S = 2.0
@@ -104,10 +115,14 @@ def lake_env(home: Path, workers: int) -> dict[str, str]:
     return env
 
 
-def whole_process(clips: Path, home: Path, workers: int, n: int, profile: Path | None = None) -> float:
-    """1. ``videolake db upgrade`` on a fresh home, the clips copied in, then ``videolake ingest`` timed."""
+def whole_process(clips: Path, home: Path, workers: int, n: int, profile: Path | None = None,
+                  code: Path | None = None) -> float:
+    """1. ``videolake db upgrade`` on a fresh home, the clips copied in, then ``videolake ingest`` timed
+    (``code``: the checkout whose code runs, first on ``PYTHONPATH``)."""
     fresh(home)
     env = lake_env(home, workers)
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
     cli = str(Path(sys.executable).with_name("videolake"))
     subprocess.run([cli, "db", "upgrade"], env=env, check=True, capture_output=True)
     fill_landing(clips, home / "landing")
@@ -282,6 +297,7 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--large", type=int, default=0, help="N large videos instead of the clips")
     parser.add_argument("--large-mb", type=int, default=486)
+    parser.add_argument("--against", metavar="REV", help="an earlier commit whose whole process is timed beside")
     args = parser.parse_args()
     if args.large:
         return large_files(args)
@@ -292,12 +308,21 @@ def main() -> int:
     total_mb = folder_bytes(clips) / 1e6
     work = OUT_DIR / "ingest-run"
     rounds: dict[str, list[float]] = {"whole": [], "job": [], "reference": []}
+    tree = baseline_tree(args.against, "ingest-baseline") if args.against else None
+    if tree is not None:
+        rounds["against"] = []
     for r in range(args.rounds):
-        rounds["whole"].append(whole_process(clips, work / "lake-cli", args.workers, n))
+        if tree is not None:
+            rounds["against"].append(whole_process(clips, work / "lake-cli", args.workers, n, code=tree))
+        rounds["whole"].append(whole_process(clips, work / "lake-cli", args.workers, n,
+                                             code=REPO if tree is not None else None))
         rounds["job"].append(job_in_process(clips, work / "lake-job", args.workers, n))
         rounds["reference"].append(one_core_reference(clips, work / "reference"))
+        against = f", {args.against}'s whole process {rounds['against'][-1]:.2f} s" if tree is not None else ""
         print(f"round {r + 1}: whole process {rounds['whole'][-1]:.2f} s, job {rounds['job'][-1]:.2f} s, "
-              f"one-core reference {rounds['reference'][-1]:.2f} s", flush=True)
+              f"one-core reference {rounds['reference'][-1]:.2f} s{against}", flush=True)
+    if tree is not None:
+        remove_baseline_tree(tree)
     once: dict[str, float] = {}
     out = fresh(work / "shell")
     with timed(once, "shell"):
@@ -314,6 +339,7 @@ def main() -> int:
     rows = [
         ("videolake ingest, the whole process (the headline)", rounds["whole"]),
         ("  the Dagster ingest job alone, in process (the daemon's path)", rounds["job"]),
+        *([(f"  {args.against}'s whole process (same rounds)", rounds["against"])] if tree is not None else []),
         ("one-core reference (hash + PyAV probe + poster + copy)", rounds["reference"]),
         ("shell loop (sha256sum + ffprobe + ffmpeg poster + cp)", [shell]),
         ("bare hash + copy (hashlib, one process)", [once["bare"]]),

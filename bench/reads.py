@@ -27,10 +27,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.api import seed_catalog  # noqa: E402
-from bench.common import OUT_DIR, user_env  # noqa: E402
+from bench.common import OUT_DIR, REPO, baseline_tree, remove_baseline_tree, user_env  # noqa: E402
 from bench.segments_query import fill  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 VIDEOLAKE = str(Path(sys.executable).with_name("videolake"))
 TARGET_S = 0.4
 
@@ -42,14 +41,6 @@ def timed_runs(cmd: list[str], env: dict[str, str], runs: int) -> list[float]:
         subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         out.append(time.perf_counter() - started)
     return out
-
-
-def baseline_tree(rev: str) -> Path:
-    """A worktree of ``rev`` to run the baseline's code from."""
-    tree = OUT_DIR / "reads-baseline"
-    subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True)
-    subprocess.run(["git", "worktree", "add", "--detach", str(tree), rev], cwd=ROOT, check=True, capture_output=True)
-    return tree
 
 
 def main() -> int:
@@ -73,8 +64,8 @@ def main() -> int:
         "floor: python -c 'import sqlalchemy'": [sys.executable, "-c", "import sqlalchemy"],
     }
     # Both codes through PYTHONPATH, so both pay for the same longer module search path.
-    codes = {"this code": {**env, "PYTHONPATH": str(ROOT)}}
-    tree = baseline_tree(args.against) if args.against else None
+    codes = {"this code": {**env, "PYTHONPATH": str(REPO)}}
+    tree = baseline_tree(args.against, "reads-baseline") if args.against else None
     if tree is not None:
         codes[args.against] = {**env, "PYTHONPATH": str(tree)}
     print(f"{args.videos} videos in the catalog; {args.runs} runs each (whole processes)")
@@ -92,7 +83,7 @@ def main() -> int:
             print(f"{name:<44}{figures}  {verdict}", flush=True)
     finally:
         if tree is not None:
-            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True)
+            remove_baseline_tree(tree)
     shutil.rmtree(home, ignore_errors=True)
     return 0
 
