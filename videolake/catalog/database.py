@@ -138,7 +138,8 @@ class CatalogReader:
         self.engine = engine or get_engine(url)
 
     def connect(self) -> Connection:
-        """A connection, for ``with``: each statement reads what is committed when it runs."""
+        """A connection, for ``with``: its statements run in one transaction, rolled back when the
+        block ends (a reader writes nothing)."""
         return self.engine.connect()
 
 
