@@ -7,6 +7,7 @@ import datetime as dt
 import shutil
 
 from videolake.catalog.repository import Catalog
+from videolake.catalog.video_search import list_video_records
 from videolake.ingest.engine import IngestEngine, IngestSettings
 from videolake.ingest.sources import LandingObject, LocalFile, Source
 from videolake.storage.local_backend import LocalBackend
@@ -32,7 +33,7 @@ def test_landing_objects_and_local_files_go_through_one_ingestor(sqlite_lake, cl
     report = engine.ingest_sources(sources, dt.date(2026, 12, 1), run_id="run-sources", thumbnails=True)
 
     assert sorted(r.outcome for r in report.results) == ["ingested", "ingested"]
-    videos = {v.name: v for v in engine.catalog.list_videos()}
+    videos = {v.name: v for v in list_video_records(engine.catalog)}
     assert videos["dropped.mp4"].source == "cams" and videos["dropped.mp4"].source_type == "uploaded"
     generated = videos["generated.mp4"]
     assert generated.source == "studio" and generated.source_type == "generated"

@@ -17,14 +17,13 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from videolake.catalog.models import Import, utcnow
 from videolake.catalog.repository import Catalog
-from videolake.constants import OPEN_IMPORT_STATES as OPEN_STATES
-from videolake.constants import ImportState
+from videolake.constants import OPEN_IMPORT_STATES, ImportState
 
 
 def _takeable(now: dt.datetime) -> Any:
     """Rows a run may take now: pending and not waiting to be tried again, or held by a run whose
     lease has ended."""
-    return and_(Import.state.in_(list(OPEN_STATES)), or_(Import.lease_until.is_(None), Import.lease_until < now))
+    return and_(Import.state.in_(list(OPEN_IMPORT_STATES)), or_(Import.lease_until.is_(None), Import.lease_until < now))
 
 
 class ImportStore:
@@ -36,7 +35,7 @@ class ImportStore:
         with self.catalog.write() as s:
             urls = [r.url for r in rows]
             known = {i.url: i for i in s.scalars(select(Import).where(Import.url.in_(urls),
-                                                                    Import.state.in_(list(OPEN_STATES))))}
+                                                                    Import.state.in_(list(OPEN_IMPORT_STATES))))}
             out = []
             for row in rows:
                 if row.url in known:

@@ -491,19 +491,6 @@ class Catalog(CatalogReader):
         return out
 
     # -- queries -------------------------------------------------------------------------------
-    def list_videos(self, *, limit: int | None = None, source: str | None = None) -> list[Video]:
-        with self.read() as s:
-            stmt = (
-                select(Video)
-                .options(selectinload(Video.replicas), selectinload(Video.derivatives))
-                .order_by(Video.id)
-            )
-            if source:
-                stmt = stmt.where(Video.source == source)
-            if limit:
-                stmt = stmt.limit(limit)
-            return list(s.scalars(stmt))
-
     def get_video(self, video_id: int) -> Video | None:
         with self.read() as s:
             return s.scalars(

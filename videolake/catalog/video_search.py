@@ -1,5 +1,6 @@
-"""Reading videos for a server's requests: one video, or a page of them (filters, newest first, a
-keyset cursor — the last id seen — so page 1,000 costs what page 1 costs).
+"""Reading videos for a server's requests and `videolake videos`: one video, a page of them
+(filters, newest first, a keyset cursor — the last id seen — so page 1,000 costs what page 1
+costs), or the catalog's list in the order videos came in.
 
 Rows are read with plain SELECTs on one connection (a video, then its replicas and derivatives by
 id), not as ORM objects: a request's read is a few hundred microseconds, not milliseconds. What
